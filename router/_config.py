@@ -1,0 +1,149 @@
+"""Typed configuration, read from TOML once and validated; the defaults ship in ``router/data``.
+
+Loading never has side effects at import time: the default files are read on first use and cached.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from router._exceptions import ConfigError
+from router._types import TaskType
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+
+
+Steps = list[tuple[int, float]]
+
+
+def _check_steps(steps: Steps, field: str) -> Steps:
+    thresholds = [t for t, _ in steps]
+    if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
+        raise ValueError(f"{field}.steps must have strictly increasing thresholds, got {thresholds}")
+    if any(points < 0 for _, points in steps):
+        raise ValueError(f"{field}.steps points must be >= 0, got {steps}")
+    return steps
+
+
+class LevelThresholds(_Strict):
+    moderate: float = Field(gt=0, lt=100)
+    complex: float = Field(gt=0, lt=100)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> LevelThresholds:
+        if not self.moderate < self.complex:
+            raise ValueError(f"levels.moderate ({self.moderate}) must be below levels.complex ({self.complex})")
+        return self
+
+
+class KeywordFactor(_Strict):
+    """A factor that adds ``points`` once when any of its keywords appears."""
+
+    points: float = Field(ge=0)
+    keywords: list[str] = Field(min_length=1)
+
+
+class CriticalFactor(_Strict):
+    points: float = Field(ge=0)
+    patterns: list[str] = Field(min_length=1)
+
+
+class WeightedKeywords(_Strict):
+    """A factor whose keywords carry their own points, summed and capped."""
+
+    cap: float = Field(ge=0)
+    points: dict[str, float]
+
+
+class StepFactor(_Strict):
+    steps: Steps
+
+    @model_validator(mode="after")
+    def _steps_ordered(self) -> StepFactor:
+        _check_steps(self.steps, "step factor")
+        return self
+
+
+class ContextFactor(StepFactor):
+    chars_per_token: float = Field(gt=0)
+
+
+class TaskTypeRule(_Strict):
+    type: TaskType
+    keywords: list[str] = Field(min_length=1)
+
+
+class EstimatorConfig(_Strict):
+    """Every weight, keyword list and threshold of the heuristic estimator.
+
+    Examples
+    --------
+    >>> cfg = EstimatorConfig.default()
+    >>> cfg.levels.complex
+    50.0
+    """
+
+    levels: LevelThresholds
+    critical: CriticalFactor
+    complex_keywords: WeightedKeywords
+    file_count: StepFactor
+    line_count: StepFactor
+    context_size: ContextFactor
+    architecture: KeywordFactor
+    security: KeywordFactor
+    performance: KeywordFactor
+    concurrency: KeywordFactor
+    deep_reasoning: KeywordFactor
+    task_types: list[TaskTypeRule]
+
+    @classmethod
+    def default(cls) -> EstimatorConfig:
+        return _default_estimator_config()
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> EstimatorConfig:
+        data = read_toml(path, what="estimator configuration")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise ConfigError(validation_message(exc, f"invalid estimator configuration {str(path)!r}")) from exc
+
+
+def read_toml(path: str | Path, *, what: str) -> dict[str, Any]:
+    """Read a TOML file, turning every failure into a ConfigError that names the file."""
+    path = Path(path)
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{what} file not found: {str(path)!r}") from None
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{what} file {str(path)!r} is not valid TOML: {exc}") from exc
+
+
+def validation_message(exc: ValidationError, source: str) -> str:
+    """One line per problem, each naming the field path, the bad value and the rule."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        value = err.get("input")
+        shown = "" if isinstance(value, dict) else f" (got {value!r})"
+        lines.append(f"  {loc}: {err['msg']}{shown}")
+    return f"{source}:\n" + "\n".join(lines)
+
+
+def packaged_file(name: str) -> Path:
+    return Path(str(resources.files("router") / "data" / name))
+
+
+@cache
+def _default_estimator_config() -> EstimatorConfig:
+    return EstimatorConfig.from_toml(packaged_file("estimator.toml"))

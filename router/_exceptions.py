@@ -1,0 +1,64 @@
+"""Exceptions raised by the router.
+
+Every error the package raises on purpose derives from :class:`RouterError`, so a caller can catch one
+class. Each message names the bad value and what is allowed.
+
+Tree::
+
+    RouterError
+    ├── ConfigError              a catalog or estimator configuration file is missing, malformed or invalid
+    ├── InvalidInputError        an argument (description, files, tradeoff, ...) is not what is allowed
+    │   └── UnknownModelError    a model name that the catalog does not know
+    ├── NoModelAvailableError    every candidate model is marked unavailable or cooling down
+    ├── ArtifactError            a trained router artifact is corrupt, tampered with or incompatible
+    ├── LedgerError              the cost and outcome ledger cannot be opened or written
+    │   └── BudgetExceededError  a spend limit has been reached and the caller asked to refuse
+    └── ExecutionError           a task failed on every model that was tried (carries the attempts)
+"""
+
+from __future__ import annotations
+
+
+class RouterError(Exception):
+    """Root of every error this package raises on purpose."""
+
+
+class ConfigError(RouterError):
+    """A configuration file or object is missing, malformed or holds a value that is not allowed."""
+
+
+class InvalidInputError(RouterError, ValueError):
+    """An argument is not what is allowed; the message names the field, the value and the rule."""
+
+
+class UnknownModelError(InvalidInputError, KeyError):
+    """A model name that the catalog does not know."""
+
+    def __init__(self, name: object, known: list[str]) -> None:
+        self.name = name
+        self.known = known
+        super().__init__(f"Unknown model {name!r}. Known models: {', '.join(known)}.")
+
+    def __str__(self) -> str:
+        # KeyError would otherwise quote the whole message.
+        return str(self.args[0])
+
+
+class NoModelAvailableError(RouterError):
+    """No candidate model is available."""
+
+
+class ArtifactError(RouterError):
+    """A trained router artifact cannot be trusted or used."""
+
+
+class LedgerError(RouterError):
+    """The ledger cannot be opened, migrated or written."""
+
+
+class BudgetExceededError(LedgerError):
+    """A spend limit has been reached."""
+
+
+class ExecutionError(RouterError):
+    """A task failed on every model that was tried."""

@@ -1,0 +1,121 @@
+"""The router facade: one object an orchestrator keeps, whose ``route`` answers "which model?".
+
+``Router()`` is the heuristic router of the specification (estimator, then selector); ``Router.load(uri)``
+serves a trained model behind the same methods, and falls back to the heuristic when it cannot.
+"""
+
+from __future__ import annotations
+
+import math
+import uuid
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from router._catalog import Catalog
+from router._config import EstimatorConfig
+from router._estimator import ComplexityEstimator, FileArg, level_for
+from router._exceptions import InvalidInputError
+from router._selector import ModelSelector
+from router._types import RoutingDecision, TaskComplexity
+
+
+def check_tradeoff(tradeoff: object) -> float | None:
+    if tradeoff is None:
+        return None
+    if isinstance(tradeoff, bool) or not isinstance(tradeoff, int | float) or math.isnan(tradeoff) \
+            or not 0 <= tradeoff <= 1:
+        raise InvalidInputError(f"tradeoff must be a number in [0, 1] or None, got {tradeoff!r}")
+    return float(tradeoff)
+
+
+class Router:
+    """Decides which model should take a task.
+
+    Parameters
+    ----------
+    catalog : Catalog, optional
+        Models, prices and the level routing table; the packaged default when omitted.
+    estimator_config : EstimatorConfig, optional
+        Weights and keywords of the heuristic estimator; the packaged default when omitted.
+    cost_threshold : float, optional
+        Dollars per call above which the selector downgrades.
+
+    Examples
+    --------
+    >>> d = Router().route("Fix typo in README")
+    >>> d.model, d.complexity.level.value
+    ('haiku', 'simple')
+    """
+
+    source = "heuristic"
+
+    def __init__(
+        self,
+        catalog: Catalog | None = None,
+        *,
+        estimator_config: EstimatorConfig | None = None,
+        cost_threshold: float | None = None,
+    ) -> None:
+        self.catalog = catalog or Catalog.default()
+        self.estimator = ComplexityEstimator(estimator_config, recommend=self.catalog.primary_for)
+        self.selector = ModelSelector(self.catalog, cost_threshold=cost_threshold)
+
+    @classmethod
+    def load(cls, uri: str | Path, *, strict: bool = False) -> Router:
+        """A learned router from a local artifact directory or a ``models:/NAME@ALIAS`` registry URI.
+
+        When the artifact cannot be used (missing, corrupt, tampered, incompatible) this logs a warning and
+        returns the heuristic router, or raises ``ArtifactError`` when ``strict`` is true.
+        """
+        from router._learned import load_router
+
+        return load_router(uri, strict=strict)
+
+    def route(
+        self,
+        description: str,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+        tradeoff: float | None = None,
+    ) -> RoutingDecision:
+        """Decide which model should take one task.
+
+        With a ``tradeoff`` the heuristic shifts the task's score by ``(tradeoff - 0.5) * 100`` before the
+        level rule: 0 leans to cheaper models, 1 to stronger ones, and the expected cost never falls as it
+        rises. A critical task stays critical for any tradeoff >= 0.5.
+        """
+        t = check_tradeoff(tradeoff)
+        complexity = self.estimator.estimate(description, files, context)
+        return self._decide(complexity, t)
+
+    def route_many(
+        self, descriptions: Iterable[str], tradeoff: float | None = None
+    ) -> list[RoutingDecision]:
+        """Route a batch of descriptions (no files or context) at one tradeoff."""
+        t = check_tradeoff(tradeoff)
+        if isinstance(descriptions, str):
+            raise InvalidInputError("descriptions must be a list of str, got one str; use route() for one task")
+        return [self._decide(self.estimator.estimate(d), t) for d in descriptions]
+
+    def _decide(self, complexity: TaskComplexity, tradeoff: float | None) -> RoutingDecision:
+        routed = complexity
+        if tradeoff is not None and tradeoff != 0.5:
+            shifted = min(100.0, max(0.0, complexity.score + (tradeoff - 0.5) * 100))
+            level = level_for(shifted, complexity.is_critical and tradeoff >= 0.5, self.estimator.config)
+            routed = complexity.model_copy(update={"level": level})
+        selection = self.selector.select(routed)
+        chosen = selection.model.name
+        expected = {m.name: self.selector.estimate_cost(m, routed)[0] for m in self.catalog.by_price}
+        return RoutingDecision.model_construct(
+            model=chosen,
+            complexity=complexity,
+            selection=selection,
+            reason=selection.reason,
+            p_success={},
+            expected_cost_usd=expected,
+            escalation=[chosen, *self.catalog.stronger_than(chosen)],
+            tradeoff=tradeoff,
+            propensity=1.0,
+            source=self.source,
+            decision_id=uuid.uuid4().hex,
+        )

@@ -1,0 +1,133 @@
+"""Values that cross the package's boundary: levels, tiers, task types and the records built from them.
+
+They are pydantic models so that what a user passes in is checked once, and what the router returns can be
+dumped to JSON as it is (``model_dump(mode="json")``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ComplexityLevel(StrEnum):
+    """How demanding a task is, from a typo to a security incident."""
+
+    SIMPLE = "simple"
+    MODERATE = "moderate"
+    COMPLEX = "complex"
+    CRITICAL = "critical"
+
+
+class ModelTier(StrEnum):
+    """Where a model sits between cheap and fast, and strong and dear."""
+
+    FAST = "fast"
+    BALANCED = "balanced"
+    ADVANCED = "advanced"
+
+
+class TaskType(StrEnum):
+    """What kind of work a task is, as the estimator detects it from its description."""
+
+    TYPO = "typo"
+    FORMATTING = "formatting"
+    DOCS = "docs"
+    TESTS = "tests"
+    BUG_FIX = "bug_fix"
+    REFACTOR = "refactor"
+    NEW_FEATURE = "new_feature"
+    PERFORMANCE = "performance"
+    SECURITY = "security"
+    ARCHITECTURE = "architecture"
+    GENERAL = "general"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", protected_namespaces=())
+
+
+class ScoreContribution(_Frozen):
+    """One scoring factor's part in a complexity score."""
+
+    factor: str
+    points: float
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.factor} +{self.points:g}: {self.detail}"
+
+
+class TaskComplexity(_Frozen):
+    """What the estimator concluded about one task.
+
+    ``score`` is in [0, 100]; ``level`` follows the documented rule (see ``ComplexityEstimator``);
+    ``reasons`` names every contribution with its points; ``factor_points`` holds the points of each
+    scoring factor (zero when it did not fire), which the learned router uses as features.
+    """
+
+    score: float = Field(ge=0, le=100)
+    level: ComplexityLevel
+    task_type: TaskType
+    recommended_model: str
+    reasons: list[str]
+    factor_points: dict[str, float]
+    file_count: int = Field(ge=0)
+    line_count: int = Field(ge=0)
+    estimated_tokens: int = Field(ge=0)
+    is_critical: bool = False
+    has_security_implications: bool = False
+    has_performance_requirements: bool = False
+    has_concurrency: bool = False
+    requires_architecture_change: bool = False
+    requires_deep_reasoning: bool = False
+
+
+class ModelConfig(_Frozen):
+    """One model of the catalog: its tier, prices per million tokens, limits and typical latency."""
+
+    name: str = Field(min_length=1)
+    tier: ModelTier
+    input_cost_per_1m: float = Field(ge=0, allow_inf_nan=False)
+    output_cost_per_1m: float = Field(ge=0, allow_inf_nan=False)
+    context_window: int = Field(gt=0)
+    max_output_tokens: int = Field(gt=0)
+    latency_ms: float = Field(ge=0, allow_inf_nan=False)
+    provider_model: str | None = None
+    is_available: bool = True
+
+    def cost(self, input_tokens: int, output_tokens: int) -> float:
+        """Dollars for a call of this size at this model's prices."""
+        return (input_tokens * self.input_cost_per_1m + output_tokens * self.output_cost_per_1m) / 1e6
+
+
+class ModelSelection(_Frozen):
+    """The selector's choice: the model, why, what else would do, and what it is expected to cost."""
+
+    model: ModelConfig
+    reason: str
+    alternatives: list[ModelConfig]
+    estimated_cost: float = Field(ge=0)
+    estimated_input_tokens: int = Field(ge=0)
+    estimated_output_tokens: int = Field(ge=0)
+
+
+class RoutingDecision(_Frozen):
+    """What the router decided for one task.
+
+    ``p_success`` is empty for the heuristic router; ``expected_cost_usd`` has an entry for every candidate;
+    ``escalation`` is the order to try when a result is rejected, starting with ``model``.
+    """
+
+    model: str
+    complexity: TaskComplexity
+    selection: ModelSelection
+    reason: str
+    p_success: dict[str, float] = Field(default_factory=dict)
+    expected_cost_usd: dict[str, float] = Field(default_factory=dict)
+    escalation: list[str] = Field(default_factory=list)
+    tradeoff: float | None = None
+    propensity: float = Field(default=1.0, gt=0, le=1)
+    source: str = "heuristic"
+    decision_id: str = ""

@@ -1,0 +1,11 @@
+"""The ``router`` command line: one Typer app; each area of the product adds its commands in its own module.
+
+Exit codes: 0 ok, 1 a failure while doing the work, 2 bad input (a usage error, an invalid value or file).
+"""
+
+from __future__ import annotations
+
+from router.cli._app import app, main
+from router.cli import _route  # noqa: F401  (registers its commands on import)
+
+__all__ = ["app", "main"]

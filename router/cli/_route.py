@@ -1,0 +1,84 @@
+"""``router route``: decide which model should take a task and show why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from router._catalog import Catalog
+from router._router import Router
+from router._types import RoutingDecision
+from router.cli._app import app, handle_errors, out, print_json
+
+CatalogOption = Annotated[
+    Path | None,
+    typer.Option("--catalog", help="A model catalog TOML file of your own (default: the packaged haiku/sonnet/opus).",
+                 dir_okay=False),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", help="A trained router: an artifact directory or models:/NAME@ALIAS (default: heuristic)."),
+]
+
+
+def build_router(catalog: Path | None, model: str | None) -> Router:
+    if model is not None:
+        return Router.load(model)
+    return Router(Catalog.from_toml(catalog) if catalog is not None else None)
+
+
+def split_files(values: list[str] | None) -> list[str] | None:
+    """Accept both ``--files a --files b`` and ``--files a,b``."""
+    if not values:
+        return None
+    return [part for value in values for part in value.split(",") if part]
+
+
+@app.command()
+@handle_errors
+def route(
+    description: Annotated[str, typer.Argument(help="The task text, as the model would receive it.")],
+    files: Annotated[
+        list[str] | None,
+        typer.Option("--files", "-f", help="A file the task involves (repeat, or separate with commas)."),
+    ] = None,
+    context: Annotated[
+        Path | None, typer.Option("--context", help="A file whose text is sent with the task as context.")
+    ] = None,
+    tradeoff: Annotated[
+        float | None,
+        typer.Option("--tradeoff", help="0 = cheapest acceptable model ... 1 = most likely to succeed."),
+    ] = None,
+    catalog: CatalogOption = None,
+    model: ModelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole decision as JSON.")] = False,
+) -> None:
+    """Decide which model should take a task, with the level, the score and the reasons.
+
+    Example:  router route "Fix race condition in the job scheduler" --files scheduler.py --json
+    """
+    context_text = context.read_text(errors="replace") if context is not None else None
+    decision = build_router(catalog, model).route(description, split_files(files), context_text, tradeoff)
+    if as_json:
+        print_json(decision.model_dump(mode="json"))
+    else:
+        show_decision(decision)
+
+
+def show_decision(decision: RoutingDecision) -> None:
+    c = decision.complexity
+    out.print(f"[bold]{decision.model}[/]  ({c.level.value}, score {c.score:g}/100, {c.task_type.value}, "
+              f"{decision.source})", highlight=False)
+    out.print(f"  why: {decision.reason}", highlight=False)
+    for reason in c.reasons:
+        out.print(f"   - {reason}", highlight=False)
+    table = Table("model", "expected cost", "P(success)", box=None, padding=(0, 2))
+    for name, cost in decision.expected_cost_usd.items():
+        p = decision.p_success.get(name)
+        marker = " <" if name == decision.model else ""
+        table.add_row(name + marker, f"${cost:.5f}", "-" if p is None else f"{p:.2f}")
+    out.print(table)
+    out.print(f"  escalation: {' -> '.join(decision.escalation)}", highlight=False)
