@@ -1,0 +1,149 @@
+"""The outcome log: one schema from the ledger to training (see docs in ``datasets/README.md``).
+
+Every attempt of one model on one task is a row. Files are CSV, Parquet or JSONL, chosen by extension.
+Reading validates: missing required columns are listed in one error; rows with a bad value are counted and
+reported by reason (``OutcomeLog.rejected``), never dropped silently. pandas is imported only when a log is
+read or written, so importing the serving package stays light.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from router._exceptions import InvalidInputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+REQUIRED_COLUMNS = ("task_id", "description", "model", "success", "cost_usd")
+OPTIONAL_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "duration_ms",
+    "task_type",
+    "files",
+    "timestamp",
+    "propensity",
+)
+COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
+
+
+@dataclass
+class OutcomeLog:
+    """A validated outcome log: the accepted rows and, by reason, how many rows were rejected."""
+
+    frame: pd.DataFrame
+    rejected: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def n_rejected(self) -> int:
+        return sum(self.rejected.values())
+
+    def summary(self) -> str:
+        f = self.frame
+        text = f"{len(f)} rows, {f['task_id'].nunique()} tasks, {f['model'].nunique()} models"
+        if self.rejected:
+            text += "; rejected " + ", ".join(f"{n} ({why})" for why, n in sorted(self.rejected.items()))
+        return text
+
+
+def log_format(path: str | Path) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix not in FORMATS:
+        raise InvalidInputError(
+            f"Unknown outcome-log format {suffix or '(no extension)'!r} for {str(path)!r}. "
+            f"Allowed extensions: {', '.join(FORMATS)}."
+        )
+    return FORMATS[suffix]
+
+
+def read_outcomes(path: str | Path) -> OutcomeLog:
+    """Read and validate an outcome-log file (CSV, Parquet or JSONL by extension)."""
+    import pandas as pd
+
+    fmt = log_format(path)
+    if not Path(path).is_file():
+        raise InvalidInputError(f"Outcome log not found: {str(path)!r}")
+    try:
+        if fmt == "csv":
+            frame = pd.read_csv(path, dtype={"task_id": str, "description": str, "model": str})
+        elif fmt == "parquet":
+            frame = pd.read_parquet(path)
+        else:
+            frame = pd.read_json(path, lines=True, dtype={"task_id": str})
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InvalidInputError(f"Cannot read outcome log {str(path)!r} as {fmt}: {exc}") from exc
+    return validate_outcomes(frame)
+
+
+def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
+    """Check columns and values; return the good rows and the count of rejected ones by reason."""
+    import numpy as np
+    import pandas as pd
+
+    missing = [c for c in REQUIRED_COLUMNS if c not in frame.columns]
+    if missing:
+        raise InvalidInputError(
+            f"Outcome log is missing required column(s): {', '.join(missing)}. "
+            f"Required: {', '.join(REQUIRED_COLUMNS)}; optional: {', '.join(OPTIONAL_COLUMNS)}."
+        )
+    frame = frame[[c for c in COLUMNS if c in frame.columns]].copy()
+    bad = pd.Series(False, index=frame.index)
+    rejected: dict[str, int] = {}
+
+    def reject(mask: pd.Series, reason: str) -> None:
+        nonlocal bad
+        new = mask & ~bad
+        if new.any():
+            rejected[reason] = int(new.sum())
+            bad |= new
+
+    for col in ("task_id", "description", "model"):
+        text = frame[col].astype("string")
+        reject(text.isna() | (text.str.strip() == ""), f"{col} empty")
+    for col, low, high in (("success", 0.0, 1.0), ("cost_usd", 0.0, np.inf)):
+        values = pd.to_numeric(frame[col], errors="coerce")
+        reject(values.isna() | (values < low) | (values > high), f"{col} not in [{low:g}, {high:g}]")
+        frame[col] = values
+    for col in ("input_tokens", "output_tokens", "duration_ms"):
+        if col in frame.columns:
+            values = pd.to_numeric(frame[col], errors="coerce")
+            reject(values < 0, f"{col} negative")
+            frame[col] = values
+    if "propensity" in frame.columns:
+        values = pd.to_numeric(frame["propensity"], errors="coerce")
+        reject(values.notna() & ((values <= 0) | (values > 1)), "propensity not in (0, 1]")
+        frame["propensity"] = values
+    if "timestamp" in frame.columns:
+        stamps = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True, format="ISO8601")
+        reject(frame["timestamp"].notna() & stamps.isna(), "timestamp not ISO 8601")
+
+    good = frame[~bad].reset_index(drop=True)
+    for col in ("task_id", "description", "model"):
+        good[col] = good[col].astype(str)
+    return OutcomeLog(good, rejected)
+
+
+def write_outcomes(rows: pd.DataFrame | list[dict[str, Any]], path: str | Path) -> Path:
+    """Write rows in the outcome-log schema; the file appears whole or not at all (written, then renamed)."""
+    import pandas as pd
+
+    fmt = log_format(path)
+    frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
+    checked = validate_outcomes(frame)
+    if checked.rejected:
+        raise InvalidInputError(f"Refusing to write an outcome log with bad rows: {checked.rejected}")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    if fmt == "csv":
+        checked.frame.to_csv(tmp, index=False)
+    elif fmt == "parquet":
+        checked.frame.to_parquet(tmp, index=False)
+    else:
+        checked.frame.to_json(tmp, orient="records", lines=True, date_format="iso")
+    tmp.replace(path)
+    return path
