@@ -61,15 +61,19 @@ class Router:
         self.selector = ModelSelector(self.catalog, cost_threshold=cost_threshold)
 
     @classmethod
-    def load(cls, uri: str | Path, *, strict: bool = False) -> Router:
+    def load(
+        cls, uri: str | Path, *, strict: bool = False, exploration_rate: float = 0.0, seed: int | None = None
+    ) -> Router:
         """A learned router from a local artifact directory or a ``models:/NAME@ALIAS`` registry URI.
 
         When the artifact cannot be used (missing, corrupt, tampered, incompatible) this logs a warning and
         returns the heuristic router, or raises ``ArtifactError`` when ``strict`` is true.
+        ``exploration_rate`` is the share of decisions made uniformly at random (their propensities are
+        logged), so that retraining sees every model.
         """
         from router._learned import load_router
 
-        return load_router(uri, strict=strict)
+        return load_router(uri, strict=strict, exploration_rate=exploration_rate, seed=seed)
 
     def route(
         self,
