@@ -73,14 +73,19 @@ class Catalog(BaseModel):
     def from_dict(cls, data: dict[str, Any], *, source: str = "invalid model catalog") -> Catalog:
         try:
             raw = _CatalogFile.model_validate(data)
-            models = {name: ModelConfig.model_validate({"name": name, **spec}) for name, spec in raw.models.items()}
+            models = {
+                name: ModelConfig.model_validate({"name": name, **spec}) for name, spec in raw.models.items()
+            }
         except ValidationError as exc:
             raise ConfigError(validation_message(exc, source)) from exc
         except TypeError as exc:
             raise ConfigError(f"{source}: each [models.NAME] must be a table of fields ({exc})") from exc
         routing = raw.routing or _routing_by_price(models)
         defaults = {"simple": 500, "moderate": 2000, "complex": 4000, "critical": 4000}
-        output = {lvl: raw.estimation.get("output_tokens", {}).get(lvl, defaults[lvl.value]) for lvl in ComplexityLevel}
+        output = {
+            lvl: raw.estimation.get("output_tokens", {}).get(lvl, defaults[lvl.value])
+            for lvl in ComplexityLevel
+        }
         try:
             return cls(models=models, routing=routing, output_tokens=output)
         except ValidationError as exc:

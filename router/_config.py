@@ -40,7 +40,9 @@ class LevelThresholds(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> LevelThresholds:
         if not self.moderate < self.complex:
-            raise ValueError(f"levels.moderate ({self.moderate}) must be below levels.complex ({self.complex})")
+            raise ValueError(
+                f"levels.moderate ({self.moderate}) must be below levels.complex ({self.complex})"
+            )
         return self
 
 
@@ -114,7 +116,9 @@ class EstimatorConfig(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(validation_message(exc, f"invalid estimator configuration {str(path)!r}")) from exc
+            raise ConfigError(
+                validation_message(exc, f"invalid estimator configuration {str(path)!r}")
+            ) from exc
 
 
 def read_toml(path: str | Path, *, what: str) -> dict[str, Any]:

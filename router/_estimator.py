@@ -73,7 +73,9 @@ def count_file_lines(files: Sequence[FileArg] | None) -> FileFacts:
 
 def check_description(description: object) -> str:
     if not isinstance(description, str):
-        raise InvalidInputError(f"description must be a str, got {type(description).__name__} {description!r}")
+        raise InvalidInputError(
+            f"description must be a str, got {type(description).__name__} {description!r}"
+        )
     if not description.strip():
         raise InvalidInputError(f"description must contain non-whitespace text, got {description!r}")
     return description
@@ -168,18 +170,27 @@ class ComplexityEstimator:
 
         critical = self._critical.search(lowered)
         if critical:
-            parts.append(ScoreContribution(factor="critical", points=cfg.critical.points,
-                                           detail=f"critical pattern '{critical}'"))
+            parts.append(
+                ScoreContribution(
+                    factor="critical", points=cfg.critical.points, detail=f"critical pattern '{critical}'"
+                )
+            )
         complex_found = self._complex.found(lowered)
         if complex_found:
             points = min(cfg.complex_keywords.cap, sum(self._complex_points[k] for k in complex_found))
-            parts.append(ScoreContribution(factor="complex_keywords", points=points,
-                                           detail="complex keywords " + ", ".join(complex_found)))
+            parts.append(
+                ScoreContribution(
+                    factor="complex_keywords",
+                    points=points,
+                    detail="complex keywords " + ", ".join(complex_found),
+                )
+            )
         self._add_step(parts, "file_count", cfg.file_count.steps, facts.count, f"{facts.count} file(s)")
         self._add_step(parts, "line_count", cfg.line_count.steps, facts.lines, f"{facts.lines} line(s)")
         context_tokens = int(context_chars / cfg.context_size.chars_per_token)
-        self._add_step(parts, "context_size", cfg.context_size.steps, context_tokens,
-                       f"~{context_tokens} context tokens")
+        self._add_step(
+            parts, "context_size", cfg.context_size.steps, context_tokens, f"~{context_tokens} context tokens"
+        )
         for name, keywords in self._flags.items():
             hit = keywords.search(lowered)
             flags[name] = hit is not None
@@ -212,7 +223,9 @@ class ComplexityEstimator:
         )
 
     @staticmethod
-    def _add_step(parts: list[ScoreContribution], factor: str, steps: Steps, value: float, detail: str) -> None:
+    def _add_step(
+        parts: list[ScoreContribution], factor: str, steps: Steps, value: float, detail: str
+    ) -> None:
         points = _step_points(steps, value)
         if points > 0:
             parts.append(ScoreContribution(factor=factor, points=points, detail=detail))

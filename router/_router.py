@@ -22,8 +22,12 @@ from router._types import RoutingDecision, TaskComplexity
 def check_tradeoff(tradeoff: object) -> float | None:
     if tradeoff is None:
         return None
-    if isinstance(tradeoff, bool) or not isinstance(tradeoff, int | float) or math.isnan(tradeoff) \
-            or not 0 <= tradeoff <= 1:
+    if (
+        isinstance(tradeoff, bool)
+        or not isinstance(tradeoff, int | float)
+        or math.isnan(tradeoff)
+        or not 0 <= tradeoff <= 1
+    ):
         raise InvalidInputError(f"tradeoff must be a number in [0, 1] or None, got {tradeoff!r}")
     return float(tradeoff)
 
@@ -88,13 +92,13 @@ class Router:
         complexity = self.estimator.estimate(description, files, context)
         return self._decide(complexity, t)
 
-    def route_many(
-        self, descriptions: Iterable[str], tradeoff: float | None = None
-    ) -> list[RoutingDecision]:
+    def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
         """Route a batch of descriptions (no files or context) at one tradeoff."""
         t = check_tradeoff(tradeoff)
         if isinstance(descriptions, str):
-            raise InvalidInputError("descriptions must be a list of str, got one str; use route() for one task")
+            raise InvalidInputError(
+                "descriptions must be a list of str, got one str; use route() for one task"
+            )
         return [self._decide(self.estimator.estimate(d), t) for d in descriptions]
 
     def _decide(self, complexity: TaskComplexity, tradeoff: float | None) -> RoutingDecision:

@@ -83,7 +83,9 @@ class ModelSelector:
         """Apply the rules of the module docstring and say which one decided."""
         if override_model is not None:
             model = self.catalog.get(override_model)
-            return self._finish(model, [], f"override: {model.name} requested by the caller", "override", complexity)
+            return self._finish(
+                model, [], f"override: {model.name} requested by the caller", "override", complexity
+            )
 
         names = self.catalog.routing[complexity.level]
         primary = self.catalog.get(names[0])
@@ -99,7 +101,9 @@ class ModelSelector:
                     f"No model's context window fits the task's ~{tokens} input tokens; largest is "
                     f"{max(m.context_window for m in self.catalog.models.values())} tokens."
                 )
-            reason += f"; upgraded to {fitting[0].name}: ~{tokens} tokens exceed {primary.name}'s context window"
+            reason += (
+                f"; upgraded to {fitting[0].name}: ~{tokens} tokens exceed {primary.name}'s context window"
+            )
             primary, rule = fitting[0], "context_upgrade"
 
         if not self._available[primary.name]:
@@ -116,21 +120,38 @@ class ModelSelector:
             cost = self.estimate_cost(primary, complexity)[0]
             if cost > self.cost_threshold:
                 cheaper = sorted(
-                    (m for m in alternatives if self._available[m.name] and m.context_window >= tokens
-                     and self.estimate_cost(m, complexity)[0] < cost),
+                    (
+                        m
+                        for m in alternatives
+                        if self._available[m.name]
+                        and m.context_window >= tokens
+                        and self.estimate_cost(m, complexity)[0] < cost
+                    ),
                     key=lambda m: self.estimate_cost(m, complexity)[0],
                 )
                 if cheaper:
-                    reason += (f"; downgraded to {cheaper[0].name}: est. ${cost:.5f} on {primary.name} "
-                               f"exceeds the ${self.cost_threshold:g} threshold")
+                    reason += (
+                        f"; downgraded to {cheaper[0].name}: est. ${cost:.5f} on {primary.name} "
+                        f"exceeds the ${self.cost_threshold:g} threshold"
+                    )
                     primary, rule = cheaper[0], "cost_downgrade"
 
-        return self._finish(primary, [m for m in alternatives if m.name != primary.name] +
-                            ([self.catalog.get(names[0])] if primary.name != names[0] else []),
-                            reason, rule, complexity)
+        return self._finish(
+            primary,
+            [m for m in alternatives if m.name != primary.name]
+            + ([self.catalog.get(names[0])] if primary.name != names[0] else []),
+            reason,
+            rule,
+            complexity,
+        )
 
     def _finish(
-        self, model: ModelConfig, alternatives: list[ModelConfig], reason: str, rule: str, complexity: TaskComplexity
+        self,
+        model: ModelConfig,
+        alternatives: list[ModelConfig],
+        reason: str,
+        rule: str,
+        complexity: TaskComplexity,
     ) -> ModelSelection:
         cost, tokens_in, tokens_out = self.estimate_cost(model, complexity)
         with self._lock:

@@ -16,9 +16,9 @@ from router._exceptions import ConfigError, InvalidInputError, RouterError
 app = typer.Typer(
     name="router",
     help=(
-        "Route LLM tasks to the right model: estimate a task's complexity, pick the model at the cost-quality "
-        "trade-off you want, record what it cost, and retrain from the records.\n\n"
-        "Start with:  router route \"Fix typo in README\""
+        "Route LLM tasks to the right model: estimate a task's complexity, pick the model at the "
+        "cost-quality trade-off you want, record what it cost, and retrain from the records.\n\n"
+        'Start with:  router route "Fix typo in README"'
     ),
     no_args_is_help=True,
     add_completion=False,

@@ -15,12 +15,17 @@ from router.cli._app import app, handle_errors, out, print_json
 
 CatalogOption = Annotated[
     Path | None,
-    typer.Option("--catalog", help="A model catalog TOML file of your own (default: the packaged haiku/sonnet/opus).",
-                 dir_okay=False),
+    typer.Option(
+        "--catalog",
+        help="A model catalog TOML file of your own (default: the packaged haiku/sonnet/opus).",
+        dir_okay=False,
+    ),
 ]
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", help="A trained router: an artifact directory or models:/NAME@ALIAS (default: heuristic)."),
+    typer.Option(
+        "--model", help="A trained router: an artifact directory or models:/NAME@ALIAS (default: heuristic)."
+    ),
 ]
 
 
@@ -70,8 +75,11 @@ def route(
 
 def show_decision(decision: RoutingDecision) -> None:
     c = decision.complexity
-    out.print(f"[bold]{decision.model}[/]  ({c.level.value}, score {c.score:g}/100, {c.task_type.value}, "
-              f"{decision.source})", highlight=False)
+    out.print(
+        f"[bold]{decision.model}[/]  ({c.level.value}, score {c.score:g}/100, {c.task_type.value}, "
+        f"{decision.source})",
+        highlight=False,
+    )
     out.print(f"  why: {decision.reason}", highlight=False)
     for reason in c.reasons:
         out.print(f"   - {reason}", highlight=False)
