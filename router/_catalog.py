@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -21,12 +21,31 @@ from router._types import ComplexityLevel, ModelConfig
 _REFERENCE_CALL = (3_000, 1_000)
 
 
+class _Estimation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    output_tokens: dict[ComplexityLevel, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
+
+
 class _CatalogFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     models: dict[str, dict[str, Any]] = Field(min_length=1)
     routing: dict[ComplexityLevel, list[str]] | None = None
-    estimation: dict[str, dict[ComplexityLevel, int]] = Field(default_factory=dict)
+    estimation: _Estimation = Field(default_factory=_Estimation)
+
+
+def _model_config(name: str, spec: dict[str, Any], source: str) -> ModelConfig:
+    """One ``[models.NAME]`` table; errors name ``models.NAME.field``. The table's key is the model's name."""
+    if "name" in spec and spec["name"] != name:
+        raise ConfigError(
+            f"{source}:\n  models.{name}.name: must be left out or equal the table's key {name!r} "
+            f"(got {spec['name']!r})"
+        )
+    try:
+        return ModelConfig.model_validate({**spec, "name": name})
+    except ValidationError as exc:
+        raise ConfigError(validation_message(exc, source, prefix=f"models.{name}")) from exc
 
 
 class Catalog(BaseModel):
@@ -73,19 +92,12 @@ class Catalog(BaseModel):
     def from_dict(cls, data: dict[str, Any], *, source: str = "invalid model catalog") -> Catalog:
         try:
             raw = _CatalogFile.model_validate(data)
-            models = {
-                name: ModelConfig.model_validate({"name": name, **spec}) for name, spec in raw.models.items()
-            }
         except ValidationError as exc:
             raise ConfigError(validation_message(exc, source)) from exc
-        except TypeError as exc:
-            raise ConfigError(f"{source}: each [models.NAME] must be a table of fields ({exc})") from exc
+        models = {name: _model_config(name, spec, source) for name, spec in raw.models.items()}
         routing = raw.routing or _routing_by_price(models)
         defaults = {"simple": 500, "moderate": 2000, "complex": 4000, "critical": 4000}
-        output = {
-            lvl: raw.estimation.get("output_tokens", {}).get(lvl, defaults[lvl.value])
-            for lvl in ComplexityLevel
-        }
+        output = {lvl: raw.estimation.output_tokens.get(lvl, defaults[lvl.value]) for lvl in ComplexityLevel}
         try:
             return cls(models=models, routing=routing, output_tokens=output)
         except ValidationError as exc:
