@@ -95,10 +95,12 @@ class Router:
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
         """Route a batch of descriptions (no files or context) at one tradeoff."""
         t = check_tradeoff(tradeoff)
-        if isinstance(descriptions, str):
+        if isinstance(descriptions, str | bytes):
             raise InvalidInputError(
                 "descriptions must be a list of str, got one str; use route() for one task"
             )
+        if not isinstance(descriptions, Iterable):
+            raise InvalidInputError(f"descriptions must be a list of str, got {type(descriptions).__name__}")
         return [self._decide(self.estimator.estimate(d), t) for d in descriptions]
 
     def _decide(self, complexity: TaskComplexity, tradeoff: float | None) -> RoutingDecision:
