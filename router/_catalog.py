@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from router._config import packaged_file, read_toml, validation_message
+from router._config import error_lines, packaged_file, read_toml, validation_message
 from router._exceptions import ConfigError, UnknownModelError
 from router._types import ComplexityLevel, ModelConfig
 
@@ -35,17 +35,26 @@ class _CatalogFile(BaseModel):
     estimation: _Estimation = Field(default_factory=_Estimation)
 
 
-def _model_config(name: str, spec: dict[str, Any], source: str) -> ModelConfig:
-    """One ``[models.NAME]`` table; errors name ``models.NAME.field``. The table's key is the model's name."""
-    if "name" in spec and spec["name"] != name:
-        raise ConfigError(
-            f"{source}:\n  models.{name}.name: must be left out or equal the table's key {name!r} "
-            f"(got {spec['name']!r})"
-        )
-    try:
-        return ModelConfig.model_validate({**spec, "name": name})
-    except ValidationError as exc:
-        raise ConfigError(validation_message(exc, source, prefix=f"models.{name}")) from exc
+def _model_configs(specs: dict[str, dict[str, Any]], source: str) -> dict[str, ModelConfig]:
+    """Every ``[models.NAME]`` table; the table's key is the model's name.
+
+    Errors name ``models.NAME.field`` and list the problems of every model at once.
+    """
+    models, problems = {}, []
+    for name, spec in specs.items():
+        if "name" in spec and spec["name"] != name:
+            problems.append(
+                f"  models.{name}.name: must be left out or equal the table's key {name!r} "
+                f"(got {spec['name']!r})"
+            )
+            continue
+        try:
+            models[name] = ModelConfig.model_validate({**spec, "name": name})
+        except ValidationError as exc:
+            problems += error_lines(exc, prefix=f"models.{name}")
+    if problems:
+        raise ConfigError(f"{source}:\n" + "\n".join(problems))
+    return models
 
 
 class Catalog(BaseModel):
@@ -94,7 +103,7 @@ class Catalog(BaseModel):
             raw = _CatalogFile.model_validate(data)
         except ValidationError as exc:
             raise ConfigError(validation_message(exc, source)) from exc
-        models = {name: _model_config(name, spec, source) for name, spec in raw.models.items()}
+        models = _model_configs(raw.models, source)
         routing = raw.routing or _routing_by_price(models)
         defaults = {"simple": 500, "moderate": 2000, "complex": 4000, "critical": 4000}
         output = {lvl: raw.estimation.output_tokens.get(lvl, defaults[lvl.value]) for lvl in ComplexityLevel}

@@ -168,6 +168,11 @@ def read_toml(path: str | Path, *, what: str) -> dict[str, Any]:
 
 def validation_message(exc: ValidationError, source: str, *, prefix: str = "") -> str:
     """One line per problem, each naming the field path (after ``prefix``), the bad value and the rule."""
+    return f"{source}:\n" + "\n".join(error_lines(exc, prefix=prefix))
+
+
+def error_lines(exc: ValidationError, *, prefix: str = "") -> list[str]:
+    """The lines of :func:`validation_message`, to merge the problems of several validations."""
     lines = []
     for err in exc.errors():
         loc = ".".join([prefix, *(str(part) for part in err["loc"])] if prefix else map(str, err["loc"]))
@@ -175,7 +180,7 @@ def validation_message(exc: ValidationError, source: str, *, prefix: str = "") -
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
         lines.append(f"  {loc}: {err['msg']}{shown}")
-    return f"{source}:\n" + "\n".join(lines)
+    return lines
 
 
 def packaged_file(name: str) -> Path:
