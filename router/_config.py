@@ -179,7 +179,8 @@ def error_lines(exc: ValidationError, *, prefix: str = "") -> list[str]:
         loc = loc or "(top level)"
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
-        lines.append(f"  {loc}: {err['msg']}{shown}")
+        msg = err["msg"].removeprefix("Value error, ")  # our validators' messages already say what is wrong
+        lines.append(f"  {loc}: {msg}{shown}")
     return lines
 
 
