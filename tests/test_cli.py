@@ -163,3 +163,14 @@ def test_long_error_stays_on_one_line(cli, in_tmp):
     result = cli("route", "Fix", "--catalog", str(missing))
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [f"error: model catalog file not found: {str(missing)!r}"]
+
+
+def test_no_model_available_exits_1_with_one_error_line(cli, in_tmp):
+    path = in_tmp / "down.toml"
+    path.write_text(catalog_toml([{"name": "only", "inp": 1, "out": 1}]) + "is_available = false\n")
+    result = cli("route", "Fix typo", "--catalog", str(path))
+    assert result.exit_code == 1
+    assert result.stderr.splitlines() == [
+        "error: only is unavailable and no alternative is both available and "
+        "fits ~2 input tokens (alternatives: none)."
+    ]

@@ -146,6 +146,19 @@ def test_line_count_sums_over_files_and_accepts_str_paths(estimator, tmp_path):
     assert "line_count +10: 210 line(s)" in result.reasons
 
 
+def test_file_order_does_not_change_the_estimate(estimator, tmp_path, rng):
+    files = []
+    for i in range(12):
+        path = tmp_path / f"m{i}.py"
+        path.write_text("x\n" * rng.randrange(0, 120))
+        files.append(path)
+    files += [tmp_path / "ghost.py", "missing.py"]
+    first = estimator.estimate("Refactor the modules", files=files)
+    rng.shuffle(files)
+    again = estimator.estimate("Refactor the modules", files=files)
+    assert (again.score, again.line_count, again.file_count) == (first.score, first.line_count, 14)
+
+
 def test_paths_that_do_not_exist_still_count_as_files(estimator, tmp_path):
     (tmp_path / "real.py").write_text("x\n" * 60)
     files = [tmp_path / "real.py", tmp_path / "ghost.py", "no/such/dir/file.py", tmp_path]  # a dir: no lines

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
+import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -76,6 +78,13 @@ def test_decision_dumps_to_json(router):
     assert dumped["tradeoff"] == 0.2
 
 
+def test_route_many_keeps_each_decision_whatever_the_order(router, rng):
+    descriptions = [p[0] for p in SPEC] + ["Update the changelog", "Speed up the report query"]
+    expected = {d: router.route(d).model for d in descriptions}
+    rng.shuffle(descriptions)
+    assert [d.model for d in router.route_many(descriptions)] == [expected[d] for d in descriptions]
+
+
 def test_route_many_matches_route(router):
     descriptions = [p[0] for p in SPEC]
     decisions = router.route_many(descriptions)
@@ -112,7 +121,9 @@ def test_invalid_tradeoff_is_refused(router, tradeoff):
         router.route_many(["Fix typo"], tradeoff=tradeoff)
 
 
-@pytest.mark.parametrize("tradeoff", [0, 0.0, 0.5, 1, 1.0, None], ids=repr)
+@pytest.mark.parametrize(
+    "tradeoff", [0, 0.0, 0.5, 1, 1.0, None, np.float32(0.25), np.float64(0.75), Fraction(1, 3)], ids=repr
+)
 def test_valid_tradeoffs_are_accepted(router, tradeoff):
     decision = router.route("Fix typo", tradeoff=tradeoff)
     assert decision.tradeoff == (None if tradeoff is None else float(tradeoff))
