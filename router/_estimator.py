@@ -56,12 +56,18 @@ def count_file_lines(files: Sequence[FileArg] | None) -> FileFacts:
     if files is None:
         return FileFacts(0, 0)
     if isinstance(files, str | bytes) or not isinstance(files, Iterable):
-        raise InvalidInputError(f"files must be a list of paths, got {type(files).__name__} {files!r}")
+        raise InvalidInputError(
+            f"files must be a list of paths (wrap a single path in a list), "
+            f"got {type(files).__name__} {brief_repr(files)}"
+        )
     lines = 0
     count = 0
-    for item in files:
+    for index, item in enumerate(files):
         if not isinstance(item, str | PathLike):
-            raise InvalidInputError(f"files must hold paths (str or os.PathLike), got {item!r}")
+            raise InvalidInputError(
+                f"files[{index}] must be a path (str or os.PathLike), "
+                f"got {type(item).__name__} {brief_repr(item)}"
+            )
         count += 1
         path = Path(item)
         try:
@@ -73,11 +79,24 @@ def count_file_lines(files: Sequence[FileArg] | None) -> FileFacts:
     return FileFacts(count, lines)
 
 
+def brief_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters so an error about a 10 MB argument stays one line."""
+    shown = repr(value)
+    if len(shown) <= limit:
+        return shown
+    size = f"{len(value)} chars" if isinstance(value, str | bytes) else type(value).__name__
+    return f"{shown[:limit]}... ({size})"
+
+
 def check_description(description: object) -> str:
     if not isinstance(description, str):
-        raise InvalidInputError(f"description must be a str, got {type(description).__name__} {description!r}")
+        raise InvalidInputError(
+            f"description must be a str, got {type(description).__name__} {brief_repr(description)}"
+        )
     if not description.strip():
-        raise InvalidInputError(f"description must contain non-whitespace text, got {description!r}")
+        raise InvalidInputError(
+            f"description must contain non-whitespace text, got {brief_repr(description)}"
+        )
     return description
 
 

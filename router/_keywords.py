@@ -50,7 +50,13 @@ def _trie_pattern(keywords: Iterable[tuple[str, bool]]) -> str:
             alts.append(r"\b" if node[_END] else "")
         return alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
 
-    return emit(trie)
+    # The first character leads as a literal and the word start is checked just after it (a look-behind),
+    # not with a leading \b: the engine can then skip every position whose character starts no keyword.
+    first = []
+    for ch, child in sorted(trie.items()):
+        guard = rf"(?<!\w{re.escape(ch)})" if ch.isalnum() or ch == "_" else ""
+        first.append(re.escape(ch) + guard + emit(child))
+    return "|".join(first)
 
 
 _END = ""
@@ -72,7 +78,7 @@ class KeywordIndex:
         self.names = tuple(lists)
         parsed = {name: [_parse(k) for k in keywords] for name, keywords in lists.items()}
         unique = sorted({p for items in parsed.values() for p in items}, key=lambda p: -len(p[0]))
-        self._regex = re.compile(r"\b" + _trie_pattern(unique) if unique else r"(?!x)x")
+        self._regex = re.compile(_trie_pattern(unique) if unique else r"(?!)")
         # For each text a match can have: which (list, keyword, needs a word end here) it counts for.
         self._credits: dict[str, list[tuple[str, str, bool]]] = {}
         for body, _ in unique:
