@@ -36,7 +36,7 @@ import numpy as np
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
-from router._outcome_log import COLUMNS, write_outcomes
+from router._outcome_log import write_outcomes
 from training._synthetic_tasks import LatentModel, Tasks, generate_tasks
 
 if TYPE_CHECKING:
@@ -45,7 +45,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_ABILITY", "LatentModel", "abilities", "generate_outcomes", "main"]
 
 #: Abilities (logit scale) for the default catalog. With the default task mix they give success rates of
-#: about 45% (haiku), 62% (sonnet) and 70% (opus).
+#: about 43% (haiku), 61% (sonnet) and 73% (opus).
 DEFAULT_ABILITY: dict[str, float] = {"haiku": 0.0, "sonnet": 1.2, "opus": 2.0}
 
 Mode = Literal["full", "logged"]
@@ -215,7 +215,6 @@ def generate_outcomes(
             "p_success": rows["p_success"],
         }  # fmt: skip
     frame = pd.DataFrame(data)
-    assert list(frame.columns[: len(COLUMNS)]) == list(COLUMNS)
     return frame
 
 
