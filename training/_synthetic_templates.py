@@ -136,7 +136,7 @@ SLOTS: dict[str, tuple[str, ...]] = {
         "a field holds only blanks", "the date falls on February 29",
     ),
     "condition_noun": (
-        "retries", "time zones", "partial failures", "large uploads", "unicode names", "timeouts",
+        "retries", "time zones", "partial results", "large uploads", "unicode names", "timeouts",
     ),
     "feature": (
         "CSV export", "pagination", "a dark mode toggle", "retry with backoff", "bulk delete",
@@ -145,7 +145,7 @@ SLOTS: dict[str, tuple[str, ...]] = {
         "import from Excel", "scheduled reports", "multi-currency prices",
     ),
     "thing": (
-        "the validation logic", "the retry loop", "the SQL query builder", "the date helpers",
+        "the validation logic", "the retry loop", "the SQL query assembly", "the date helpers",
         "the HTTP client setup", "the mapping code", "the settings object", "the pricing rules",
     ),
     "perf_op": (
@@ -153,7 +153,7 @@ SLOTS: dict[str, tuple[str, ...]] = {
         "bulk imports", "rendering invoices",
     ),
     "perf_symptom": (
-        "p99 latency is 2.3 s", "it takes 40 minutes for 1M rows", "memory grows to 6 GB",
+        "p99 is 2.3 s", "it takes 40 minutes for 1M rows", "memory grows to 6 GB",
         "CPU stays at 100% for minutes", "each request makes 300 queries",
     ),
     "conc_op": ("update the same record", "flush the queue", "rotate the log file", "refresh the index"),
