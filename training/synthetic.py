@@ -62,7 +62,7 @@ def abilities(
     Examples
     --------
     >>> abilities(Catalog.default())
-    {'haiku': -0.2, 'sonnet': 1.0, 'opus': 1.8}
+    {'haiku': 0.0, 'sonnet': 1.2, 'opus': 2.0}
     """
     params = params or LatentModel()
     names = catalog.names()
