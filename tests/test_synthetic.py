@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from router import Catalog, ComplexityEstimator, EstimatorConfig, InvalidInputError
-from router._keywords import KeywordSet
+from router._keywords import KeywordIndex
 from router._outcome_log import COLUMNS, read_outcomes, validate_outcomes
 from training._synthetic_templates import COMPONENTS, DOC_FILES, FILLERS, MODIFIERS, MODULES, SCOPE, SLOTS
 from training.swebench import swebench_catalog
@@ -96,11 +96,11 @@ def test_task_type_is_what_the_heuristic_estimator_says(full: pd.DataFrame):
 
 
 def test_fillers_hold_no_task_type_keyword():
-    rules = [KeywordSet(rule.keywords) for rule in EstimatorConfig.default().task_types]
+    rules = KeywordIndex({str(i): rule.keywords for i, rule in enumerate(EstimatorConfig.default().task_types)})
     texts = [v for values in SLOTS.values() for v in values for v in v.split("|")]
     texts += [c for pair in COMPONENTS for c in pair] + list(MODULES) + list(DOC_FILES) + list(FILLERS)
     texts += [m.text for m in MODIFIERS] + [s.format(n_files=3, lines=120) for s in SCOPE]
-    hits = {t: [r.search(t.lower()) for r in rules if r.search(t.lower())] for t in texts}
+    hits = {t: [k for found in rules.scan(t.lower()).values() for k in found] for t in texts}
     # A doc file may name itself as documentation: doc files appear only in doc and typo templates.
     assert {t: h for t, h in hits.items() if h and t not in DOC_FILES} == {}
 
