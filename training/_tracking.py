@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from router._features import FEATURE_VERSION
 from router._paths import data_dir
 
 
@@ -45,7 +46,7 @@ def log_training_run(
     mlflow.set_tracking_uri(tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or default_tracking_uri())
     experiment_id = _experiment_id(mlflow, experiment)
     with mlflow.start_run(experiment_id=experiment_id) as run:
-        mlflow.log_params({**meta["params"], **meta["tradeoff_target"], "feature_version": meta["feature_version"]})
+        mlflow.log_params({**meta["params"], **meta["tradeoff_target"], "feature_version": FEATURE_VERSION})
         data = meta["training_data"]
         mlflow.log_params({"data_sha256": data["data_sha256"], "data_rows": data["rows"], "data_tasks": data["tasks"]})
         mlflow.log_metrics({k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and math.isfinite(v)})
