@@ -76,6 +76,8 @@ class LearnedModel:
         if len(idx):
             z = z + w @ self._text_w[idx]
         m = len(self.names)
+        if not np.all(np.isfinite(z)):
+            raise ArtifactError(f"learned model produced non-finite scores {z.tolist()}")
         return 1.0 / (1.0 + np.exp(-z[:m])), np.exp(z[m:])
 
 
@@ -170,7 +172,7 @@ class LearnedRouter(Router):
         except Exception as exc:  # never let a broken model take the orchestrator down
             log.warning("learned router failed (%r); falling back to the heuristic for this decision", exc)
             complexity = self.estimator.estimate_text(description.lower(), facts, context_chars)
-            return self._decide(complexity, tradeoff)
+            return self._decide(complexity, tradeoff, source=Router.source)
 
     def _decide_learned(
         self, description: str, facts: FileFacts, context_chars: int, tradeoff: float | None

@@ -107,7 +107,9 @@ class Router:
             raise InvalidInputError(f"descriptions must be a list of str, got {type(descriptions).__name__}")
         return [self._decide(self.estimator.estimate(d), t) for d in descriptions]
 
-    def _decide(self, complexity: TaskComplexity, tradeoff: float | None) -> RoutingDecision:
+    def _decide(
+        self, complexity: TaskComplexity, tradeoff: float | None, source: str | None = None
+    ) -> RoutingDecision:
         routed = complexity
         if tradeoff is not None and tradeoff != 0.5:
             shifted = min(100.0, max(0.0, complexity.score + (tradeoff - 0.5) * 100))
@@ -126,6 +128,6 @@ class Router:
             escalation=[chosen, *self.catalog.stronger_than(chosen)],
             tradeoff=tradeoff,
             propensity=1.0,
-            source=self.source,
+            source=source or self.source,
             decision_id=uuid.uuid4().hex,
         )

@@ -16,12 +16,14 @@ from sklearn.model_selection import KFold
 from router._catalog import Catalog
 from training._data import Outcomes, TaskMatrix, load_outcomes, task_matrix
 from training._evaluate import (
+    best_at,
     cascade_points,
     classifier_metrics,
     curve_metrics,
     fixed_cascade,
     policy_points,
     single_points,
+    upper_hull,
 )
 from training._fit import FitParams
 from training._router_fit import fit_router, log_catalog
@@ -82,6 +84,7 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
         cascade += cascade_points(s[rows], c[rows], p[rows], ch[rows], kappa, cv.tables[k], cv.base_rates[k]) * rows.sum()
     cascade /= len(s)
     cheap, best = int(np.argmin(singles[:, 0])), int(np.argmax(singles[:, 1]))
+    fixed_cost, fixed_success = fixed_cascade(s, c, [cheap, best])
     oracle_choice = np.where(s.max(1) >= 0.5, np.argmin(np.where(s >= 0.5, c, np.inf), axis=1), np.argmin(c, axis=1))
     rows = np.arange(len(s))
     return {
@@ -93,7 +96,19 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
         "policy_points": policy.tolist(),
         "cascade": curve_metrics(cascade, singles),
         "cascade_points": cascade.tolist(),
-        "fixed_cascade_cheap_best": dict(zip(("cost", "success"), fixed_cascade(s, c, [cheap, best]), strict=True)),
+        "fixed_cascade_cheap_best": {"cost": fixed_cost, "success": fixed_success},
+        "cascade_vs_fixed": compare_at(cascade, fixed_cost, fixed_success),
         "oracle": {"cost": float(c[rows, oracle_choice].mean()), "success": float(s[rows, oracle_choice].mean())},
         "random_mix": curve_metrics(singles[[cheap, best]], singles),
+    }
+
+
+def compare_at(points: np.ndarray, cost: float, success: float) -> dict[str, float]:
+    """A curve against one operating point: its success at that cost, and its least cost for that success
+    (mixing two of the curve's tradeoffs allowed, as for every curve here)."""
+    hull = upper_hull(points)  # rising in both cost and success
+    reachable = success <= hull[-1, 1] + 1e-12
+    return {
+        "success_at_fixed_cost": float(best_at(points, np.array([cost]))[0]),
+        "cost_at_fixed_success": float(np.interp(success, hull[:, 1], hull[:, 0])) if reachable else float("nan"),
     }
