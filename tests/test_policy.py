@@ -25,7 +25,7 @@ def test_chosen_cost_is_monotone_in_tradeoff(p, c, a, b, kappa):
 @given(probs, costs, st.floats(0.01, 100))
 def test_extremes(p, c, kappa):
     assert c[choose(p, c, mu_for(0.0, kappa))] == c.min()
-    assert p[choose(p, c, mu_for(1.0, kappa))] == p.max()
+    assert p[choose(p, c, mu_for(1.0, kappa))] >= p.max() - 1e-12  # ties within 1e-12 go to the cheaper
 
 
 @given(arrays(np.float64, (6, 4), elements=st.floats(0.01, 0.99)),
