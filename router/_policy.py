@@ -23,8 +23,12 @@ import numpy as np
 MAX_CHAIN_MODELS = 12  # 2**12 subsets of failed models: the table stays under a few hundred KB
 
 
+_MIN_TRADEOFF = 1e-9  # below this, a dollar outweighs any success gap: the cheapest model wins
+
+
 def mu_for(tradeoff: float, kappa: float) -> float:
-    if tradeoff <= 0.0:
+    """Dollars-to-success exchange rate at a tradeoff (infinite at 0: cost alone decides)."""
+    if tradeoff < _MIN_TRADEOFF:
         return math.inf
     return kappa * (1.0 - tradeoff) / tradeoff
 
