@@ -49,7 +49,8 @@ DENSE_NAMES = (
 def terms(lowered: str) -> list[str]:
     """Word unigrams and bigrams of lower-cased text."""
     words = _TOKEN.findall(lowered)
-    return words + [f"{a} {b}" for a, b in zip(words, words[1:], strict=False)]
+    words.extend(map(" ".join, zip(words, words[1:], strict=False)))  # C-level loop: hot path
+    return words
 
 
 def dense_row(lowered: str, complexity: TaskComplexity, context_tokens: int) -> list[float]:
@@ -83,6 +84,7 @@ class Featurizer:
         self.min_df = min_df
         self.estimator = estimator or ComplexityEstimator(recommend=lambda level: "")
         self.vocabulary_: dict[str, int] = {}
+        self._shifted: dict[str, int] = {}
         self.idf_ = np.zeros(0)
         self.mean_ = np.zeros(len(DENSE_NAMES))
         self.scale_ = np.ones(len(DENSE_NAMES))
@@ -103,14 +105,18 @@ class Featurizer:
 
     def text_weights(self, task_terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """Vocabulary indices and TF-IDF weights (L2-normalised) of one task's terms."""
-        vocab = self.vocabulary_
-        counts = Counter(i for i in map(vocab.get, task_terms) if i is not None)
+        # Ids are stored shifted by one so that filter(None, ...) drops unknown terms at C speed.
+        counts = Counter(filter(None, map(self._shifted.get, task_terms)))
         if not counts:
             return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)) - 1
         tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
         w = (1.0 + np.log(tf)) * self.idf_[idx]
         return idx, w / np.sqrt(w @ w)
+
+    def _set_vocabulary(self, kept: Sequence[str]) -> None:
+        self.vocabulary_ = {t: i for i, t in enumerate(kept)}
+        self._shifted = {t: i + 1 for i, t in enumerate(kept)}
 
     def scale_dense(self, rows: np.ndarray) -> np.ndarray:
         return (rows - self.mean_) / self.scale_
@@ -123,7 +129,7 @@ class Featurizer:
             df.update(set(task_terms))
         kept = sorted((t for t, n in df.items() if n >= self.min_df), key=lambda t: (-df[t], t))
         kept = sorted(kept[: self.max_features])
-        self.vocabulary_ = {t: i for i, t in enumerate(kept)}
+        self._set_vocabulary(kept)
         n_docs = len(descriptions)
         self.idf_ = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in kept])
         dense = np.array([row for _, row, _ in analyzed])
@@ -170,7 +176,7 @@ class Featurizer:
     @classmethod
     def from_arrays(cls, arrays: dict[str, Any], estimator: ComplexityEstimator | None = None) -> Featurizer:
         feat = cls(estimator=estimator)
-        feat.vocabulary_ = {str(t): i for i, t in enumerate(arrays["vocabulary"])}
+        feat._set_vocabulary([str(t) for t in arrays["vocabulary"]])
         feat.idf_ = np.asarray(arrays["idf"], dtype=np.float64)
         feat.mean_ = np.asarray(arrays["dense_mean"], dtype=np.float64)
         feat.scale_ = np.asarray(arrays["dense_scale"], dtype=np.float64)

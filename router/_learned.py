@@ -94,25 +94,27 @@ class LearnedComplexityEstimator:
     def estimate(
         self, description: str, files: Sequence[FileArg] | None = None, context: str | None = None
     ) -> TaskComplexity:
-        complexity, p, _ = self._estimate(check_description(description), count_file_lines(files), len(context or ""))
-        return complexity
+        facts = count_file_lines(files)
+        return self._estimate(check_description(description), facts, len(context or ""))[0]
 
     def _estimate(
         self, description: str, facts: FileFacts, context_chars: int, tradeoff: float | None = None
-    ) -> tuple[TaskComplexity, np.ndarray, np.ndarray]:
+    ) -> tuple[TaskComplexity, np.ndarray, np.ndarray, int]:
         model = self.model
         heuristic, dense_raw, task_terms = model.featurizer.analyze(description, facts, context_chars)
         p, cost = model.predict(dense_raw, task_terms)
         score = float(100.0 * (1.0 - p.mean()))
         level = level_for(score, heuristic.is_critical, model.levels)
         t = model.default_tradeoff if tradeoff is None else tradeoff
-        chosen = model.names[choose(p, cost, mu_for(t, model.kappa))]
-        learned = "learned P(success): " + ", ".join(f"{n} {q:.2f}" for n, q in zip(model.names, p, strict=True))
+        chosen = choose(p, cost, mu_for(t, model.kappa))
+        learned = "learned P(success): " + ", ".join(
+            f"{n} {q:.2f}" for n, q in zip(model.names, p.tolist(), strict=True)
+        )
         complexity = heuristic.model_copy(
-            update={"score": score, "level": level, "recommended_model": chosen,
+            update={"score": score, "level": level, "recommended_model": model.names[chosen],
                     "reasons": [*heuristic.reasons, learned]}
         )
-        return complexity, p, cost
+        return complexity, p, cost, chosen
 
 
 class LearnedRouter(Router):
@@ -179,9 +181,8 @@ class LearnedRouter(Router):
     ) -> RoutingDecision:
         model = self.model
         t = model.default_tradeoff if tradeoff is None else tradeoff
-        complexity, p, cost = self.learned_estimator._estimate(description, facts, context_chars, t)
+        complexity, p, cost, greedy = self.learned_estimator._estimate(description, facts, context_chars, t)
         mu = mu_for(t, model.kappa)
-        greedy = choose(p, cost, mu)
         chosen, propensity = greedy, 1.0
         n = len(model.names)
         if self.exploration_rate > 0.0:
@@ -208,8 +209,8 @@ class LearnedRouter(Router):
             complexity=complexity,
             selection=selection,
             reason=reason,
-            p_success={name: float(q) for name, q in zip(names, p, strict=True)},
-            expected_cost_usd={name: float(c) for name, c in zip(names, cost, strict=True)},
+            p_success=dict(zip(names, p.tolist(), strict=True)),
+            expected_cost_usd=dict(zip(names, cost.tolist(), strict=True)),
             escalation=[names[j] for j in chain],
             tradeoff=t,
             propensity=propensity,

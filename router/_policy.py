@@ -74,30 +74,32 @@ def failure_table(success: np.ndarray, observed: np.ndarray, prior_strength: flo
     return table
 
 
-def _logit(p: np.ndarray | float) -> np.ndarray | float:
-    p = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(p / (1 - p))
+def _logit(p: float) -> float:
+    p = min(max(p, 1e-6), 1 - 1e-6)
+    return math.log(p / (1 - p))
 
 
 def escalation(
     first: int, p: np.ndarray, cost: np.ndarray, mu: float, table: np.ndarray | None, base: np.ndarray
 ) -> list[int]:
-    """The chain of model indices to try, starting with ``first``."""
+    """The chain of model indices to try, starting with ``first``.
+
+    Plain Python on purpose: with a handful of models, numpy's per-call overhead costs more than the loop.
+    """
     chain = [first]
     if table is None or math.isinf(mu):
         return chain
-    shift = _logit(p) - _logit(base)
+    probs, costs, bases = p.tolist(), cost.tolist(), base.tolist()
+    shift = [_logit(q) - _logit(b) for q, b in zip(probs, bases, strict=True)]
     failed = 1 << first
-    remaining = set(range(len(p))) - {first}
+    remaining = [j for j in range(len(probs)) if j != first]
     while remaining:
-        idx = np.fromiter(remaining, dtype=np.int64)
-        q = 1.0 / (1.0 + np.exp(-(_logit(table[failed, idx]) + shift[idx])))
-        gain = q - mu * cost[idx]
-        best = int(np.argmax(gain))
-        if gain[best] <= 0:
+        row = table[failed].tolist()
+        gains = [(1.0 / (1.0 + math.exp(-(_logit(row[j]) + shift[j]))) - mu * costs[j], j) for j in remaining]
+        gain, nxt = max(gains)
+        if gain <= 0:
             break
-        nxt = int(idx[best])
         chain.append(nxt)
         failed |= 1 << nxt
-        remaining.discard(nxt)
+        remaining.remove(nxt)
     return chain
