@@ -7,7 +7,8 @@ Choice at a tradeoff ``t`` in [0, 1]: the model maximising ``p - mu(t) * cost`` 
 never falls as ``t`` rises (the argmax of a linear scalarisation moves along the cost axis monotonically;
 ties go to the cheaper model).
 
-Escalation: after the first choice, the next model is the one with the largest ``q - mu * cost`` where ``q``
+Escalation: after the first choice, the next model is, among those with ``q - mu * cost > 0``, the one with the
+most success per dollar ``q / cost``, where ``q``
 is its chance of succeeding given that every model tried so far failed, estimated on the training tasks
 (``failure_table``) and shifted by how this task's predicted chance differs from the model's average. The
 chain stops when no remaining model is worth its cost at this tradeoff, so a cascade is learned from data:
@@ -95,10 +96,13 @@ def escalation(
     remaining = [j for j in range(len(probs)) if j != first]
     while remaining:
         row = table[failed].tolist()
-        gains = [(1.0 / (1.0 + math.exp(-(_logit(row[j]) + shift[j]))) - mu * costs[j], j) for j in remaining]
-        gain, nxt = max(gains)
-        if gain <= 0:
+        q = {j: 1.0 / (1.0 + math.exp(-(_logit(row[j]) + shift[j]))) for j in remaining}
+        # Worth trying: expected success gain above its price at this tradeoff. Among those, the most
+        # success per dollar goes first (the classic order for "stop at the first success" searches).
+        worth = [(q[j] / max(costs[j], 1e-12), j) for j in remaining if q[j] - mu * costs[j] > 0]
+        if not worth:
             break
+        nxt = max(worth)[1]
         chain.append(nxt)
         failed |= 1 << nxt
         remaining.remove(nxt)
