@@ -42,7 +42,7 @@ def save_artifact(directory: str | Path, arrays: dict[str, np.ndarray], metadata
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     tmp_arrays = directory / (ARRAYS + ".tmp.npz")
-    np.savez(tmp_arrays, **arrays)
+    np.savez(tmp_arrays, **arrays)  # type: ignore[arg-type]  # numpy's stub types only allow_pickle
     meta = {
         **metadata,
         "format_version": FORMAT_VERSION,
@@ -85,7 +85,8 @@ def load_artifact(directory: str | Path) -> tuple[dict[str, np.ndarray], dict[st
     if actual != meta.get("arrays_sha256"):
         raise ArtifactError(
             f"Router artifact {str(arrays_path)!r} does not match its recorded hash (expected "
-            f"{meta.get('arrays_sha256')!r}, found {actual!r}): it was modified or replaced; refusing to load."
+            f"{meta.get('arrays_sha256')!r}, found {actual!r}): it was modified or replaced; "
+            "refusing to load."
         )
     try:
         with np.load(arrays_path, allow_pickle=False) as npz:

@@ -157,7 +157,9 @@ class ComplexityEstimator:
             **{name: getattr(cfg, name).keywords for name in _FLAG_FACTORS},
         }
         self._type_order = [(f"type:{i}", rule.type) for i, rule in enumerate(cfg.task_types)]
-        lists.update({key: rule.keywords for (key, _), rule in zip(self._type_order, cfg.task_types, strict=True)})
+        lists.update(
+            {key: rule.keywords for (key, _), rule in zip(self._type_order, cfg.task_types, strict=True)}
+        )
         self._index = KeywordIndex(lists)
         self._lock = threading.Lock()
         self._levels: Counter[str] = Counter()
@@ -191,23 +193,34 @@ class ComplexityEstimator:
         hits = self._index.scan(lowered)
         critical = hits["critical"][0] if hits["critical"] else None
         if critical:
-            parts.append(ScoreContribution(factor="critical", points=cfg.critical.points,
-                                           detail=f"critical pattern '{critical}'"))
+            parts.append(
+                ScoreContribution(
+                    factor="critical", points=cfg.critical.points, detail=f"critical pattern '{critical}'"
+                )
+            )
         complex_found = hits["complex_keywords"]
         if complex_found:
             points = min(cfg.complex_keywords.cap, sum(self._complex_points[k] for k in complex_found))
-            parts.append(ScoreContribution(factor="complex_keywords", points=points,
-                                           detail="complex keywords " + ", ".join(complex_found)))
+            parts.append(
+                ScoreContribution(
+                    factor="complex_keywords",
+                    points=points,
+                    detail="complex keywords " + ", ".join(complex_found),
+                )
+            )
         self._add_step(parts, "file_count", cfg.file_count.steps, facts.count, f"{facts.count} file(s)")
         self._add_step(parts, "line_count", cfg.line_count.steps, facts.lines, f"{facts.lines} line(s)")
         context_tokens = int(context_chars / cfg.context_size.chars_per_token)
-        self._add_step(parts, "context_size", cfg.context_size.steps, context_tokens,
-                       f"~{context_tokens} context tokens")
+        self._add_step(
+            parts, "context_size", cfg.context_size.steps, context_tokens, f"~{context_tokens} context tokens"
+        )
         for name in _FLAG_FACTORS:
             flags[name] = bool(hits[name])
             if hits[name]:
                 factor = getattr(cfg, name)
-                parts.append(ScoreContribution(factor=name, points=factor.points, detail=f"keyword '{hits[name][0]}'"))
+                parts.append(
+                    ScoreContribution(factor=name, points=factor.points, detail=f"keyword '{hits[name][0]}'")
+                )
 
         score = min(100.0, max(0.0, sum(p.points for p in parts)))
         level = level_for(score, critical is not None, cfg)
@@ -234,7 +247,9 @@ class ComplexityEstimator:
         )
 
     @staticmethod
-    def _add_step(parts: list[ScoreContribution], factor: str, steps: Steps, value: float, detail: str) -> None:
+    def _add_step(
+        parts: list[ScoreContribution], factor: str, steps: Steps, value: float, detail: str
+    ) -> None:
         points = _step_points(steps, value)
         if points > 0:
             parts.append(ScoreContribution(factor=factor, points=points, detail=detail))

@@ -20,6 +20,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
 FEATURE_VERSION = "1"
+NO_FILES = FileFacts(0, 0)
 _TOKEN = re.compile(r"[a-z0-9_]{2,}")
 _TASK_TYPES = tuple(TaskType)
 DENSE_NAMES = (
@@ -49,7 +51,7 @@ DENSE_NAMES = (
 def terms(lowered: str) -> list[str]:
     """Word unigrams and bigrams of lower-cased text."""
     words = _TOKEN.findall(lowered)
-    words.extend(map(" ".join, zip(words, words[1:], strict=False)))  # C-level loop: hot path
+    words.extend(map(" ".join, pairwise(words)))  # C-level loop: hot path
     return words
 
 
@@ -79,7 +81,9 @@ class Featurizer:
         A term must appear in at least this many training descriptions.
     """
 
-    def __init__(self, *, max_features: int = 20_000, min_df: int = 2, estimator: ComplexityEstimator | None = None):
+    def __init__(
+        self, *, max_features: int = 20_000, min_df: int = 2, estimator: ComplexityEstimator | None = None
+    ):
         self.max_features = max_features
         self.min_df = min_df
         self.estimator = estimator or ComplexityEstimator(recommend=lambda level: "")
@@ -95,7 +99,7 @@ class Featurizer:
 
     # -- per task ------------------------------------------------------------------------------------
     def analyze(
-        self, description: str, facts: FileFacts = FileFacts(0, 0), context_chars: int = 0
+        self, description: str, facts: FileFacts = NO_FILES, context_chars: int = 0
     ) -> tuple[TaskComplexity, list[float], list[str]]:
         """The heuristic complexity, the raw dense row and the text terms of one validated task."""
         lowered = description.lower()
@@ -152,7 +156,11 @@ class Featurizer:
             data.append(w)
             indptr.append(indptr[-1] + len(idx))
         text = csr_matrix(
-            (np.concatenate(data) if data else np.zeros(0), np.concatenate(indices) if indices else [], indptr),
+            (
+                np.concatenate(data) if data else np.zeros(0),
+                np.concatenate(indices) if indices else [],
+                indptr,
+            ),
             shape=(len(analyzed), len(self.vocabulary_)),
         )
         return hstack([csr_matrix(dense), text], format="csr"), [c for c, _, _ in analyzed]

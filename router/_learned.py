@@ -23,7 +23,14 @@ import numpy as np
 from router._artifact import load_artifact
 from router._catalog import Catalog
 from router._config import EstimatorConfig
-from router._estimator import ComplexityEstimator, FileArg, FileFacts, check_description, count_file_lines, level_for
+from router._estimator import (
+    ComplexityEstimator,
+    FileArg,
+    FileFacts,
+    check_description,
+    count_file_lines,
+    level_for,
+)
 from router._exceptions import ArtifactError, InvalidInputError, RouterError
 from router._features import DENSE_NAMES, Featurizer
 from router._policy import choose, escalation, mu_for
@@ -111,8 +118,12 @@ class LearnedComplexityEstimator:
             f"{n} {q:.2f}" for n, q in zip(model.names, p.tolist(), strict=True)
         )
         complexity = heuristic.model_copy(
-            update={"score": score, "level": level, "recommended_model": model.names[chosen],
-                    "reasons": [*heuristic.reasons, learned]}
+            update={
+                "score": score,
+                "level": level,
+                "recommended_model": model.names[chosen],
+                "reasons": [*heuristic.reasons, learned],
+            }
         )
         return complexity, p, cost, chosen
 
@@ -133,7 +144,9 @@ class LearnedRouter(Router):
 
     source = "learned"
 
-    def __init__(self, model: LearnedModel, *, exploration_rate: float = 0.0, seed: int | None = None) -> None:
+    def __init__(
+        self, model: LearnedModel, *, exploration_rate: float = 0.0, seed: int | None = None
+    ) -> None:
         super().__init__(model.catalog, estimator_config=model.levels)
         if not 0.0 <= exploration_rate <= 1.0:
             raise InvalidInputError(f"exploration_rate must be in [0, 1], got {exploration_rate!r}")
@@ -162,7 +175,9 @@ class LearnedRouter(Router):
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
         t = check_tradeoff(tradeoff)
         if isinstance(descriptions, str):
-            raise InvalidInputError("descriptions must be a list of str, got one str; use route() for one task")
+            raise InvalidInputError(
+                "descriptions must be a list of str, got one str; use route() for one task"
+            )
         facts = FileFacts(0, 0)
         return [self._learned_decision(check_description(d), facts, 0, t) for d in descriptions]
 

@@ -7,12 +7,12 @@ Choice at a tradeoff ``t`` in [0, 1]: the model maximising ``p - mu(t) * cost`` 
 never falls as ``t`` rises (the argmax of a linear scalarisation moves along the cost axis monotonically;
 ties go to the cheaper model).
 
-Escalation: after the first choice, the next model is, among those with ``q - mu * cost > 0``, the one with the
-most success per dollar ``q / cost``, where ``q``
-is its chance of succeeding given that every model tried so far failed, estimated on the training tasks
-(``failure_table``) and shifted by how this task's predicted chance differs from the model's average. The
-chain stops when no remaining model is worth its cost at this tradeoff, so a cascade is learned from data:
-where to start, which models to chain, when to stop.
+Escalation: after the first choice, the next model is, among those with ``q - mu * cost > 0``, the one
+with the most success per dollar ``q / cost``, where ``q`` is its chance of succeeding given that every
+model tried so far failed, estimated on the training tasks (``failure_table``) and shifted by how this
+task's predicted chance differs from the model's average. The chain stops when no remaining model is worth
+its cost at this tradeoff, so a cascade is learned from data: which models to chain, in which order, and
+when to stop.
 """
 
 from __future__ import annotations
@@ -68,10 +68,14 @@ def failure_table(success: np.ndarray, observed: np.ndarray, prior_strength: flo
     table = np.empty((1 << n_models, n_models))
     for subset in range(1 << n_models):
         members = [j for j in range(n_models) if subset >> j & 1]
-        failed_all = np.all(observed[:, members] & ~won[:, members], axis=1) if members else np.ones(len(won), bool)
+        failed_all = (
+            np.all(observed[:, members] & ~won[:, members], axis=1) if members else np.ones(len(won), bool)
+        )
         for m in range(n_models):
             rows = failed_all & observed[:, m]
-            table[subset, m] = (won[rows, m].sum() + prior_strength * marginal[m]) / (rows.sum() + prior_strength)
+            table[subset, m] = (won[rows, m].sum() + prior_strength * marginal[m]) / (
+                rows.sum() + prior_strength
+            )
     return table
 
 

@@ -124,7 +124,14 @@ def _set_meta(path: Path, **changes: object) -> None:
         (lambda p: _set_meta(p, format_version=99), "format 99 is not supported"),
         (lambda p: _set_meta(p, kappa="lots"), "incomplete or inconsistent"),
     ],
-    ids=["tampered-arrays", "corrupt-metadata", "missing-arrays", "feature-version", "format-version", "bad-field"],
+    ids=[
+        "tampered-arrays",
+        "corrupt-metadata",
+        "missing-arrays",
+        "feature-version",
+        "format-version",
+        "bad-field",
+    ],
 )
 def test_untrustworthy_artifact_is_refused(artifact: Path, tmp_path: Path, damage, match: str):
     broken = _copy(artifact, tmp_path)

@@ -28,8 +28,11 @@ def test_extremes(p, c, kappa):
     assert p[choose(p, c, mu_for(1.0, kappa))] >= p.max() - 1e-12  # ties within 1e-12 go to the cheaper
 
 
-@given(arrays(np.float64, (6, 4), elements=st.floats(0.01, 0.99)),
-       arrays(np.float64, (6, 4), elements=st.floats(0.001, 5.0)), st.floats(0, 1))
+@given(
+    arrays(np.float64, (6, 4), elements=st.floats(0.01, 0.99)),
+    arrays(np.float64, (6, 4), elements=st.floats(0.001, 5.0)),
+    st.floats(0, 1),
+)
 def test_batch_choice_equals_single_choice(p, c, t):
     mu = mu_for(t, 1.0)
     expected = [c[i, choose(p[i], c[i], mu)] for i in range(6)]

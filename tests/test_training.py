@@ -32,9 +32,26 @@ def trained(synthetic: pd.DataFrame, tmp_path_factory: pytest.TempPathFactory):
     [
         ({"C_typo": 1.0}, InvalidInputError, r"Unknown training parameter\(s\) \['C_typo'\]"),
         ({"test_size": 1.5}, InvalidInputError, "test_size must be in"),
-        ({"catalog": Catalog.from_dict({"models": {"x": {
-            "tier": "fast", "input_cost_per_1m": 1, "output_cost_per_1m": 1, "context_window": 10,
-            "max_output_tokens": 10, "latency_ms": 1}}})}, UnknownModelError, "Unknown model 'haiku'"),
+        (
+            {
+                "catalog": Catalog.from_dict(
+                    {
+                        "models": {
+                            "x": {
+                                "tier": "fast",
+                                "input_cost_per_1m": 1,
+                                "output_cost_per_1m": 1,
+                                "context_window": 10,
+                                "max_output_tokens": 10,
+                                "latency_ms": 1,
+                            }
+                        }
+                    }
+                )
+            },
+            UnknownModelError,
+            "Unknown model 'haiku'",
+        ),
     ],
     ids=["unknown-param", "bad-test-size", "model-not-in-catalog"],
 )
@@ -52,7 +69,9 @@ def test_too_few_tasks(synthetic: pd.DataFrame):
 def test_missing_columns_are_listed(tmp_path: Path):
     path = tmp_path / "log.csv"
     pd.DataFrame({"task_id": ["a"], "model": ["haiku"]}).to_csv(path, index=False)
-    with pytest.raises(InvalidInputError, match="missing required column\\(s\\): description, success, cost_usd"):
+    with pytest.raises(
+        InvalidInputError, match="missing required column\\(s\\): description, success, cost_usd"
+    ):
         train_router(path, log_to_mlflow=False)
 
 
@@ -75,7 +94,9 @@ def test_learned_beats_the_heuristic_on_held_out_synthetic_tasks(trained):
     heuristic = Router()
 
     def score(router: Router, tradeoff: float | None = None) -> tuple[float, float]:
-        chosen = [matrix.models.index(d.model) for d in router.route_many(matrix.descriptions, tradeoff=tradeoff)]
+        chosen = [
+            matrix.models.index(d.model) for d in router.route_many(matrix.descriptions, tradeoff=tradeoff)
+        ]
         rows = np.arange(len(chosen))
         return float(matrix.success[rows, chosen].mean()), float(matrix.cost[rows, chosen].mean())
 

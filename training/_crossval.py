@@ -43,8 +43,13 @@ class CrossValidation:
 
 
 def cross_validate(
-    outcomes: Outcomes, *, folds: int = 5, catalog: Catalog | None = None, seed: int = 0,
-    target_share: float = 0.95, **params: Any,
+    outcomes: Outcomes,
+    *,
+    folds: int = 5,
+    catalog: Catalog | None = None,
+    seed: int = 0,
+    target_share: float = 0.95,
+    **params: Any,
 ) -> CrossValidation:
     frame = load_outcomes(outcomes).frame
     models = sorted(frame["model"].unique())
@@ -81,16 +86,24 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
     folds = cv.fold_of[full]
     for k in np.unique(folds):
         rows = folds == k
-        cascade += cascade_points(s[rows], c[rows], p[rows], ch[rows], kappa, cv.tables[k], cv.base_rates[k]) * rows.sum()
+        cascade += (
+            cascade_points(s[rows], c[rows], p[rows], ch[rows], kappa, cv.tables[k], cv.base_rates[k])
+            * rows.sum()
+        )
     cascade /= len(s)
     cheap, best = int(np.argmin(singles[:, 0])), int(np.argmax(singles[:, 1]))
     fixed_cost, fixed_success = fixed_cascade(s, c, [cheap, best])
-    oracle_choice = np.where(s.max(1) >= 0.5, np.argmin(np.where(s >= 0.5, c, np.inf), axis=1), np.argmin(c, axis=1))
+    oracle_choice = np.where(
+        s.max(1) >= 0.5, np.argmin(np.where(s >= 0.5, c, np.inf), axis=1), np.argmin(c, axis=1)
+    )
     rows = np.arange(len(s))
     return {
         "models": data.models,
         "tasks": int(full.sum()),
-        "singles": {m: {"cost": float(singles[j, 0]), "success": float(singles[j, 1])} for j, m in enumerate(data.models)},
+        "singles": {
+            m: {"cost": float(singles[j, 0]), "success": float(singles[j, 1])}
+            for j, m in enumerate(data.models)
+        },
         "classifier": classifier_metrics(s, p, data.models),
         "policy": curve_metrics(policy, singles),
         "policy_points": policy.tolist(),
@@ -98,7 +111,10 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
         "cascade_points": cascade.tolist(),
         "fixed_cascade_cheap_best": {"cost": fixed_cost, "success": fixed_success},
         "cascade_vs_fixed": compare_at(cascade, fixed_cost, fixed_success),
-        "oracle": {"cost": float(c[rows, oracle_choice].mean()), "success": float(s[rows, oracle_choice].mean())},
+        "oracle": {
+            "cost": float(c[rows, oracle_choice].mean()),
+            "success": float(s[rows, oracle_choice].mean()),
+        },
         "random_mix": curve_metrics(singles[[cheap, best]], singles),
     }
 
@@ -110,5 +126,7 @@ def compare_at(points: np.ndarray, cost: float, success: float) -> dict[str, flo
     reachable = success <= hull[-1, 1] + 1e-12
     return {
         "success_at_fixed_cost": float(best_at(points, np.array([cost]))[0]),
-        "cost_at_fixed_success": float(np.interp(success, hull[:, 1], hull[:, 0])) if reachable else float("nan"),
+        "cost_at_fixed_success": float(np.interp(success, hull[:, 1], hull[:, 0]))
+        if reachable
+        else float("nan"),
     }

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pandas as pd
@@ -12,7 +13,7 @@ import pandas as pd
 from router._estimator import FileFacts
 from router._outcome_log import OutcomeLog, read_outcomes, validate_outcomes
 
-Outcomes = str | Path | pd.DataFrame | OutcomeLog
+Outcomes: TypeAlias = str | Path | pd.DataFrame | OutcomeLog
 
 
 def load_outcomes(outcomes: Outcomes) -> OutcomeLog:

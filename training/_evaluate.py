@@ -41,7 +41,11 @@ def classifier_metrics(success: np.ndarray, p: np.ndarray, models: list[str]) ->
     for j, name in enumerate(models):
         seen = ~np.isnan(success[:, j]) & ~np.isnan(p[:, j])
         y, q = (success[seen, j] >= 0.5).astype(float), p[seen, j]
-        metrics = {"brier": float(brier_score_loss(y, q)), "ece": expected_calibration_error(y, q), "n": int(seen.sum())}
+        metrics = {
+            "brier": float(brier_score_loss(y, q)),
+            "ece": expected_calibration_error(y, q),
+            "n": int(seen.sum()),
+        }
         metrics["auc"] = float(roc_auc_score(y, q)) if 0 < y.mean() < 1 else float("nan")
         out[name] = metrics
     return out
@@ -52,9 +56,14 @@ def upper_hull(points: np.ndarray) -> np.ndarray:
     pts = sorted({(float(c), float(s)) for c, s in points})
     hull: list[tuple[float, float]] = []
     for p in pts:
-        while len(hull) >= 2 and (
-            (hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1]) - (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0])
-        ) >= 0:
+        while (
+            len(hull) >= 2
+            and (
+                (hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1])
+                - (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0])
+            )
+            >= 0
+        ):
             hull.pop()
         hull.append(p)
     rising = [hull[0]]
@@ -71,7 +80,9 @@ def best_at(points: np.ndarray, costs: np.ndarray) -> np.ndarray:
     return np.where(costs < hull[0, 0] - 1e-12, np.nan, values)
 
 
-def policy_points(success: np.ndarray, cost: np.ndarray, p: np.ndarray, c_hat: np.ndarray, kappa: float) -> np.ndarray:
+def policy_points(
+    success: np.ndarray, cost: np.ndarray, p: np.ndarray, c_hat: np.ndarray, kappa: float
+) -> np.ndarray:
     """Realised (cost, success) of the policy at every tradeoff of the grid."""
     rows = np.arange(len(success))
     points = []
@@ -95,7 +106,9 @@ def curve_metrics(points: np.ndarray, singles: np.ndarray) -> dict[str, float]:
     width = grid[-1] - grid[0]
     reach = points[points[:, 1] >= best[1] - 1e-12]
     return {
-        "apgr": float(np.trapezoid((curve - cheap[1]) / span, grid) / width) if span > 0 and width > 0 else float("nan"),
+        "apgr": float(np.trapezoid((curve - cheap[1]) / span, grid) / width)
+        if span > 0 and width > 0
+        else float("nan"),
         "gain_over_hull": float(np.trapezoid(curve - hull, grid) / width) if width > 0 else float("nan"),
         "max_gain_over_hull": float(np.nanmax(curve - hull)),
         "cost_at_best_quality": float(reach[:, 0].min()) if len(reach) else float("nan"),
@@ -105,8 +118,13 @@ def curve_metrics(points: np.ndarray, singles: np.ndarray) -> dict[str, float]:
 
 
 def cascade_points(
-    success: np.ndarray, cost: np.ndarray, p: np.ndarray, c_hat: np.ndarray, kappa: float,
-    table: np.ndarray | None, base: np.ndarray,
+    success: np.ndarray,
+    cost: np.ndarray,
+    p: np.ndarray,
+    c_hat: np.ndarray,
+    kappa: float,
+    table: np.ndarray | None,
+    base: np.ndarray,
 ) -> np.ndarray:
     """Realised (cost, success) of the learned escalation at every tradeoff: an acceptance check that sees
     each attempt's true outcome stops the chain at the first success; cost is the sum of attempts made."""

@@ -32,11 +32,16 @@ def kappa_of(success: np.ndarray, cost: np.ndarray) -> float:
     cheap, best = int(np.nanargmin(mean_c)), int(np.nanargmax(mean_s))
     if mean_c[best] > mean_c[cheap] and mean_s[best] > mean_s[cheap]:
         return float((mean_s[best] - mean_s[cheap]) / (mean_c[best] - mean_c[cheap]))
-    return float(1.0 / max(np.nanmean(mean_c), 1e-9))
+    return 1.0 / max(float(np.nanmean(mean_c)), 1e-9)
 
 
 def calibrate_tradeoff(
-    data: TaskMatrix, p: np.ndarray, c_hat: np.ndarray, kappa: float, *, target_share: float = 0.95,
+    data: TaskMatrix,
+    p: np.ndarray,
+    c_hat: np.ndarray,
+    kappa: float,
+    *,
+    target_share: float = 0.95,
     budget_per_task: float | None = None,
 ) -> float:
     """The least-cost tradeoff whose success on out-of-fold predictions keeps ``target_share`` of the best
@@ -70,21 +75,26 @@ def fit_router(
     from router._estimator import ComplexityEstimator
 
     featurizer = Featurizer(
-        max_features=params.max_features, min_df=params.min_df,
+        max_features=params.max_features,
+        min_df=params.min_df,
         estimator=ComplexityEstimator(estimator_config, recommend=lambda level: ""),
     )
     featurizer.fit(data.descriptions, data.facts)
     x, _ = featurizer.transform(data.descriptions, data.facts)
     fitted = fit_models(x, data, params)
-    kappa = kappa_of(np.where(data.observed, data.success, np.nan), np.where(data.observed, data.cost, np.nan))
+    kappa = kappa_of(
+        np.where(data.observed, data.success, np.nan), np.where(data.observed, data.cost, np.nan)
+    )
     oof_p = np.where(np.isnan(fitted.oof_p), fitted.base_rate, fitted.oof_p)
     oof_c = np.where(np.isnan(fitted.oof_cost), np.nanmean(data.cost, axis=0), fitted.oof_cost)
-    tradeoff = calibrate_tradeoff(data, oof_p, oof_c, kappa, target_share=target_share,
-                                  budget_per_task=budget_per_task)
+    tradeoff = calibrate_tradeoff(
+        data, oof_p, oof_c, kappa, target_share=target_share, budget_per_task=budget_per_task
+    )
     n_models = len(data.models)
     table = (
         failure_table(np.nan_to_num(data.success), data.observed)
-        if n_models <= MAX_CHAIN_MODELS else np.zeros((0, 0))
+        if n_models <= MAX_CHAIN_MODELS
+        else np.zeros((0, 0))
     )
     arrays = {
         "models": np.array(data.models, dtype=str),
@@ -109,7 +119,8 @@ def catalog_dict(catalog: Catalog, models: list[str]) -> dict[str, Any]:
     """The part of the catalog the router serves: the trained models, routed by price for the fallback."""
     return {
         "models": {
-            name: catalog.get(name).model_dump(mode="json", exclude={"name", "is_available"}) for name in models
+            name: catalog.get(name).model_dump(mode="json", exclude={"name", "is_available"})
+            for name in models
         }
     }
 
@@ -121,8 +132,11 @@ def log_catalog(frame: Any) -> Catalog:
     models = {
         name: {
             "tier": tiers[min(2, i * 3 // max(1, len(means)))],
-            "input_cost_per_1m": 0.0, "output_cost_per_1m": 0.0,
-            "context_window": 1_000_000, "max_output_tokens": 100_000, "latency_ms": 0.0,
+            "input_cost_per_1m": 0.0,
+            "output_cost_per_1m": 0.0,
+            "context_window": 1_000_000,
+            "max_output_tokens": 100_000,
+            "latency_ms": 0.0,
         }
         for i, name in enumerate(means.index)
     }

@@ -19,8 +19,9 @@ def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
     frame = load_outcomes(outcomes).frame
     unknown = sorted(set(frame["model"]) - set(model.names))
     if unknown:
-        raise InvalidInputError(f"The log names models the router was not trained on: {unknown}. "
-                                f"Trained on: {model.names}.")
+        raise InvalidInputError(
+            f"The log names models the router was not trained on: {unknown}. Trained on: {model.names}."
+        )
     data = task_matrix(frame, model.names)
     p = np.zeros(data.success.shape)
     c = np.zeros(data.success.shape)
@@ -28,6 +29,14 @@ def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
         _, dense, terms = model.featurizer.analyze(description, data.facts[i])
         p[i], c[i] = model.predict(dense, terms)
     n = len(data.task_ids)
-    cv = CrossValidation(data, p, c, np.full(n, model.kappa), np.full(n, model.default_tradeoff),
-                         [model.chain_table], np.zeros(n, dtype=int), [model.base_rate])
+    cv = CrossValidation(
+        data,
+        p,
+        c,
+        np.full(n, model.kappa),
+        np.full(n, model.default_tradeoff),
+        [model.chain_table],
+        np.zeros(n, dtype=int),
+        [model.base_rate],
+    )
     return quality_report(cv)

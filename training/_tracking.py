@@ -48,8 +48,12 @@ def log_training_run(
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params({**meta["params"], **meta["tradeoff_target"], "feature_version": FEATURE_VERSION})
         data = meta["training_data"]
-        mlflow.log_params({"data_sha256": data["data_sha256"], "data_rows": data["rows"], "data_tasks": data["tasks"]})
-        mlflow.log_metrics({k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and math.isfinite(v)})
+        mlflow.log_params(
+            {"data_sha256": data["data_sha256"], "data_rows": data["rows"], "data_tasks": data["tasks"]}
+        )
+        mlflow.log_metrics(
+            {k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and math.isfinite(v)}
+        )
         mlflow.log_artifacts(str(artifact_dir), artifact_path="router")
         registered = None
         if register:

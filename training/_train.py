@@ -41,7 +41,7 @@ class TrainResult:
 
 def split_tasks(n_tasks: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     order = np.random.default_rng(seed).permutation(n_tasks)
-    n_test = max(1, int(round(n_tasks * test_size)))
+    n_test = max(1, round(n_tasks * test_size))
     return np.sort(order[n_test:]), np.sort(order[:n_test])
 
 
@@ -72,8 +72,9 @@ def evaluate_fitted(fitted: FittedRouter, test: TaskMatrix) -> tuple[dict[str, f
         points = policy_points(s, c, p[full], c_hat[full], kappa)
         metrics.update(curve_metrics(points, singles))
         table = fitted.arrays["chain_table"]
-        cascade = cascade_points(s, c, p[full], c_hat[full], kappa, table if table.size else None,
-                                 fitted.arrays["base_rate"])
+        cascade = cascade_points(
+            s, c, p[full], c_hat[full], kappa, table if table.size else None, fitted.arrays["base_rate"]
+        )
         cascade_summary = curve_metrics(cascade, singles)
         metrics["cascade_apgr"] = cascade_summary["apgr"]
         metrics["cascade_cost_at_best_quality"] = cascade_summary["cost_at_best_quality"]
@@ -114,8 +115,8 @@ def train_router(
         How the default tradeoff is calibrated: the least cost keeping ``target_share`` of the best single
         model's success, or the best success within ``budget_per_task`` dollars.
     **params
-        ``FitParams`` fields: ``C``, ``cost_alpha``, ``calibration_folds``, ``min_outcomes``, ``max_features``,
-        ``min_df``, ``seed``.
+        ``FitParams`` fields: ``C``, ``cost_alpha``, ``calibration_folds``, ``min_outcomes``,
+        ``max_features``, ``min_df``, ``seed``.
 
     Examples
     --------
@@ -148,8 +149,13 @@ def train_router(
     data = task_matrix(frame, models)
     train_rows, test_rows = split_tasks(len(data.task_ids), test_size, fit_params.seed)
     log.info("training on %d tasks, holding out %d", len(train_rows), len(test_rows))
-    held_out = fit_router(data.subset(train_rows), catalog, fit_params, target_share=target_share,
-                          budget_per_task=budget_per_task)
+    held_out = fit_router(
+        data.subset(train_rows),
+        catalog,
+        fit_params,
+        target_share=target_share,
+        budget_per_task=budget_per_task,
+    )
     metrics, details = evaluate_fitted(held_out, data.subset(test_rows))
     final = fit_router(data, catalog, fit_params, target_share=target_share, budget_per_task=budget_per_task)
     metrics["default_tradeoff"] = final.meta["default_tradeoff"]
@@ -172,8 +178,13 @@ def train_router(
         from training._tracking import log_training_run
 
         run_id, registered_uri = log_training_run(
-            out, meta, metrics, experiment=experiment, tracking_uri=tracking_uri,
-            register=register, registered_name=registered_name,
+            out,
+            meta,
+            metrics,
+            experiment=experiment,
+            tracking_uri=tracking_uri,
+            register=register,
+            registered_name=registered_name,
         )
         model_uri = registered_uri or model_uri
     return TrainResult(model_uri=model_uri, run_id=run_id, metrics=metrics, artifact_dir=out, details=details)

@@ -26,12 +26,14 @@ def heuristic_labels(descriptions: Sequence[str], catalog: Catalog | None = None
         decision = router.route(description)
         chosen_rank = by_price.index(decision.model)
         for name in by_price:
-            rows.append({
-                "task_id": f"bootstrap-{i}",
-                "description": description,
-                "model": name,
-                "success": 1.0 if by_price.index(name) >= chosen_rank else 0.0,
-                "cost_usd": decision.expected_cost_usd[name],
-                "task_type": decision.complexity.task_type.value,
-            })
+            rows.append(
+                {
+                    "task_id": f"bootstrap-{i}",
+                    "description": description,
+                    "model": name,
+                    "success": 1.0 if by_price.index(name) >= chosen_rank else 0.0,
+                    "cost_usd": decision.expected_cost_usd[name],
+                    "task_type": decision.complexity.task_type.value,
+                }
+            )
     return pd.DataFrame(rows)

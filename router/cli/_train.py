@@ -17,8 +17,11 @@ from router.cli._app import app, handle_errors, out, print_json
 
 CatalogFile = Annotated[
     Path | None,
-    typer.Option("--catalog", help="Catalog TOML with the logged models' prices (default: derived from the log).",
-                 dir_okay=False),
+    typer.Option(
+        "--catalog",
+        help="Catalog TOML with the logged models' prices (default: derived from the log).",
+        dir_okay=False,
+    ),
 ]
 
 
@@ -33,12 +36,22 @@ def _catalog(path: Path | None, data: Path) -> Any:
 @app.command()
 @handle_errors
 def train(
-    data: Annotated[Path, typer.Option("--data", help="Outcome log: CSV, Parquet or JSONL (see datasets/README.md).")],
-    experiment: Annotated[str, typer.Option("--experiment", help="MLflow experiment to log the run in.")] = "router",
-    output: Annotated[Path | None, typer.Option("--output", help="Artifact directory (default: under the data dir).")] = None,
+    data: Annotated[
+        Path, typer.Option("--data", help="Outcome log: CSV, Parquet or JSONL (see datasets/README.md).")
+    ],
+    experiment: Annotated[
+        str, typer.Option("--experiment", help="MLflow experiment to log the run in.")
+    ] = "router",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Artifact directory (default: under the data dir).")
+    ] = None,
     catalog: CatalogFile = None,
-    register: Annotated[bool, typer.Option("--register", help="Register the model in the MLflow registry.")] = False,
-    target_share: Annotated[float, typer.Option(help="Default tradeoff keeps this share of the best model's success.")] = 0.95,
+    register: Annotated[
+        bool, typer.Option("--register", help="Register the model in the MLflow registry.")
+    ] = False,
+    target_share: Annotated[
+        float, typer.Option(help="Default tradeoff keeps this share of the best model's success.")
+    ] = 0.95,
     c: Annotated[float, typer.Option("--C", help="Inverse L2 strength of the success classifiers.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of the task split and folds.")] = 0,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Only write the artifact.")] = False,
@@ -51,11 +64,22 @@ def train(
     from training import train_router
 
     result = train_router(
-        data, experiment=experiment, register=register, catalog=_catalog(catalog, data), output_dir=output,
-        target_share=target_share, log_to_mlflow=not no_mlflow, C=c, seed=seed,
+        data,
+        experiment=experiment,
+        register=register,
+        catalog=_catalog(catalog, data),
+        output_dir=output,
+        target_share=target_share,
+        log_to_mlflow=not no_mlflow,
+        C=c,
+        seed=seed,
     )
-    payload = {"model_uri": result.model_uri, "run_id": result.run_id, "artifact_dir": str(result.artifact_dir),
-               "metrics": result.metrics}
+    payload = {
+        "model_uri": result.model_uri,
+        "run_id": result.run_id,
+        "artifact_dir": str(result.artifact_dir),
+        "metrics": result.metrics,
+    }
     if as_json:
         print_json(payload)
         return
@@ -69,8 +93,12 @@ def train(
 @handle_errors
 def evaluate(
     data: Annotated[Path, typer.Option("--data", help="Outcome log with every model tried on each task.")],
-    model: Annotated[str | None, typer.Option("--model", help="Artifact dir or models:/NAME@ALIAS to score.")] = None,
-    cv: Annotated[int, typer.Option("--cv", help="Instead of --model: K-fold cross-validation over tasks.")] = 0,
+    model: Annotated[
+        str | None, typer.Option("--model", help="Artifact dir or models:/NAME@ALIAS to score.")
+    ] = None,
+    cv: Annotated[
+        int, typer.Option("--cv", help="Instead of --model: K-fold cross-validation over tasks.")
+    ] = 0,
     catalog: CatalogFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
@@ -109,15 +137,27 @@ def show_report(report: dict[str, Any]) -> None:
     table = Table("model", "success", "mean cost", "AUC", "ECE", box=None, padding=(0, 2))
     for name, single in report["singles"].items():
         cls = report["classifier"].get(name, {})
-        table.add_row(name, f"{single['success']:.3f}", f"${single['cost']:.4f}",
-                      f"{cls.get('auc', float('nan')):.3f}", f"{cls.get('ece', float('nan')):.3f}")
+        table.add_row(
+            name,
+            f"{single['success']:.3f}",
+            f"${single['cost']:.4f}",
+            f"{cls.get('auc', float('nan')):.3f}",
+            f"{cls.get('ece', float('nan')):.3f}",
+        )
     out.print(table)
     for key in ("policy", "cascade", "random_mix"):
         values = report[key]
-        out.print(f"{key:>10}: APGR {values['apgr']:.3f}, gain over hull {values['gain_over_hull']:+.4f}, "
-                  f"cost at best single quality {values['cost_at_best_quality']:.4f}", highlight=False)
-    out.print(f"    oracle: success {report['oracle']['success']:.3f} at ${report['oracle']['cost']:.4f}",
-              highlight=False)
+        out.print(
+            f"{key:>10}: APGR {values['apgr']:.3f}, gain over hull {values['gain_over_hull']:+.4f}, "
+            f"cost at best single quality {values['cost_at_best_quality']:.4f}",
+            highlight=False,
+        )
+    out.print(
+        f"    oracle: success {report['oracle']['success']:.3f} at ${report['oracle']['cost']:.4f}",
+        highlight=False,
+    )
     if "fixed_cascade_cheap_best" in report:
         fc = report["fixed_cascade_cheap_best"]
-        out.print(f"fixed cascade cheapest->best: success {fc['success']:.3f} at ${fc['cost']:.4f}", highlight=False)
+        out.print(
+            f"fixed cascade cheapest->best: success {fc['success']:.3f} at ${fc['cost']:.4f}", highlight=False
+        )
