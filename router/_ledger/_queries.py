@@ -85,8 +85,9 @@ def claim_alert(conn: Connection, scope: str, period_start: datetime, share: flo
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
         make = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        result = conn.execute(make(alerts).values(values).on_conflict_do_nothing())
-        return result.rowcount == 1
+        # RETURNING says whether the row went in; rowcount is not reliable for this on every driver.
+        stmt = make(alerts).values(values).on_conflict_do_nothing().returning(alerts.c.scope)
+        return conn.execute(stmt).first() is not None
     try:
         with conn.begin_nested():
             conn.execute(alerts.insert().values(values))

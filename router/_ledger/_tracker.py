@@ -300,10 +300,10 @@ class CostTracker:
 def _complete_costs(fields: dict[str, Any], catalog: Catalog, where: str) -> None:
     """Fill ``total_tokens`` and the costs the caller left out, from the tokens and the catalog's prices."""
     for name in ("input_tokens", "output_tokens"):
-        value = fields.get(name, 0)
+        value = fields.setdefault(name, 0)
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise InvalidInputError(f"Invalid {where}: {name} must be a whole number >= 0, got {value!r}")
-    fields.setdefault("total_tokens", fields["input_tokens"] + fields["output_tokens"])
+    fields["total_tokens"] = fields["input_tokens"] + fields["output_tokens"]
     given = {k: fields.get(k) for k in ("input_cost", "output_cost", "total_cost")}
     for name, value in given.items():
         if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
