@@ -62,8 +62,9 @@ def _batches(rows: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[st
         yield batch
 
 
-def run(rows: int = FULL_ROWS, batch: int = 1_000, database_url: str | None = None,
-        workdir: Path | None = None) -> dict[str, Any]:  # fmt: skip
+def run(
+    rows: int = FULL_ROWS, batch: int = 1_000, database_url: str | None = None, workdir: Path | None = None
+) -> dict[str, Any]:
     """Fill a fresh ledger with ``rows`` entries in batches of ``batch``, then time a summary per period."""
     with tempfile.TemporaryDirectory(dir=workdir) as tmp:
         path = None if database_url else Path(tmp) / "bench-ledger.db"
@@ -97,25 +98,37 @@ def report(result: dict[str, Any]) -> None:
     def verdict(ok: bool) -> str:
         return "[green]meets goal[/]" if ok else "[red]misses goal[/]"
 
-    table = Table(title=f"Ledger benchmark ({result['backend']}, {result['rows']:,} entries, "
-                        f"batches of {result['batch']:,})")  # fmt: skip
+    table = Table(
+        title=f"Ledger benchmark ({result['backend']}, {result['rows']:,} entries, "
+        f"batches of {result['batch']:,})"
+    )
     table.add_column("measure")
     table.add_column("value", justify="right")
     table.add_column("goal", justify="right")
     table.add_column("")
     rate = result["inserts_per_second"]
-    table.add_row("batched inserts", f"{rate:,.0f} entries/s", f">= {GOAL_INSERTS_PER_S:,}/s",
-                  verdict(rate >= GOAL_INSERTS_PER_S))  # fmt: skip
+    table.add_row(
+        "batched inserts",
+        f"{rate:,.0f} entries/s",
+        f">= {GOAL_INSERTS_PER_S:,}/s",
+        verdict(rate >= GOAL_INSERTS_PER_S),
+    )
     for period, seconds in result["summary_seconds"].items():
         n = result["summary_rows"][period]
-        table.add_row(f"get_summary({period!r}) over {n:,} entries", f"{seconds * 1000:,.1f} ms",
-                      f"<= {GOAL_SUMMARY_S:g} s", verdict(seconds <= GOAL_SUMMARY_S))  # fmt: skip
+        table.add_row(
+            f"get_summary({period!r}) over {n:,} entries",
+            f"{seconds * 1000:,.1f} ms",
+            f"<= {GOAL_SUMMARY_S:g} s",
+            verdict(seconds <= GOAL_SUMMARY_S),
+        )
     Console().print(table)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ledger", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} entries instead of {FULL_ROWS:,}")
+    parser.add_argument(
+        "--quick", action="store_true", help=f"{QUICK_ROWS:,} entries instead of {FULL_ROWS:,}"
+    )
     parser.add_argument("--rows", type=int, help="number of entries (overrides --quick)")
     parser.add_argument("--batch", type=int, default=1_000, help="entries per record_many call")
     parser.add_argument("--database-url", help="benchmark this database instead of a temporary SQLite file")

@@ -19,6 +19,7 @@ from router._ledger._models import BudgetAlert, BudgetLimit, BudgetStatus, Perio
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+
 class BudgetConfig(BaseModel):
     """Limits in dollars (``None``: no limit) and the shares of a limit at which to alert."""
 
@@ -40,7 +41,9 @@ class BudgetConfig(BaseModel):
             raise InvalidInputError(f"invalid budget: per-model limits must be dollars > 0, got {bad!r}")
         shares = [s for s in config.alert_shares if not 0 < s < float("inf")]
         if shares:
-            raise InvalidInputError(f"invalid budget: alert shares must be > 0 (1.0 = the limit), got {shares!r}")
+            raise InvalidInputError(
+                f"invalid budget: alert shares must be > 0 (1.0 = the limit), got {shares!r}"
+            )
         return config.model_copy(update={"alert_shares": tuple(sorted(set(config.alert_shares)))})
 
     @property
@@ -59,18 +62,41 @@ def budget_status(conn: Connection, config: BudgetConfig, now: datetime) -> Budg
     day_by_model = {r.model: float(r.day or 0.0) for r in rows}
     limits = []
     if config.daily is not None:
-        limits.append(BudgetLimit(period=Period.DAY, model=None, limit=config.daily,
-                                  spent=sum(day_by_model.values()), period_start=day[0]))
+        limits.append(
+            BudgetLimit(
+                period=Period.DAY,
+                model=None,
+                limit=config.daily,
+                spent=sum(day_by_model.values()),
+                period_start=day[0],
+            )
+        )
     if config.monthly is not None:
-        limits.append(BudgetLimit(period=Period.MONTH, model=None, limit=config.monthly,
-                                  spent=sum(month_by_model.values()), period_start=month[0]))
+        limits.append(
+            BudgetLimit(
+                period=Period.MONTH,
+                model=None,
+                limit=config.monthly,
+                spent=sum(month_by_model.values()),
+                period_start=month[0],
+            )
+        )
     for model, limit in sorted(config.per_model_daily.items()):
-        limits.append(BudgetLimit(period=Period.DAY, model=model, limit=limit,
-                                  spent=day_by_model.get(model, 0.0), period_start=day[0]))
+        limits.append(
+            BudgetLimit(
+                period=Period.DAY,
+                model=model,
+                limit=limit,
+                spent=day_by_model.get(model, 0.0),
+                period_start=day[0],
+            )
+        )
     return BudgetStatus(limits=limits)
 
 
-def claim_new_alerts(conn: Connection, status: BudgetStatus, shares: tuple[float, ...], now: datetime) -> list[BudgetAlert]:
+def claim_new_alerts(
+    conn: Connection, status: BudgetStatus, shares: tuple[float, ...], now: datetime
+) -> list[BudgetAlert]:
     """Alerts for every share each limit has reached, minus those some process already claimed."""
     from router._ledger._queries import claim_alert
 
@@ -78,6 +104,8 @@ def claim_new_alerts(conn: Connection, status: BudgetStatus, shares: tuple[float
     for limit in status.limits:
         scope = f"{limit.period.value}:{limit.model or '*'}"
         for share in shares:
-            if limit.spent >= share * limit.limit and claim_alert(conn, scope, limit.period_start, share, now):
+            if limit.spent >= share * limit.limit and claim_alert(
+                conn, scope, limit.period_start, share, now
+            ):
                 fresh.append(BudgetAlert(limit=limit, share=share))
     return fresh

@@ -39,7 +39,9 @@ def describe(url: str) -> str:
 def check_sqlite_file(path: Path) -> None:
     """Refuse a path that exists but is not a SQLite database (an empty file is fine: SQLite adopts it)."""
     if path.is_dir():
-        raise LedgerError(f"Ledger path {str(path)!r} is a directory; give a file path such as {str(path)}/ledger.db")
+        raise LedgerError(
+            f"Ledger path {str(path)!r} is a directory; give a file path such as {path!s}/ledger.db"
+        )
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         return

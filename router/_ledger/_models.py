@@ -29,11 +29,10 @@ class Period(StrEnum):
 
     @classmethod
     def parse(cls, value: object) -> Period:
-        try:
+        if isinstance(value, str) and value in {p.value for p in cls}:
             return cls(value)
-        except ValueError:
-            allowed = ", ".join(p.value for p in cls)
-            raise InvalidInputError(f"Unknown period {value!r}. Allowed periods: {allowed}.") from None
+        allowed = ", ".join(p.value for p in cls)
+        raise InvalidInputError(f"Unknown period {value!r}. Allowed periods: {allowed}.")
 
 
 class _Frozen(BaseModel):

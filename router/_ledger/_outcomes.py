@@ -42,8 +42,11 @@ def export_csv(engine: Engine, url: str, path: Path) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     count = 0
-    with _engine.database_errors("export entries", url), _engine.read_transaction(engine) as conn, \
-            tmp.open("w", newline="", encoding="utf-8") as handle:  # fmt: skip
+    with (
+        _engine.database_errors("export entries", url),
+        _engine.read_transaction(engine) as conn,
+        tmp.open("w", newline="", encoding="utf-8") as handle,
+    ):
         writer = csv.writer(handle)
         writer.writerow(CSV_COLUMNS)
         for row in _queries.iter_rows(conn):
@@ -106,8 +109,13 @@ def read_for_import(path: Path, *, skip_invalid: bool) -> tuple[pd.DataFrame, di
 def outcome_rows(frame: pd.DataFrame, source: str) -> Iterator[dict[str, Any]]:
     """``record_many`` rows from a validated outcome log; missing optional values become the defaults."""
     for record in frame.to_dict(orient="records"):
-        row = {"task_id": record["task_id"], "description": record["description"], "model": record["model"],
-               "success": float(record["success"]), "total_cost": float(record["cost_usd"])}  # fmt: skip
+        row = {
+            "task_id": record["task_id"],
+            "description": record["description"],
+            "model": record["model"],
+            "success": float(record["success"]),
+            "total_cost": float(record["cost_usd"]),
+        }
         for name in ("input_tokens", "output_tokens"):
             value = _present(record.get(name))
             row[name] = 0 if value is None else _whole(value, name, source)

@@ -73,14 +73,15 @@ def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> int | None:
     """Insert the rows (executemany); return the new id when there was exactly one."""
     if len(rows) == 1:
         result = conn.execute(entries.insert(), rows[0])
-        return int(result.inserted_primary_key[0])
+        key = result.inserted_primary_key
+        return None if key is None else int(key[0])
     if rows:
         conn.execute(entries.insert(), list(rows))
     return None
 
 
 def claim_alert(conn: Connection, scope: str, period_start: datetime, share: float, now: datetime) -> bool:
-    """Record that this alert was sent; False when some process sent it already (same limit, period, share)."""
+    """Record that this alert was sent; False when a process already sent it (same limit, period, share)."""
     values = {"scope": scope, "period_start_us": to_us(period_start), "share": share, "sent_us": to_us(now)}
     dialect = conn.dialect.name
     if dialect in ("sqlite", "postgresql"):
@@ -117,7 +118,9 @@ def summary_groups(conn: Connection, start: datetime | None, end: datetime | Non
     return list(conn.execute(_in_window(stmt, start, end)))
 
 
-def spend_by_model(conn: Connection, month: tuple[datetime, datetime], day: tuple[datetime, datetime]) -> list[Any]:
+def spend_by_model(
+    conn: Connection, month: tuple[datetime, datetime], day: tuple[datetime, datetime]
+) -> list[Any]:
     """Per model: spend this month and today, in one range scan of the month."""
     today = (entries.c.ts_us >= to_us(day[0])) & (entries.c.ts_us < to_us(day[1]))
     stmt = select(

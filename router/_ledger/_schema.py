@@ -60,7 +60,9 @@ entries = Table(
     # Summaries and budget checks group by model and task type over a time range. Led by the grouping
     # columns, this index covers them: the groups come out in order (no sort of a million rows), and with
     # skip-scan SQLite seeks the time range inside each (model, task type) instead of reading all of it.
-    Index("ix_ledger_entries_summary", "model", "task_type", "ts_us", "total_cost", "total_tokens", "success"),
+    Index(
+        "ix_ledger_entries_summary", "model", "task_type", "ts_us", "total_cost", "total_tokens", "success"
+    ),
     Index("ix_ledger_entries_ts", "ts_us"),
     Index("ix_ledger_entries_decision", "decision_id"),
     Index("ix_ledger_entries_task", "task_id"),
@@ -135,7 +137,9 @@ def stored_version(conn: Connection) -> int | None:
         return None
     versions = conn.execute(select(version_table.c.version)).scalars().all()
     if len(versions) != 1:
-        raise LedgerError(f"The ledger's {version_table.name!r} table must hold one row, found {len(versions)}.")
+        raise LedgerError(
+            f"The ledger's {version_table.name!r} table must hold one row, found {len(versions)}."
+        )
     return int(versions[0])
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from datetime import datetime
 from collections.abc import Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, TypeVar
 
 from router._ledger._models import CostSummary, Period, RoutingRow, RoutingStats
@@ -83,5 +83,8 @@ def routing_stats(engine: Engine, url: str, period: Period, now: datetime) -> Ro
     ]
     rows.sort(key=lambda r: (r.level, r.model))
     return RoutingStats(
-        period=period, rows=rows, decisions=sum(r.first_attempts for r in rows), decisions_with_fallback=chains
+        period=period,
+        rows=rows,
+        decisions=sum(r.first_attempts for r in rows),
+        decisions_with_fallback=chains,
     )

@@ -40,11 +40,26 @@ AlertCallback = Callable[[BudgetAlert], object]
 #: What ``record`` and ``record_many`` accept; every other name is refused.
 RECORD_FIELDS = frozenset(
     {
-        "model", "task_id", "task_type", "input_tokens", "output_tokens", "input_cost", "output_cost",
-        "total_cost", "success", "error", "duration_ms", "description", "files", "attempt", "decision_id",
-        "propensity", "level", "timestamp",
+        "model",
+        "task_id",
+        "task_type",
+        "input_tokens",
+        "output_tokens",
+        "input_cost",
+        "output_cost",
+        "total_cost",
+        "success",
+        "error",
+        "duration_ms",
+        "description",
+        "files",
+        "attempt",
+        "decision_id",
+        "propensity",
+        "level",
+        "timestamp",
     }
-)  # fmt: skip
+)
 
 
 def _utc_now() -> datetime:
@@ -118,7 +133,9 @@ class CostTracker:
         self.on_alert = on_alert
         self.clock: Clock = clock or _utc_now
         if database_url is None:
-            self.storage_path: Path | None = Path(storage_path) if storage_path is not None else default_ledger_path()
+            self.storage_path: Path | None = (
+                Path(storage_path) if storage_path is not None else default_ledger_path()
+            )
             _engine.check_sqlite_file(self.storage_path)
             database_url = _engine.sqlite_url(self.storage_path)
         else:
@@ -156,9 +173,17 @@ class CostTracker:
 
     # --- recording ---------------------------------------------------------------------------------------
 
-    def record(self, model: str, task_id: str, task_type: str | None = None, input_tokens: int = 0,
-               output_tokens: int = 0, input_cost: float | None = None, output_cost: float | None = None,
-               **outcome: Any) -> CostEntry:  # fmt: skip
+    def record(
+        self,
+        model: str,
+        task_id: str,
+        task_type: str | None = None,
+        input_tokens: int = 0,
+        output_tokens: int = 0,
+        input_cost: float | None = None,
+        output_cost: float | None = None,
+        **outcome: Any,
+    ) -> CostEntry:
         """Store one attempt and return it as stored (with its ``id``).
 
         ``outcome`` takes the remaining :class:`CostEntry` fields: ``total_cost``, ``success`` (0..1, default
@@ -166,8 +191,16 @@ class CostTracker:
         ``propensity``, ``level`` and ``timestamp`` (ISO 8601 or datetime; default now). Costs not given are
         computed from the catalog's prices. A bad value raises :class:`InvalidInputError` and stores nothing.
         """
-        fields = dict(outcome, model=model, task_id=task_id, task_type=task_type, input_tokens=input_tokens,
-                      output_tokens=output_tokens, input_cost=input_cost, output_cost=output_cost)  # fmt: skip
+        fields = dict(
+            outcome,
+            model=model,
+            task_id=task_id,
+            task_type=task_type,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            input_cost=input_cost,
+            output_cost=output_cost,
+        )
         entry = self._entry(fields, "cost entry")
         new_id = self._write([entry])
         return entry.model_copy(update={"id": new_id})
@@ -184,8 +217,10 @@ class CostTracker:
     def _entry(self, fields: dict[str, Any], where: str) -> CostEntry:
         unknown = sorted(set(fields) - RECORD_FIELDS)
         if unknown:
-            raise InvalidInputError(f"Invalid {where}: unknown field(s) {', '.join(unknown)}. "
-                                    f"Allowed: {', '.join(sorted(RECORD_FIELDS))}.")  # fmt: skip
+            raise InvalidInputError(
+                f"Invalid {where}: unknown field(s) {', '.join(unknown)}. "
+                f"Allowed: {', '.join(sorted(RECORD_FIELDS))}."
+            )
         for name in ("task_type", "level"):
             if isinstance(fields.get(name), Enum):
                 fields[name] = fields[name].value
@@ -200,7 +235,10 @@ class CostTracker:
 
         rows = [_queries.entry_row(e) for e in entries]
         alerts: list[BudgetAlert] = []
-        with _engine.database_errors("record entries", self._url), _engine.write_transaction(self._engine) as conn:
+        with (
+            _engine.database_errors("record entries", self._url),
+            _engine.write_transaction(self._engine) as conn,
+        ):
             new_id = _queries.insert_rows(conn, rows)
             if self.budget.any and rows:
                 now = self.now()
@@ -221,7 +259,7 @@ class CostTracker:
     # --- reading -----------------------------------------------------------------------------------------
 
     def get_summary(self, period: str = "day") -> CostSummary:
-        """Spend and usage over ``period``: ``hour``, ``day``, ``week``, ``month`` (calendar, UTC) or ``all``."""
+        """Spend and usage over ``period``: hour, day, week, month (UTC calendar periods) or all."""
         from router._ledger._summary import summarize
 
         return summarize(self._engine, self._url, Period.parse(period), self.now())
@@ -238,7 +276,10 @@ class CostTracker:
 
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise InvalidInputError(f"n must be a whole number >= 0, got {n!r}")
-        with _engine.database_errors("read entries", self._url), _engine.read_transaction(self._engine) as conn:
+        with (
+            _engine.database_errors("read entries", self._url),
+            _engine.read_transaction(self._engine) as conn,
+        ):
             return _queries.recent(conn, n)
 
     def check_budget(self, model: str | None = None, *, refuse: bool = False) -> BudgetStatus:
@@ -249,9 +290,16 @@ class CostTracker:
         """
         from router._ledger import _budget, _engine
 
-        with _engine.database_errors("check the budget", self._url), _engine.read_transaction(self._engine) as c:
+        with (
+            _engine.database_errors("check the budget", self._url),
+            _engine.read_transaction(self._engine) as c,
+        ):
             status = _budget.budget_status(c, self.budget, self.now())
-        blocked = status.exceeded if model is None else [lim for lim in status.exceeded if lim.model in (None, model)]
+        blocked = (
+            status.exceeded
+            if model is None
+            else [lim for lim in status.exceeded if lim.model in (None, model)]
+        )
         if refuse and blocked:
             spent = "; ".join(f"{lim.name}: ${lim.spent:.4f} of ${lim.limit:.4f}" for lim in blocked)
             raise BudgetExceededError(f"Budget exceeded{f' for {model}' if model else ''}: {spent}")
@@ -266,7 +314,10 @@ class CostTracker:
         if isinstance(days, bool) or not isinstance(days, int) or days < 0:
             raise InvalidInputError(f"days must be a whole number >= 0, got {days!r}")
         cutoff = self.now() - timedelta(days=days)
-        with _engine.database_errors("delete entries", self._url), _engine.write_transaction(self._engine) as conn:
+        with (
+            _engine.database_errors("delete entries", self._url),
+            _engine.write_transaction(self._engine) as conn,
+        ):
             return _queries.delete_before(conn, cutoff)
 
     def export_csv(self, path: str | Path) -> int:
@@ -306,16 +357,25 @@ def _complete_costs(fields: dict[str, Any], catalog: Catalog, where: str) -> Non
     fields["total_tokens"] = fields["input_tokens"] + fields["output_tokens"]
     given = {k: fields.get(k) for k in ("input_cost", "output_cost", "total_cost")}
     for name, value in given.items():
-        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
-                                  or math.isnan(value) or math.isinf(value) or value < 0):  # fmt: skip
-            raise InvalidInputError(f"Invalid {where}: {name} must be a finite number of dollars >= 0, got {value!r}")
+        if value is not None and (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or math.isnan(value)
+            or math.isinf(value)
+            or value < 0
+        ):
+            raise InvalidInputError(
+                f"Invalid {where}: {name} must be a finite number of dollars >= 0, got {value!r}"
+            )
     if given["input_cost"] is None and given["output_cost"] is None:
         if given["total_cost"] is None:
             model = catalog.get(fields.get("model"))  # type: ignore[arg-type]
             fields["input_cost"] = model.cost(fields["input_tokens"], 0)
             fields["output_cost"] = model.cost(0, fields["output_tokens"])
     elif given["input_cost"] is None or given["output_cost"] is None:
-        raise InvalidInputError(f"Invalid {where}: give both input_cost and output_cost, or neither "
-                                f"(got input_cost={given['input_cost']!r}, output_cost={given['output_cost']!r})")  # fmt: skip
+        raise InvalidInputError(
+            f"Invalid {where}: give both input_cost and output_cost, or neither "
+            f"(got input_cost={given['input_cost']!r}, output_cost={given['output_cost']!r})"
+        )
     if fields.get("total_cost") is None:
         fields["total_cost"] = fields["input_cost"] + fields["output_cost"]

@@ -12,21 +12,29 @@ from router._exceptions import InvalidInputError
 from router._ledger import CostSummary, CostTracker, RoutingStats, default_ledger_path
 from router.cli._app import app, handle_errors, out, print_json
 
-costs_app = typer.Typer(help="Spend recorded in the ledger: summaries, CSV export, pruning.", no_args_is_help=True)
+costs_app = typer.Typer(
+    help="Spend recorded in the ledger: summaries, CSV export, pruning.", no_args_is_help=True
+)
 routing_app = typer.Typer(help="How routing went, from the ledger.", no_args_is_help=True)
 app.add_typer(costs_app, name="costs")
 app.add_typer(routing_app, name="routing")
 
 DbOption = Annotated[
     Path | None,
-    typer.Option("--db", help="The ledger's SQLite file (default: ledger.db in $ROUTER_DATA_DIR or ./.router).",
-                 dir_okay=False),
-]  # fmt: skip
+    typer.Option(
+        "--db",
+        help="The ledger's SQLite file (default: ledger.db in $ROUTER_DATA_DIR or ./.router).",
+        dir_okay=False,
+    ),
+]
 UrlOption = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="ROUTER_DATABASE_URL",
-                 help="A database URL instead of a file, e.g. postgresql+psycopg://user:pass@host/db."),
-]  # fmt: skip
+    typer.Option(
+        "--database-url",
+        envvar="ROUTER_DATABASE_URL",
+        help="A database URL instead of a file, e.g. postgresql+psycopg://user:pass@host/db.",
+    ),
+]
 PeriodOption = Annotated[
     str, typer.Option("--period", "-p", help="hour, day, week, month (calendar, UTC) or all.")
 ]
@@ -71,14 +79,22 @@ def summary(
 
 def show_summary(s: CostSummary, by: str) -> None:
     since = "all time" if s.start is None else f"{s.start:%Y-%m-%d %H:%M} UTC"
-    out.print(f"[bold]{s.period.value}[/] (since {since}): {s.total_requests:,} requests, "
-              f"${s.total_cost:,.4f}, {s.total_tokens:,} tokens", highlight=False)  # fmt: skip
+    out.print(
+        f"[bold]{s.period.value}[/] (since {since}): {s.total_requests:,} requests, "
+        f"${s.total_cost:,.4f}, {s.total_tokens:,} tokens",
+        highlight=False,
+    )
     if not s.total_requests:
         return
-    out.print(f"  avg ${s.avg_cost_per_request:.4f} and {s.avg_tokens_per_request:,.0f} tokens per request; "
-              f"most expensive: {s.most_expensive_model}; most used: {s.most_used_model}", highlight=False)  # fmt: skip
+    out.print(
+        f"  avg ${s.avg_cost_per_request:.4f} and {s.avg_tokens_per_request:,.0f} tokens per request; "
+        f"most expensive: {s.most_expensive_model}; most used: {s.most_used_model}",
+        highlight=False,
+    )
     costs, counts = (
-        (s.cost_by_model, s.requests_by_model) if by == "model" else (s.cost_by_task_type, s.requests_by_task_type)
+        (s.cost_by_model, s.requests_by_model)
+        if by == "model"
+        else (s.cost_by_task_type, s.requests_by_task_type)
     )
     table = Table(by, "requests", "cost", "share", box=None, padding=(0, 2))
     for name, cost in costs.items():
@@ -141,11 +157,23 @@ def stats(
 
 def show_routing(r: RoutingStats) -> None:
     share = r.decisions_with_fallback / r.decisions if r.decisions else 0.0
-    out.print(f"[bold]{r.period.value}[/]: {r.decisions:,} decisions, {r.decisions_with_fallback:,} needed a "
-              f"fallback ({share:.0%})", highlight=False)  # fmt: skip
-    table = Table("level", "model", "attempts", "first", "fallback", "success", "cost", box=None, padding=(0, 2))
+    out.print(
+        f"[bold]{r.period.value}[/]: {r.decisions:,} decisions, {r.decisions_with_fallback:,} needed a "
+        f"fallback ({share:.0%})",
+        highlight=False,
+    )
+    table = Table(
+        "level", "model", "attempts", "first", "fallback", "success", "cost", box=None, padding=(0, 2)
+    )
     for row in r.rows:
         rate = "-" if row.success_rate is None else f"{row.success_rate:.0%}"
-        table.add_row(row.level, row.model, f"{row.attempts:,}", f"{row.first_attempts:,}",
-                      f"{row.fallback_attempts:,}", rate, f"${row.total_cost:,.4f}")  # fmt: skip
+        table.add_row(
+            row.level,
+            row.model,
+            f"{row.attempts:,}",
+            f"{row.first_attempts:,}",
+            f"{row.fallback_attempts:,}",
+            rate,
+            f"${row.total_cost:,.4f}",
+        )
     out.print(table)

@@ -11,15 +11,21 @@ from router._ledger import OutcomeTransfer
 from router.cli._app import app, handle_errors, out, print_json
 from router.cli._costs import DbOption, JsonOption, UrlOption, open_tracker
 
-logs_app = typer.Typer(help="Outcome logs: the ledger's rows in the schema training reads.", no_args_is_help=True)
+logs_app = typer.Typer(
+    help="Outcome logs: the ledger's rows in the schema training reads.", no_args_is_help=True
+)
 app.add_typer(logs_app, name="logs")
 
-FileArgument = Annotated[Path, typer.Argument(help="An outcome log: .csv, .parquet or .jsonl.", dir_okay=False)]
+FileArgument = Annotated[
+    Path, typer.Argument(help="An outcome log: .csv, .parquet or .jsonl.", dir_okay=False)
+]
 
 
 @logs_app.command("export")
 @handle_errors
-def export(file: FileArgument, db: DbOption = None, database_url: UrlOption = None, as_json: JsonOption = False) -> None:
+def export(
+    file: FileArgument, db: DbOption = None, database_url: UrlOption = None, as_json: JsonOption = False
+) -> None:
     """Write the ledger as an outcome log (format by extension); entries without a description are left out.
 
     Example:  router logs export outcomes.parquet
@@ -34,7 +40,8 @@ def export(file: FileArgument, db: DbOption = None, database_url: UrlOption = No
 def import_(
     file: FileArgument,
     skip_invalid: Annotated[
-        bool, typer.Option("--skip-invalid", help="Import the valid rows and count the others (default: refuse).")
+        bool,
+        typer.Option("--skip-invalid", help="Import the valid rows and count the others (default: refuse)."),
     ] = False,
     db: DbOption = None,
     database_url: UrlOption = None,

@@ -36,7 +36,10 @@ def test_a_new_day_starts_the_daily_alerts_afresh_but_not_the_monthly(make_track
     clock.advance(days=1)
     spend(tracker, 0.5)
     spend(tracker, 0.5)
-    assert [(a.limit.name, a.limit.period_start.day) for a in alerts] == [("daily budget", 14), ("daily budget", 15)]
+    assert [(a.limit.name, a.limit.period_start.day) for a in alerts] == [
+        ("daily budget", 14),
+        ("daily budget", 15),
+    ]
 
 
 def test_two_trackers_on_one_ledger_send_each_alert_once(make_tracker):
@@ -61,7 +64,9 @@ def test_per_model_limits_block_only_that_model(make_tracker):
         ("daily budget for opus", 1.0, 0.0),
     ]
     assert tracker.check_budget("haiku", refuse=True).ok is False
-    with pytest.raises(BudgetExceededError, match=r"Budget exceeded for opus: daily budget for opus: \$1.0000"):
+    with pytest.raises(
+        BudgetExceededError, match=r"Budget exceeded for opus: daily budget for opus: \$1.0000"
+    ):
         tracker.check_budget("opus", refuse=True)
 
 
@@ -99,7 +104,9 @@ BAD_BUDGETS = [
 ]
 
 
-@pytest.mark.parametrize(("kwargs", "message"), BAD_BUDGETS, ids=["negative", "zero", "nan", "per-model", "share"])
+@pytest.mark.parametrize(
+    ("kwargs", "message"), BAD_BUDGETS, ids=["negative", "zero", "nan", "per-model", "share"]
+)
 def test_bad_budgets_are_refused(tmp_path, kwargs, message):
     with pytest.raises(InvalidInputError, match=message):
         CostTracker(tmp_path / "l.db", **kwargs)

@@ -9,12 +9,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import ledger_workers
 import pytest
+from ledger_workers import row
 
 from router import CostTracker
-
-import ledger_workers
-from ledger_workers import row
 
 PROCESSES = 4
 PER_PROCESS = 5_000
@@ -56,8 +55,9 @@ def test_a_writer_killed_mid_stream_leaves_every_committed_row(ledger_location):
     worker = Path(ledger_workers.__file__)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path.cwd()), os.environ.get("PYTHONPATH", "")])}
     last = 0
-    with subprocess.Popen([sys.executable, str(worker), location, str(BATCH)], stdout=subprocess.PIPE, text=True,
-                          env=env) as writer:  # fmt: skip
+    with subprocess.Popen(
+        [sys.executable, str(worker), location, str(BATCH)], stdout=subprocess.PIPE, text=True, env=env
+    ) as writer:
         assert writer.stdout is not None
         try:
             for line in writer.stdout:

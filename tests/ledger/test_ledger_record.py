@@ -1,4 +1,4 @@
-"""Recording attempts: costs from the catalog, every field kept, and bad input refused with nothing written."""
+"""Recording attempts: costs from the catalog, every field kept, bad input refused with nothing written."""
 
 from __future__ import annotations
 
@@ -27,11 +27,24 @@ def test_costs_come_from_the_catalog_when_not_given(tracker):
 def test_given_costs_are_kept_and_every_field_round_trips(tracker, clock):
     stamp = datetime(2026, 1, 14, 11, 0, tzinfo=timezone(timedelta(hours=2)))
     stored = tracker.record(
-        "opus", "t9", TaskType.SECURITY, input_tokens=5_000, output_tokens=2_000, input_cost=0.015,
-        output_cost=0.030, success=0.5, error="timeout", duration_ms=1250.5, description="Fix the auth bypass",
-        files=["auth.py", "middleware.py"], attempt=2, decision_id="d-1", propensity=0.25,
-        level=ComplexityLevel.CRITICAL, timestamp=stamp,
-    )  # fmt: skip
+        "opus",
+        "t9",
+        TaskType.SECURITY,
+        input_tokens=5_000,
+        output_tokens=2_000,
+        input_cost=0.015,
+        output_cost=0.030,
+        success=0.5,
+        error="timeout",
+        duration_ms=1250.5,
+        description="Fix the auth bypass",
+        files=["auth.py", "middleware.py"],
+        attempt=2,
+        decision_id="d-1",
+        propensity=0.25,
+        level=ComplexityLevel.CRITICAL,
+        timestamp=stamp,
+    )
     [read] = tracker.get_recent_entries(1)
     assert read == stored
     assert read.id is not None
@@ -47,7 +60,7 @@ def test_total_cost_alone_is_accepted_for_models_outside_the_catalog(tracker):
 
 
 def test_unknown_model_without_costs_is_refused(tracker):
-    with pytest.raises(UnknownModelError, match="Unknown model 'gpt-x'. Known models: haiku, sonnet, opus"):
+    with pytest.raises(UnknownModelError, match=r"Unknown model 'gpt-x'\. Known models: haiku, sonnet, opus"):
         tracker.record("gpt-x", "t1", input_tokens=10)
     assert count(tracker) == 0
 
@@ -63,8 +76,14 @@ def test_timestamp_defaults_to_the_injected_clock(tracker, clock):
 BAD_FIELDS = [
     ({"input_tokens": -1}, r"input_tokens must be a whole number >= 0, got -1"),
     ({"output_tokens": 2.5}, r"output_tokens must be a whole number >= 0, got 2.5"),
-    ({"input_cost": -0.5, "output_cost": 0.1}, r"input_cost must be a finite number of dollars >= 0, got -0.5"),
-    ({"input_cost": math.nan, "output_cost": 0.1}, r"input_cost must be a finite number of dollars >= 0, got nan"),
+    (
+        {"input_cost": -0.5, "output_cost": 0.1},
+        r"input_cost must be a finite number of dollars >= 0, got -0.5",
+    ),
+    (
+        {"input_cost": math.nan, "output_cost": 0.1},
+        r"input_cost must be a finite number of dollars >= 0, got nan",
+    ),
     ({"total_cost": math.inf}, r"total_cost must be a finite number of dollars >= 0, got inf"),
     ({"input_cost": 0.1}, r"give both input_cost and output_cost, or neither"),
     ({"input_cost": 0.1, "output_cost": 0.1, "total_cost": 1.0}, r"total_cost \(1.0\) must equal"),
@@ -83,7 +102,9 @@ BAD_FIELDS = [
 
 
 @pytest.mark.parametrize(
-    ("fields", "message"), BAD_FIELDS, ids=[next(iter(f)) + "-" + str(i) for i, (f, _) in enumerate(BAD_FIELDS)]
+    ("fields", "message"),
+    BAD_FIELDS,
+    ids=[next(iter(f)) + "-" + str(i) for i, (f, _) in enumerate(BAD_FIELDS)],
 )
 def test_bad_values_are_refused_naming_the_field_and_nothing_is_written(tracker, fields, message):
     with pytest.raises(InvalidInputError, match=message):

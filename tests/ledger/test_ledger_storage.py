@@ -1,4 +1,4 @@
-"""Opening a ledger: SQLite settings, schema versions and migrations, and what is refused rather than replaced."""
+"""Opening a ledger: SQLite settings, schema versions, migrations, and what is refused, never replaced."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ NOT_A_DATABASE = [
 def test_a_file_that_is_not_a_database_is_refused_and_left_as_it_was(tmp_path, content, what):
     path = tmp_path / "costs.json"
     path.write_bytes(content)
-    with pytest.raises(LedgerError, match="not a SQLite database|Cannot open the ledger"):
+    with pytest.raises(LedgerError, match=r"not a SQLite database|Cannot open the ledger"):
         CostTracker(path)
     assert path.read_bytes() == content
 
@@ -73,7 +73,9 @@ def set_version(location: dict, version: int) -> None:
 def test_a_ledger_from_a_newer_version_is_refused_untouched(make_tracker, ledger_location):
     make_tracker().record("haiku", "t1")
     set_version(ledger_location, _schema.SCHEMA_VERSION + 1)
-    with pytest.raises(LedgerError, match=r"schema version 2, newer than this router supports \(1\)\. Upgrade"):
+    with pytest.raises(
+        LedgerError, match=r"schema version 2, newer than this router supports \(1\)\. Upgrade"
+    ):
         make_tracker()
     set_version(ledger_location, _schema.SCHEMA_VERSION)
     assert make_tracker().get_summary("all").total_requests == 1
@@ -139,4 +141,3 @@ def test_bad_locations_are_refused_without_showing_passwords(kwargs, error, mess
     with pytest.raises(error, match=message) as info:
         CostTracker(**kwargs)
     assert "secret" not in str(info.value)
-

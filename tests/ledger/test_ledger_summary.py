@@ -8,17 +8,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from conftest import START, FakeClock
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from router import CostTracker, InvalidInputError
 
-from conftest import START, FakeClock
-
 
 def add(tracker: CostTracker, model: str, cost: float, when: datetime, **extra: object) -> None:
-    tracker.record(model, "t", extra.pop("task_type", "docs"), input_tokens=10, output_tokens=5,
-                   total_cost=cost, timestamp=when, **extra)  # type: ignore[arg-type]  # fmt: skip
+    tracker.record(
+        model,
+        "t",
+        extra.pop("task_type", "docs"),
+        input_tokens=10,
+        output_tokens=5,
+        total_cost=cost,
+        timestamp=when,
+        **extra,
+    )  # type: ignore[arg-type]
 
 
 # START is Wednesday 2026-01-14 12:30 UTC: the week began Monday the 12th, the month on the 1st.
@@ -55,7 +62,11 @@ def test_summary_has_every_field_of_the_specification(tracker):
     add(tracker, "haiku", 0.25, START, task_type="typo")
     tracker.record("sonnet", "t", input_tokens=0, output_tokens=0, total_cost=0.0, timestamp=START)
     s = tracker.get_summary("day")
-    assert s.period == "day" and s.start == datetime(2026, 1, 14, tzinfo=UTC) and s.end == s.start + timedelta(days=1)
+    assert (
+        s.period == "day"
+        and s.start == datetime(2026, 1, 14, tzinfo=UTC)
+        and s.end == s.start + timedelta(days=1)
+    )
     assert (s.total_requests, s.total_cost, s.total_tokens) == (4, 1.0, 45)
     assert s.cost_by_model == {"haiku": 0.5, "opus": 0.5, "sonnet": 0.0}
     assert s.cost_by_task_type == {"security": 0.5, "typo": 0.5, "unknown": 0.0}
@@ -98,8 +109,17 @@ def test_clear_old_entries_deletes_only_older_ones(tracker, clock):
 
 
 def test_export_csv_writes_every_entry_with_every_field(tracker, tmp_path):
-    tracker.record("opus", "t1", "docs", input_tokens=3, output_tokens=4, description='Say "hi", then go',
-                   files=["a.py"], error=None, timestamp=START)  # fmt: skip
+    tracker.record(
+        "opus",
+        "t1",
+        "docs",
+        input_tokens=3,
+        output_tokens=4,
+        description='Say "hi", then go',
+        files=["a.py"],
+        error=None,
+        timestamp=START,
+    )
     tracker.record("haiku", "t2", timestamp=START + timedelta(seconds=1))
     path = tmp_path / "out" / "costs.csv"
     assert tracker.export_csv(path) == 2
@@ -109,7 +129,14 @@ def test_export_csv_writes_every_entry_with_every_field(tracker, tmp_path):
     assert rows[0]["description"] == 'Say "hi", then go'
     assert rows[0]["files"] == '["a.py"]' and rows[0]["error"] == ""
     assert datetime.fromisoformat(rows[0]["timestamp"]) == START
-    assert set(rows[0]) >= {"input_cost", "output_cost", "total_cost", "total_tokens", "duration_ms", "success"}
+    assert set(rows[0]) >= {
+        "input_cost",
+        "output_cost",
+        "total_cost",
+        "total_tokens",
+        "duration_ms",
+        "success",
+    }
 
 
 # Costs on a 1/1024 grid sum exactly in any order, so the database's sum must equal Python's to the bit.
@@ -140,7 +167,9 @@ def test_summary_equals_the_sums_of_the_entries_in_its_period(rows, period):
     assert summary.total_requests == len(inside)
     assert summary.total_cost == sum(r["total_cost"] for r in inside)
     assert summary.total_tokens == sum(r["input_tokens"] + r["output_tokens"] for r in inside)
-    assert sum(summary.requests_by_model.values()) == sum(summary.requests_by_task_type.values()) == len(inside)
+    assert (
+        sum(summary.requests_by_model.values()) == sum(summary.requests_by_task_type.values()) == len(inside)
+    )
     assert sum(summary.cost_by_model.values()) == pytest.approx(summary.total_cost)
     if inside:
         assert summary.most_used_model in {r["model"] for r in inside}
