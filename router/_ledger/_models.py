@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    computed_field,
+    field_validator,
+    model_validator,
+)
 
 from router._exceptions import InvalidInputError
 
@@ -182,14 +190,18 @@ class BudgetLimit(_Frozen):
     spent: float
     period_start: datetime
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def share(self) -> float:
-        return self.spent / self.limit if self.limit > 0 else math.inf
+        """Spent over limit: 1.0 means the limit is reached."""
+        return self.spent / self.limit
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def remaining(self) -> float:
         return max(self.limit - self.spent, 0.0)
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def exceeded(self) -> bool:
         return self.spent >= self.limit
@@ -215,8 +227,10 @@ class BudgetStatus(_Frozen):
     def exceeded(self) -> list[BudgetLimit]:
         return [lim for lim in self.limits if lim.exceeded]
 
+    @computed_field  # type: ignore[prop-decorator]
     @property
     def ok(self) -> bool:
+        """True while no limit is spent."""
         return not self.exceeded
 
     def allows(self, model: str) -> bool:
@@ -224,6 +238,7 @@ class BudgetStatus(_Frozen):
         return not any(lim.model in (None, model) for lim in self.exceeded)
 
     def blocked_models(self) -> list[str]:
+        """Models whose own limit is spent (an overall limit blocks every model: see :meth:`allows`)."""
         return sorted({lim.model for lim in self.exceeded if lim.model is not None})
 
 

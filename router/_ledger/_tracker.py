@@ -6,16 +6,15 @@ SQLAlchemy is imported when a tracker is created, not when ``router`` is: the de
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router._catalog import Catalog
 from router._exceptions import BudgetExceededError, InvalidInputError
 from router._ledger._budget import BudgetConfig
+from router._ledger._entries import build_entry
 from router._ledger._models import (
     BudgetAlert,
     BudgetStatus,
@@ -23,7 +22,6 @@ from router._ledger._models import (
     CostSummary,
     Period,
     RoutingStats,
-    entry_from_fields,
 )
 from router._paths import data_dir
 
@@ -36,30 +34,6 @@ logger = logging.getLogger("router.ledger")
 
 Clock = Callable[[], datetime]
 AlertCallback = Callable[[BudgetAlert], object]
-
-#: What ``record`` and ``record_many`` accept; every other name is refused.
-RECORD_FIELDS = frozenset(
-    {
-        "model",
-        "task_id",
-        "task_type",
-        "input_tokens",
-        "output_tokens",
-        "input_cost",
-        "output_cost",
-        "total_cost",
-        "success",
-        "error",
-        "duration_ms",
-        "description",
-        "files",
-        "attempt",
-        "decision_id",
-        "propensity",
-        "level",
-        "timestamp",
-    }
-)
 
 
 def _utc_now() -> datetime:
@@ -182,26 +156,29 @@ class CostTracker:
         output_tokens: int = 0,
         input_cost: float | None = None,
         output_cost: float | None = None,
-        **outcome: Any,
+        *,
+        total_cost: float | None = None,
+        success: float = 1.0,
+        error: str | None = None,
+        duration_ms: float | None = None,
+        description: str = "",
+        files: Iterable[str] | None = None,
+        attempt: int = 1,
+        decision_id: str | None = None,
+        propensity: float | None = None,
+        level: str | None = None,
+        timestamp: datetime | str | None = None,
     ) -> CostEntry:
         """Store one attempt and return it as stored (with its ``id``).
 
-        ``outcome`` takes the remaining :class:`CostEntry` fields: ``total_cost``, ``success`` (0..1, default
-        1), ``error``, ``duration_ms``, ``description``, ``files``, ``attempt``, ``decision_id``,
-        ``propensity``, ``level`` and ``timestamp`` (ISO 8601 or datetime; default now). Costs not given are
-        computed from the catalog's prices. A bad value raises :class:`InvalidInputError` and stores nothing.
+        Parameters are :class:`CostEntry`'s fields. Costs not given are computed from the catalog's prices
+        (give ``input_cost`` and ``output_cost``, or ``total_cost`` alone, or none); ``success`` is in [0, 1]
+        (a bool is accepted); ``timestamp`` is ISO 8601 or a datetime, the clock's time when omitted. A bad
+        value raises :class:`InvalidInputError` naming the field, and nothing is stored.
         """
-        fields = dict(
-            outcome,
-            model=model,
-            task_id=task_id,
-            task_type=task_type,
-            input_tokens=input_tokens,
-            output_tokens=output_tokens,
-            input_cost=input_cost,
-            output_cost=output_cost,
-        )
-        entry = self._entry(fields, "cost entry")
+        fields = {k: v for k, v in locals().items() if k not in ("self", "files")}
+        fields["files"] = list(files) if files is not None and not isinstance(files, str) else files
+        entry = build_entry(fields, self.catalog, self.now, "cost entry")
         new_id = self._write([entry])
         return entry.model_copy(update={"id": new_id})
 
@@ -210,25 +187,9 @@ class CostTracker:
 
         Each row is a mapping with the keyword arguments of :meth:`record`. Returns the number stored.
         """
-        entries = [self._entry(dict(row), f"row {i}") for i, row in enumerate(rows)]
+        entries = [build_entry(dict(row), self.catalog, self.now, f"row {i}") for i, row in enumerate(rows)]
         self._write(entries)
         return len(entries)
-
-    def _entry(self, fields: dict[str, Any], where: str) -> CostEntry:
-        unknown = sorted(set(fields) - RECORD_FIELDS)
-        if unknown:
-            raise InvalidInputError(
-                f"Invalid {where}: unknown field(s) {', '.join(unknown)}. "
-                f"Allowed: {', '.join(sorted(RECORD_FIELDS))}."
-            )
-        for name in ("task_type", "level"):
-            if isinstance(fields.get(name), Enum):
-                fields[name] = fields[name].value
-        fields.setdefault("success", 1.0)
-        if fields.get("timestamp") is None:
-            fields["timestamp"] = self.now()
-        _complete_costs(fields, self.catalog, where)
-        return entry_from_fields(fields, where=where)
 
     def _write(self, entries: list[CostEntry]) -> int | None:
         from router._ledger import _budget, _engine, _queries
@@ -346,36 +307,3 @@ class CostTracker:
         frame, skipped = read_for_import(Path(path), skip_invalid=skip_invalid)
         count = self.record_many(outcome_rows(frame, str(path)))
         return OutcomeTransfer(path=Path(path), rows=count, skipped=skipped)
-
-
-def _complete_costs(fields: dict[str, Any], catalog: Catalog, where: str) -> None:
-    """Fill ``total_tokens`` and the costs the caller left out, from the tokens and the catalog's prices."""
-    for name in ("input_tokens", "output_tokens"):
-        value = fields.setdefault(name, 0)
-        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-            raise InvalidInputError(f"Invalid {where}: {name} must be a whole number >= 0, got {value!r}")
-    fields["total_tokens"] = fields["input_tokens"] + fields["output_tokens"]
-    given = {k: fields.get(k) for k in ("input_cost", "output_cost", "total_cost")}
-    for name, value in given.items():
-        if value is not None and (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or math.isnan(value)
-            or math.isinf(value)
-            or value < 0
-        ):
-            raise InvalidInputError(
-                f"Invalid {where}: {name} must be a finite number of dollars >= 0, got {value!r}"
-            )
-    if given["input_cost"] is None and given["output_cost"] is None:
-        if given["total_cost"] is None:
-            model = catalog.get(fields.get("model"))  # type: ignore[arg-type]
-            fields["input_cost"] = model.cost(fields["input_tokens"], 0)
-            fields["output_cost"] = model.cost(0, fields["output_tokens"])
-    elif given["input_cost"] is None or given["output_cost"] is None:
-        raise InvalidInputError(
-            f"Invalid {where}: give both input_cost and output_cost, or neither "
-            f"(got input_cost={given['input_cost']!r}, output_cost={given['output_cost']!r})"
-        )
-    if fields.get("total_cost") is None:
-        fields["total_cost"] = fields["input_cost"] + fields["output_cost"]
