@@ -98,7 +98,9 @@ def claim_alert(conn: Connection, scope: str, period_start: datetime, share: flo
 
 
 def delete_before(conn: Connection, cutoff: datetime) -> int:
-    return conn.execute(entries.delete().where(entries.c.ts_us < to_us(cutoff))).rowcount
+    """Delete entries older than ``cutoff`` (and the alert claims of periods that ended before it)."""
+    conn.execute(alerts.delete().where(alerts.c.period_start_us < to_us(cutoff - timedelta(days=31))))
+    return int(conn.execute(entries.delete().where(entries.c.ts_us < to_us(cutoff))).rowcount)
 
 
 # --- reading ---------------------------------------------------------------------------------------------
