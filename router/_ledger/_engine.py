@@ -7,7 +7,9 @@ JSON ledger, for one).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -97,7 +99,7 @@ def _configure_sqlite(engine: Engine) -> None:
         # WAL: readers never block the writer and a killed process leaves every committed transaction in the
         # log. synchronous=NORMAL keeps that (only a power cut can lose the last commits) at a fraction of
         # FULL's fsyncs.
-        cursor.execute("PRAGMA journal_mode = WAL")
+        _retry_while_locked(lambda: cursor.execute("PRAGMA journal_mode = WAL"))
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
@@ -107,6 +109,26 @@ def _configure_sqlite(engine: Engine) -> None:
         # once, whatever the timeout), so writers take the write lock up front.
         immediate = conn.get_execution_options().get("ledger_write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _retry_while_locked(statement: Callable[[], object]) -> None:
+    """Run ``statement``, retrying while the database is locked, for up to the busy timeout.
+
+    Switching a new file to WAL needs an exclusive lock, and SQLite reports "database is locked" at once
+    instead of waiting the busy timeout when several processes open a fresh ledger together (seen with six
+    processes: one open in ten failed).
+    """
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.001
+    while True:
+        try:
+            statement()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.1)
 
 
 @contextmanager

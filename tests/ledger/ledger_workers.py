@@ -43,6 +43,12 @@ def write_entries(location: str, worker: int, n: int, singles: int, batch: int) 
     return n
 
 
+def open_and_record(location: str, worker: int) -> int:
+    """Open a ledger that may not exist yet (racing the other workers to create it) and record one row."""
+    with open_tracker(location) as tracker:
+        return tracker.record(**row(worker, 0)).id or 0
+
+
 def write_forever(location: str, batch: int) -> None:
     with open_tracker(location) as tracker:
         committed = 0

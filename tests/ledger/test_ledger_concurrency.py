@@ -14,6 +14,7 @@ import pytest
 from ledger_workers import row
 
 from router import CostTracker
+from router._ledger import _schema
 
 PROCESSES = 4
 PER_PROCESS = 5_000
@@ -44,6 +45,15 @@ def test_four_processes_writing_at_once_leave_every_row(ledger_location):
             assert summary.requests_by_model[model] == len(mine)
             assert summary.cost_by_model[model] == sum(r["total_cost"] for r in mine)
         assert summary.success_rate == sum(r["success"] for r in expected) / len(expected)
+
+
+def test_processes_racing_to_create_a_fresh_ledger_create_it_once(ledger_location):
+    location = location_of(ledger_location)
+    with multiprocessing.get_context("spawn").Pool(PROCESSES) as pool:
+        ids = pool.starmap(ledger_workers.open_and_record, [(location, w) for w in range(PROCESSES)])
+    assert sorted(ids) == list(range(1, PROCESSES + 1))
+    with CostTracker(**ledger_location) as tracker, tracker._engine.connect() as conn:
+        assert conn.execute(_schema.version_table.select()).scalars().all() == [_schema.SCHEMA_VERSION]
 
 
 BATCH = 50
