@@ -87,10 +87,10 @@ def show_summary(s: CostSummary, by: str) -> None:
     if not s.total_requests:
         return
     out.print(
-        f"  avg ${s.avg_cost_per_request:.4f} and {s.avg_tokens_per_request:,.0f} tokens per request; "
-        f"most expensive: {s.most_expensive_model}; most used: {s.most_used_model}",
+        f"  per request: ${s.avg_cost_per_request:.4f}, {s.avg_tokens_per_request:,.0f} tokens",
         highlight=False,
     )
+    out.print(f"  most expensive: {s.most_expensive_model}; most used: {s.most_used_model}", highlight=False)
     costs, counts = (
         (s.cost_by_model, s.requests_by_model)
         if by == "model"
