@@ -17,6 +17,16 @@ from router._exceptions import (
     RouterError,
     UnknownModelError,
 )
+from router._ledger import (
+    BudgetAlert,
+    BudgetLimit,
+    BudgetStatus,
+    CostEntry,
+    CostSummary,
+    CostTracker,
+    OutcomeTransfer,
+    RoutingStats,
+)
 from router._router import Router
 from router._selector import ModelSelector
 from router._types import (
@@ -31,11 +41,17 @@ from router._types import (
 
 __all__ = [
     "ArtifactError",
+    "BudgetAlert",
     "BudgetExceededError",
+    "BudgetLimit",
+    "BudgetStatus",
     "Catalog",
     "ComplexityEstimator",
     "ComplexityLevel",
     "ConfigError",
+    "CostEntry",
+    "CostSummary",
+    "CostTracker",
     "EstimatorConfig",
     "ExecutionError",
     "InvalidInputError",
@@ -45,9 +61,11 @@ __all__ = [
     "ModelSelector",
     "ModelTier",
     "NoModelAvailableError",
+    "OutcomeTransfer",
     "Router",
     "RouterError",
     "RoutingDecision",
+    "RoutingStats",
     "TaskComplexity",
     "TaskType",
     "UnknownModelError",

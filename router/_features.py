@@ -51,8 +51,8 @@ DENSE_NAMES = (
 def terms(lowered: str) -> list[str]:
     """Word unigrams and bigrams of lower-cased text."""
     words = _TOKEN.findall(lowered)
-    words.extend(map(" ".join, pairwise(words)))  # C-level loop: hot path
-    return words
+    # Bigrams built by a C-level map (hot path); the list is made before extending what it reads.
+    return words + list(map(" ".join, pairwise(words)))
 
 
 def dense_row(lowered: str, complexity: TaskComplexity, context_tokens: int) -> list[float]:

@@ -161,6 +161,7 @@ def write_outcomes(rows: pd.DataFrame | list[dict[str, Any]], path: str | Path) 
     elif fmt == "parquet":
         checked.frame.to_parquet(tmp, index=False)
     else:
-        checked.frame.to_json(tmp, orient="records", lines=True, date_format="iso")
+        # 15 digits, the most pandas writes: its default of 10 rounds costs such as 0.0006000000000001.
+        checked.frame.to_json(tmp, orient="records", lines=True, date_format="iso", double_precision=15)
     tmp.replace(path)
     return path

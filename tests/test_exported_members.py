@@ -14,8 +14,17 @@ CONTRACT = [
     "ModelSelector",
     "ModelConfig",
     "ModelSelection",
+    "CostTracker",
     "Router",
     "RoutingDecision",
+    # The ledger's records.
+    "CostEntry",
+    "CostSummary",
+    "BudgetStatus",
+    "BudgetAlert",
+    "BudgetLimit",
+    "OutcomeTransfer",
+    "RoutingStats",
 ]
 
 

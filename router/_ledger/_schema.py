@@ -1,0 +1,170 @@
+"""The ledger's tables (SQLAlchemy Core) and the migrations that bring a database to the current version.
+
+Times are stored as integer microseconds since the Unix epoch, UTC: exact, the same on SQLite and
+PostgreSQL, and cheap to compare in the range scans every summary and budget check starts with.
+
+Versioning: ``ledger_schema`` holds one row with the schema version. Opening a database runs the steps from
+its version to :data:`SCHEMA_VERSION` in one transaction, holding the database's write lock so two processes
+opening a fresh ledger at once do not both create it. A database from a newer version is refused.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Connection,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    inspect,
+    select,
+    text,
+)
+
+from router._exceptions import LedgerError
+
+metadata = MetaData()
+
+entries = Table(
+    "ledger_entries",
+    metadata,
+    # BigInteger alone would not autoincrement on SQLite; the variant keeps it the rowid there.
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("ts_us", BigInteger, nullable=False),
+    Column("model", String(200), nullable=False),
+    Column("task_id", String(500), nullable=False),
+    Column("task_type", String(100)),
+    Column("level", String(50)),
+    Column("input_tokens", BigInteger, nullable=False),
+    Column("output_tokens", BigInteger, nullable=False),
+    Column("total_tokens", BigInteger, nullable=False),
+    Column("input_cost", Float(precision=53)),
+    Column("output_cost", Float(precision=53)),
+    Column("total_cost", Float(precision=53), nullable=False),
+    Column("success", Float(precision=53), nullable=False),
+    Column("error", Text),
+    Column("duration_ms", Float(precision=53)),
+    Column("description", Text, nullable=False),
+    Column("files", Text, nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("decision_id", String(200)),
+    Column("propensity", Float(precision=53)),
+    # Summaries and budget checks group by model and task type over a time range. Led by the grouping
+    # columns, this index covers them: the groups come out in order (no sort of a million rows), and with
+    # skip-scan SQLite seeks the time range inside each (model, task type) instead of reading all of it.
+    Index(
+        "ix_ledger_entries_summary", "model", "task_type", "ts_us", "total_cost", "total_tokens", "success"
+    ),
+    Index("ix_ledger_entries_ts", "ts_us"),
+    Index("ix_ledger_entries_decision", "decision_id"),
+    Index("ix_ledger_entries_task", "task_id"),
+)
+
+#: Budget alerts already sent: one row per (limit, period, share) so every process sends each alert once.
+alerts = Table(
+    "ledger_alerts",
+    metadata,
+    Column("scope", String(250), nullable=False),
+    Column("period_start_us", BigInteger, nullable=False),
+    Column("share", Float(precision=53), nullable=False),
+    Column("sent_us", BigInteger, nullable=False),
+    PrimaryKeyConstraint("scope", "period_start_us", "share"),
+)
+
+version_table = Table(
+    "ledger_schema",
+    metadata,
+    Column("version", Integer, nullable=False),
+)
+
+Step = Callable[[Connection], None]
+
+
+def _create_v1(conn: Connection) -> None:
+    # Step 1 creates the tables as defined above. When a later version changes them, this step must keep
+    # creating version 1 (freeze its DDL here) and the change goes in a new step.
+    metadata.create_all(conn, tables=[entries, alerts])
+    if conn.dialect.name == "sqlite":
+        seed_sqlite_statistics(conn)
+
+
+#: Planner statistics for a ledger of many entries over few models and task types (see below).
+_SQLITE_STATS = {
+    "ix_ledger_entries_summary": "1000000 100000 10000 1 1 1 1",
+    "ix_ledger_entries_ts": "1000000 1",
+}
+
+
+def seed_sqlite_statistics(conn: Connection) -> None:
+    """Tell SQLite's planner the shape a ledger grows into, before it has grown.
+
+    Without statistics SQLite reads a month's range through the time index and looks up every row (seconds
+    over a million entries); skip-scan over the summary index, which it only considers when statistics show
+    few distinct models, takes milliseconds. Writing ``sqlite_stat1`` by hand is SQLite's documented way to
+    steer the planner; a later ``ANALYZE`` replaces these estimates with measured ones of the same shape.
+    """
+    conn.exec_driver_sql("ANALYZE sqlite_schema")  # creates sqlite_stat1 if missing
+    for index, stat in _SQLITE_STATS.items():
+        conn.exec_driver_sql("DELETE FROM sqlite_stat1 WHERE idx = ?", (index,))
+        conn.exec_driver_sql(
+            "INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", (entries.name, index, stat)
+        )
+    conn.exec_driver_sql("ANALYZE sqlite_schema")  # reloads the statistics into this connection
+
+
+#: MIGRATIONS[i] takes a database from version i to i + 1; version 0 is an empty database.
+MIGRATIONS: tuple[Step, ...] = (_create_v1,)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def stored_version(conn: Connection) -> int | None:
+    """The database's schema version; ``None`` when it has no ledger at all."""
+    names = set(inspect(conn).get_table_names())
+    if version_table.name not in names:
+        if entries.name in names:
+            raise LedgerError(
+                f"The database has a {entries.name!r} table but no {version_table.name!r} table, so its "
+                "schema version is unknown; refusing to use it. Point the ledger at another database."
+            )
+        return None
+    versions = conn.execute(select(version_table.c.version)).scalars().all()
+    if len(versions) != 1:
+        raise LedgerError(
+            f"The ledger's {version_table.name!r} table must hold one row, found {len(versions)}."
+        )
+    return int(versions[0])
+
+
+def migrate(conn: Connection, steps: Sequence[Step] = MIGRATIONS, *, where: str = "ledger") -> int:
+    """Bring the database to ``len(steps)``; call inside a transaction that holds the write lock."""
+    target = len(steps)
+    found = stored_version(conn)
+    if found is None:
+        version_table.create(conn)
+        conn.execute(version_table.insert().values(version=0))
+        found = 0
+    if found > target:
+        raise LedgerError(
+            f"The {where} has schema version {found}, newer than this router supports ({target}). "
+            "Upgrade the llm-task-router package; the ledger was left untouched."
+        )
+    for version in range(found, target):
+        steps[version](conn)
+    if found != target:
+        conn.execute(version_table.update().values(version=target))
+    return target
+
+
+def lock_for_migration(conn: Connection) -> None:
+    """Serialise migrations between processes (SQLite's BEGIN IMMEDIATE already holds the write lock)."""
+    if conn.dialect.name == "postgresql":
+        # A transaction-level advisory lock: released on commit, and by the server if the process dies.
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": 0x1ED6E5})

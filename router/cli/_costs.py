@@ -1,0 +1,179 @@
+"""``router costs ...`` and ``router routing stats``: what the ledger says about spend and routing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from router._exceptions import InvalidInputError
+from router._ledger import CostSummary, CostTracker, RoutingStats, default_ledger_path
+from router.cli._app import app, handle_errors, out, print_json
+
+costs_app = typer.Typer(
+    help="Spend recorded in the ledger: summaries, CSV export, pruning.", no_args_is_help=True
+)
+routing_app = typer.Typer(help="How routing went, from the ledger.", no_args_is_help=True)
+app.add_typer(costs_app, name="costs")
+app.add_typer(routing_app, name="routing")
+
+DbOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--db",
+        help="The ledger's SQLite file (default: ledger.db in $ROUTER_DATA_DIR or ./.router).",
+        dir_okay=False,
+    ),
+]
+UrlOption = Annotated[
+    str | None,
+    typer.Option(
+        "--database-url",
+        envvar="ROUTER_DATABASE_URL",
+        help="A database URL instead of a file, e.g. postgresql+psycopg://user:pass@host/db.",
+    ),
+]
+PeriodOption = Annotated[
+    str, typer.Option("--period", "-p", help="hour, day, week, month (calendar, UTC) or all.")
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")]
+
+
+def open_tracker(db: Path | None, database_url: str | None, *, create: bool = False) -> CostTracker:
+    """The ledger the options name; a SQLite file must exist unless the command writes to it."""
+    if db is not None and database_url:
+        raise InvalidInputError("Give --db or --database-url (ROUTER_DATABASE_URL), not both.")
+    if not database_url:
+        path = db or default_ledger_path()
+        # A mistyped path would otherwise show an empty ledger and leave a new file behind.
+        if not create and not path.exists():
+            raise InvalidInputError(f"No ledger at {str(path)!r}. Give --db PATH or --database-url URL.")
+        return CostTracker(path)
+    return CostTracker(database_url=database_url)
+
+
+@costs_app.command("summary")
+@handle_errors
+def summary(
+    period: PeriodOption = "day",
+    by: Annotated[str, typer.Option("--by", help="Break spend down by model or task_type.")] = "model",
+    db: DbOption = None,
+    database_url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Spend, requests and tokens over a period, broken down by model or task type.
+
+    Example:  router costs summary --period week --by task_type
+    """
+    if by not in ("model", "task_type"):
+        raise InvalidInputError(f"Unknown --by {by!r}. Allowed: model, task_type.")
+    with open_tracker(db, database_url) as tracker:
+        result = tracker.get_summary(period)
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    else:
+        show_summary(result, by)
+
+
+def show_summary(s: CostSummary, by: str) -> None:
+    since = "all time" if s.start is None else f"{s.start:%Y-%m-%d %H:%M} UTC"
+    out.print(
+        f"[bold]{s.period.value}[/] (since {since}): {s.total_requests:,} requests, "
+        f"${s.total_cost:,.4f}, {s.total_tokens:,} tokens",
+        highlight=False,
+    )
+    if not s.total_requests:
+        return
+    out.print(
+        f"  per request: ${s.avg_cost_per_request:.4f}, {s.avg_tokens_per_request:,.0f} tokens",
+        highlight=False,
+    )
+    out.print(f"  most expensive: {s.most_expensive_model}; most used: {s.most_used_model}", highlight=False)
+    costs, counts = (
+        (s.cost_by_model, s.requests_by_model)
+        if by == "model"
+        else (s.cost_by_task_type, s.requests_by_task_type)
+    )
+    table = Table(by, "requests", "cost", "share", box=None, padding=(0, 2))
+    for name, cost in costs.items():
+        share = cost / s.total_cost if s.total_cost else 0.0
+        table.add_row(name, f"{counts[name]:,}", f"${cost:,.4f}", f"{share:.0%}")
+    out.print(table)
+
+
+@costs_app.command("export")
+@handle_errors
+def export(
+    file: Annotated[Path, typer.Argument(help="The CSV file to write.", dir_okay=False)],
+    db: DbOption = None,
+    database_url: UrlOption = None,
+) -> None:
+    """Write every ledger entry to a CSV file, oldest first.
+
+    Example:  router costs export costs.csv
+    """
+    with open_tracker(db, database_url) as tracker:
+        count = tracker.export_csv(file)
+    out.print(f"Wrote {count:,} entries to {file}", highlight=False)
+
+
+@costs_app.command("prune")
+@handle_errors
+def prune(
+    days: Annotated[int, typer.Option("--days", help="Delete entries older than this many days.")],
+    db: DbOption = None,
+    database_url: UrlOption = None,
+) -> None:
+    """Delete entries older than N days.
+
+    Example:  router costs prune --days 90
+    """
+    with open_tracker(db, database_url) as tracker:
+        count = tracker.clear_old_entries(days)
+    out.print(f"Deleted {count:,} entries older than {days} days", highlight=False)
+
+
+@routing_app.command("stats")
+@handle_errors
+def stats(
+    period: PeriodOption = "all",
+    db: DbOption = None,
+    database_url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Attempts per complexity level and model, success rates, and how often a fallback was needed.
+
+    Example:  router routing stats --period month
+    """
+    with open_tracker(db, database_url) as tracker:
+        result = tracker.routing_stats(period)
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+    else:
+        show_routing(result)
+
+
+def show_routing(r: RoutingStats) -> None:
+    share = r.decisions_with_fallback / r.decisions if r.decisions else 0.0
+    out.print(
+        f"[bold]{r.period.value}[/]: {r.decisions:,} decisions, {r.decisions_with_fallback:,} needed a "
+        f"fallback ({share:.0%})",
+        highlight=False,
+    )
+    table = Table(
+        "level", "model", "attempts", "first", "fallback", "success", "cost", box=None, padding=(0, 2)
+    )
+    for row in r.rows:
+        rate = "-" if row.success_rate is None else f"{row.success_rate:.0%}"
+        table.add_row(
+            row.level,
+            row.model,
+            f"{row.attempts:,}",
+            f"{row.first_attempts:,}",
+            f"{row.fallback_attempts:,}",
+            rate,
+            f"${row.total_cost:,.4f}",
+        )
+    out.print(table)

@@ -1,0 +1,65 @@
+"""``router logs export|import``: the ledger as an outcome log (CSV, Parquet or JSONL) for training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from router._ledger import OutcomeTransfer
+from router.cli._app import app, handle_errors, out, print_json
+from router.cli._costs import DbOption, JsonOption, UrlOption, open_tracker
+
+logs_app = typer.Typer(
+    help="Outcome logs: the ledger's rows in the schema training reads.", no_args_is_help=True
+)
+app.add_typer(logs_app, name="logs")
+
+FileArgument = Annotated[
+    Path, typer.Argument(help="An outcome log: .csv, .parquet or .jsonl.", dir_okay=False)
+]
+
+
+@logs_app.command("export")
+@handle_errors
+def export(
+    file: FileArgument, db: DbOption = None, database_url: UrlOption = None, as_json: JsonOption = False
+) -> None:
+    """Write the ledger as an outcome log (format by extension); entries without a description are left out.
+
+    Example:  router logs export outcomes.parquet
+    """
+    with open_tracker(db, database_url) as tracker:
+        result = tracker.export_outcomes(file)
+    show(result, "Wrote", as_json)
+
+
+@logs_app.command("import")
+@handle_errors
+def import_(
+    file: FileArgument,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="Import the valid rows and count the others (default: refuse)."),
+    ] = False,
+    db: DbOption = None,
+    database_url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add an outcome log's rows (a benchmark's or another ledger's) to the ledger, all or none.
+
+    Example:  router logs import benchmark-outcomes.jsonl
+    """
+    with open_tracker(db, database_url, create=True) as tracker:
+        result = tracker.import_outcomes(file, skip_invalid=skip_invalid)
+    show(result, "Imported", as_json)
+
+
+def show(result: OutcomeTransfer, verb: str, as_json: bool) -> None:
+    if as_json:
+        print_json(result.model_dump(mode="json"))
+        return
+    out.print(f"{verb} {result.rows:,} rows ({result.path})", highlight=False)
+    for reason, count in sorted(result.skipped.items()):
+        out.print(f"  left out {count:,} rows: {reason}", highlight=False)
