@@ -3,6 +3,8 @@
 This package never imports ``training`` and imports MLflow only while loading a model from a registry URI.
 """
 
+from router._attempts import Attempt, AttemptRecorder
+from router._breaker import BreakerState, CircuitBreaker
 from router._catalog import Catalog
 from router._config import EstimatorConfig
 from router._estimator import ComplexityEstimator
@@ -15,10 +17,16 @@ from router._exceptions import (
     LedgerError,
     NoModelAvailableError,
     RouterError,
+    TaskDeadlineError,
     UnknownModelError,
+    UnrecoverableError,
 )
+from router._exec_config import BreakerConfig, ExecutionConfig, RetryConfig
+from router._failures import FailureReason, classify
+from router._fallback import FallbackHandler
 from router._router import Router
 from router._selector import ModelSelector
+from router._strategy import FallbackStrategy
 from router._types import (
     ComplexityLevel,
     ModelConfig,
@@ -31,13 +39,22 @@ from router._types import (
 
 __all__ = [
     "ArtifactError",
+    "Attempt",
+    "AttemptRecorder",
+    "BreakerConfig",
+    "BreakerState",
     "BudgetExceededError",
     "Catalog",
+    "CircuitBreaker",
     "ComplexityEstimator",
     "ComplexityLevel",
     "ConfigError",
     "EstimatorConfig",
+    "ExecutionConfig",
     "ExecutionError",
+    "FailureReason",
+    "FallbackHandler",
+    "FallbackStrategy",
     "InvalidInputError",
     "LedgerError",
     "ModelConfig",
@@ -45,10 +62,14 @@ __all__ = [
     "ModelSelector",
     "ModelTier",
     "NoModelAvailableError",
+    "RetryConfig",
     "Router",
     "RouterError",
     "RoutingDecision",
     "TaskComplexity",
+    "TaskDeadlineError",
     "TaskType",
     "UnknownModelError",
+    "UnrecoverableError",
+    "classify",
 ]
