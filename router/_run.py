@@ -224,8 +224,9 @@ class TaskRun:
 
     def _give_up(self, kind: type[ExecutionError], why: str) -> NoReturn:
         self._finish(succeeded=False)
-        tried = ", ".join(str(a) for a in self.attempts) or "none"
-        message = f"Task {self.task_id!r} failed: {why}. Attempts: {tried}."
+        tried = ", ".join(f"#{a.number} {a.model} {a.reason or 'ok'}" for a in self.attempts) or "none"
+        last = f" Last error: {type(self.last_error).__name__}: {self.last_error}" if self.last_error else ""
+        message = f"Task {self.task_id!r} failed: {why}. Attempts: {tried}.{last}"
         raise kind(
             message, task_id=self.task_id, attempts=self.attempts, last_result=self.last_result
         ) from self.last_error
