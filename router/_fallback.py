@@ -268,6 +268,8 @@ class FallbackHandler:
         >>> h.handle_failure("sonnet", TimeoutError("read timed out"), "t-3", ["haiku"], retry_count=3)
         ('haiku', True)
         """
+        if isinstance(retry_count, bool) or not isinstance(retry_count, int) or retry_count < 0:
+            raise InvalidInputError(f"retry_count must be an int >= 0, got {retry_count!r}")
         pool = self._pool(model, alternatives)
         failure = describe(error, self._wall_clock)
         self._stats.failure(model, failure.reason)
@@ -322,7 +324,11 @@ class FallbackHandler:
     ) -> Steps:
         if not isinstance(task_id, str) or not task_id:
             raise InvalidInputError(f"task_id must be a non-empty string, got {task_id!r}")
-        fields = {"task_type": task_type, "description": description, "decision_id": decision_id or ""}
+        fields: dict[str, Any] = {"decision_id": decision_id or ""}
+        # Optional fields go only when known: the ledger gives them its own defaults ("" for description).
+        fields.update(
+            {k: v for k, v in (("task_type", task_type), ("description", description)) if v is not None}
+        )
         run = TaskRun(
             self,
             task_id,

@@ -98,6 +98,27 @@ def test_handle_failure_raises_for_what_no_retry_fixes(handler) -> None:
     assert info.value.__cause__ is cause
 
 
+@pytest.mark.parametrize("retry_count", [-1, 1.5, True], ids=["negative", "float", "bool"])
+def test_handle_failure_refuses_a_bad_retry_count(handler, retry_count) -> None:
+    with pytest.raises(InvalidInputError, match=r"retry_count must be an int >= 0, got"):
+        handler.handle_failure("sonnet", TimeoutError(), "t1", ["haiku"], retry_count)
+
+
+def test_recorder_gets_description_and_task_type_when_given(time_) -> None:
+    rows: list[dict[str, Any]] = []
+
+    class Recorder:
+        def record(self, **fields: Any) -> None:
+            rows.append(fields)
+
+    handler = FallbackHandler(config=CONFIG, recorder=Recorder(), clock=time_.clock, sleep=time_.sleep)
+    handler.execute_with_fallback("haiku", "t1", lambda m: m, [], description="Fix typo", task_type="typo")
+    handler.execute_with_fallback("haiku", "t2", lambda m: m, [])
+    assert (rows[0]["description"], rows[0]["task_type"]) == ("Fix typo", "typo")
+    assert "description" not in rows[1] and "task_type" not in rows[1]  # the ledger's defaults apply
+    assert (rows[1]["input_tokens"], rows[1]["output_tokens"], rows[1]["decision_id"]) == (0, 0, "")
+
+
 # -- invalid input --------------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     ("kwargs", "error", "match"),
