@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from functools import cache, cached_property
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from router._config import packaged_file, read_toml, validation_message
+from router._config import error_lines, packaged_file, read_toml, validation_message
 from router._exceptions import ConfigError, UnknownModelError
 from router._types import ComplexityLevel, ModelConfig
 
@@ -21,12 +21,40 @@ from router._types import ComplexityLevel, ModelConfig
 _REFERENCE_CALL = (3_000, 1_000)
 
 
+class _Estimation(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    output_tokens: dict[ComplexityLevel, Annotated[int, Field(gt=0)]] = Field(default_factory=dict)
+
+
 class _CatalogFile(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     models: dict[str, dict[str, Any]] = Field(min_length=1)
     routing: dict[ComplexityLevel, list[str]] | None = None
-    estimation: dict[str, dict[ComplexityLevel, int]] = Field(default_factory=dict)
+    estimation: _Estimation = Field(default_factory=_Estimation)
+
+
+def _model_configs(specs: dict[str, dict[str, Any]], source: str) -> dict[str, ModelConfig]:
+    """Every ``[models.NAME]`` table; the table's key is the model's name.
+
+    Errors name ``models.NAME.field`` and list the problems of every model at once.
+    """
+    models, problems = {}, []
+    for name, spec in specs.items():
+        if "name" in spec and spec["name"] != name:
+            problems.append(
+                f"  models.{name}.name: must be left out or equal the table's key {name!r} "
+                f"(got {spec['name']!r})"
+            )
+            continue
+        try:
+            models[name] = ModelConfig.model_validate({**spec, "name": name})
+        except ValidationError as exc:
+            problems += error_lines(exc, prefix=f"models.{name}")
+    if problems:
+        raise ConfigError(f"{source}:\n" + "\n".join(problems))
+    return models
 
 
 class Catalog(BaseModel):
@@ -73,14 +101,12 @@ class Catalog(BaseModel):
     def from_dict(cls, data: dict[str, Any], *, source: str = "invalid model catalog") -> Catalog:
         try:
             raw = _CatalogFile.model_validate(data)
-            models = {name: ModelConfig.model_validate({"name": name, **spec}) for name, spec in raw.models.items()}
         except ValidationError as exc:
             raise ConfigError(validation_message(exc, source)) from exc
-        except TypeError as exc:
-            raise ConfigError(f"{source}: each [models.NAME] must be a table of fields ({exc})") from exc
+        models = _model_configs(raw.models, source)
         routing = raw.routing or _routing_by_price(models)
         defaults = {"simple": 500, "moderate": 2000, "complex": 4000, "critical": 4000}
-        output = {lvl: raw.estimation.get("output_tokens", {}).get(lvl, defaults[lvl.value]) for lvl in ComplexityLevel}
+        output = {lvl: raw.estimation.output_tokens.get(lvl, defaults[lvl.value]) for lvl in ComplexityLevel}
         try:
             return cls(models=models, routing=routing, output_tokens=output)
         except ValidationError as exc:

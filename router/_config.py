@@ -6,10 +6,11 @@ Loading never has side effects at import time: the default files are read on fir
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -24,13 +25,22 @@ class _Strict(BaseModel):
 Steps = list[tuple[int, float]]
 
 
-def _check_steps(steps: Steps, field: str) -> Steps:
+def _check_steps(steps: Steps) -> Steps:
+    # The error's location names the factor (file_count, line_count, context_size).
     thresholds = [t for t, _ in steps]
     if thresholds != sorted(thresholds) or len(set(thresholds)) != len(thresholds):
-        raise ValueError(f"{field}.steps must have strictly increasing thresholds, got {thresholds}")
+        raise ValueError(f"steps must have strictly increasing thresholds, got {thresholds}")
     if any(points < 0 for _, points in steps):
-        raise ValueError(f"{field}.steps points must be >= 0, got {steps}")
+        raise ValueError(f"steps points must be >= 0, got {[list(step) for step in steps]}")
     return steps
+
+
+def _check_keywords(keywords: Iterable[str]) -> None:
+    blank = [k for k in keywords if not k.strip()]
+    if blank:
+        raise ValueError(
+            f"keywords must contain non-whitespace text (a blank one matches everything), got {blank}"
+        )
 
 
 class LevelThresholds(_Strict):
@@ -40,7 +50,9 @@ class LevelThresholds(_Strict):
     @model_validator(mode="after")
     def _ordered(self) -> LevelThresholds:
         if not self.moderate < self.complex:
-            raise ValueError(f"levels.moderate ({self.moderate}) must be below levels.complex ({self.complex})")
+            raise ValueError(
+                f"levels.moderate ({self.moderate}) must be below levels.complex ({self.complex})"
+            )
         return self
 
 
@@ -50,17 +62,33 @@ class KeywordFactor(_Strict):
     points: float = Field(ge=0)
     keywords: list[str] = Field(min_length=1)
 
+    @model_validator(mode="after")
+    def _keywords_not_blank(self) -> KeywordFactor:
+        _check_keywords(self.keywords)
+        return self
+
 
 class CriticalFactor(_Strict):
     points: float = Field(ge=0)
     patterns: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _patterns_not_blank(self) -> CriticalFactor:
+        _check_keywords(self.patterns)
+        return self
 
 
 class WeightedKeywords(_Strict):
     """A factor whose keywords carry their own points, summed and capped."""
 
     cap: float = Field(ge=0)
-    points: dict[str, float]
+    # Non-negative, like every factor's points: adding text must never lower a score.
+    points: dict[str, Annotated[float, Field(ge=0)]]
+
+    @model_validator(mode="after")
+    def _keywords_not_blank(self) -> WeightedKeywords:
+        _check_keywords(self.points)
+        return self
 
 
 class StepFactor(_Strict):
@@ -68,7 +96,7 @@ class StepFactor(_Strict):
 
     @model_validator(mode="after")
     def _steps_ordered(self) -> StepFactor:
-        _check_steps(self.steps, "step factor")
+        _check_steps(self.steps)
         return self
 
 
@@ -79,6 +107,11 @@ class ContextFactor(StepFactor):
 class TaskTypeRule(_Strict):
     type: TaskType
     keywords: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _keywords_not_blank(self) -> TaskTypeRule:
+        _check_keywords(self.keywords)
+        return self
 
 
 class EstimatorConfig(_Strict):
@@ -114,7 +147,9 @@ class EstimatorConfig(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise ConfigError(validation_message(exc, f"invalid estimator configuration {str(path)!r}")) from exc
+            raise ConfigError(
+                validation_message(exc, f"invalid estimator configuration {str(path)!r}")
+            ) from exc
 
 
 def read_toml(path: str | Path, *, what: str) -> dict[str, Any]:
@@ -125,19 +160,28 @@ def read_toml(path: str | Path, *, what: str) -> dict[str, Any]:
             return tomllib.load(fh)
     except FileNotFoundError:
         raise ConfigError(f"{what} file not found: {str(path)!r}") from None
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+    except OSError as exc:
+        raise ConfigError(f"{what} file {str(path)!r} cannot be read: {exc.strerror or exc}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{what} file {str(path)!r} is not valid TOML: {exc}") from exc
 
 
-def validation_message(exc: ValidationError, source: str) -> str:
-    """One line per problem, each naming the field path, the bad value and the rule."""
+def validation_message(exc: ValidationError, source: str, *, prefix: str = "") -> str:
+    """One line per problem, each naming the field path (after ``prefix``), the bad value and the rule."""
+    return f"{source}:\n" + "\n".join(error_lines(exc, prefix=prefix))
+
+
+def error_lines(exc: ValidationError, *, prefix: str = "") -> list[str]:
+    """The lines of :func:`validation_message`, to merge the problems of several validations."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        loc = ".".join([prefix, *(str(part) for part in err["loc"])] if prefix else map(str, err["loc"]))
+        loc = loc or "(top level)"
         value = err.get("input")
         shown = "" if isinstance(value, dict) else f" (got {value!r})"
-        lines.append(f"  {loc}: {err['msg']}{shown}")
-    return f"{source}:\n" + "\n".join(lines)
+        msg = err["msg"].removeprefix("Value error, ")  # our validators' messages already say what is wrong
+        lines.append(f"  {loc}: {msg}{shown}")
+    return lines
 
 
 def packaged_file(name: str) -> Path:

@@ -21,7 +21,7 @@ from typing import Any
 
 from router._config import EstimatorConfig, Steps
 from router._exceptions import InvalidInputError
-from router._keywords import KeywordSet
+from router._keywords import KeywordIndex
 from router._types import ComplexityLevel, ScoreContribution, TaskComplexity, TaskType
 
 #: Scoring factors in the order their reasons are listed; the learned router's features use this order.
@@ -37,6 +37,8 @@ FACTORS = (
     "concurrency",
     "deep_reasoning",
 )
+
+_FLAG_FACTORS = ("architecture", "security", "performance", "concurrency", "deep_reasoning")
 
 FileArg = str | PathLike[str]
 
@@ -54,12 +56,18 @@ def count_file_lines(files: Sequence[FileArg] | None) -> FileFacts:
     if files is None:
         return FileFacts(0, 0)
     if isinstance(files, str | bytes) or not isinstance(files, Iterable):
-        raise InvalidInputError(f"files must be a list of paths, got {type(files).__name__} {files!r}")
+        raise InvalidInputError(
+            f"files must be a list of paths (wrap a single path in a list), "
+            f"got {type(files).__name__} {brief_repr(files)}"
+        )
     lines = 0
     count = 0
-    for item in files:
+    for index, item in enumerate(files):
         if not isinstance(item, str | PathLike):
-            raise InvalidInputError(f"files must hold paths (str or os.PathLike), got {item!r}")
+            raise InvalidInputError(
+                f"files[{index}] must be a path (str or os.PathLike), "
+                f"got {type(item).__name__} {brief_repr(item)}"
+            )
         count += 1
         path = Path(item)
         try:
@@ -71,11 +79,24 @@ def count_file_lines(files: Sequence[FileArg] | None) -> FileFacts:
     return FileFacts(count, lines)
 
 
+def brief_repr(value: object, limit: int = 80) -> str:
+    """``repr(value)``, cut to ``limit`` characters so an error about a 10 MB argument stays one line."""
+    shown = repr(value)
+    if len(shown) <= limit:
+        return shown
+    size = f"{len(value)} chars" if isinstance(value, str | bytes) else type(value).__name__
+    return f"{shown[:limit]}... ({size})"
+
+
 def check_description(description: object) -> str:
     if not isinstance(description, str):
-        raise InvalidInputError(f"description must be a str, got {type(description).__name__} {description!r}")
+        raise InvalidInputError(
+            f"description must be a str, got {type(description).__name__} {brief_repr(description)}"
+        )
     if not description.strip():
-        raise InvalidInputError(f"description must contain non-whitespace text, got {description!r}")
+        raise InvalidInputError(
+            f"description must contain non-whitespace text, got {brief_repr(description)}"
+        )
     return description
 
 
@@ -129,14 +150,15 @@ class ComplexityEstimator:
             recommend = Catalog.default().primary_for
         self._recommend = recommend
         cfg = self.config
-        self._critical = KeywordSet(cfg.critical.patterns)
-        self._complex = KeywordSet(cfg.complex_keywords.points)
         self._complex_points = {k.strip().lower(): v for k, v in cfg.complex_keywords.points.items()}
-        self._flags = {
-            name: KeywordSet(getattr(cfg, name).keywords)
-            for name in ("architecture", "security", "performance", "concurrency", "deep_reasoning")
+        lists: dict[str, list[str]] = {
+            "critical": cfg.critical.patterns,
+            "complex_keywords": list(cfg.complex_keywords.points),
+            **{name: getattr(cfg, name).keywords for name in _FLAG_FACTORS},
         }
-        self._task_types = [(rule.type, KeywordSet(rule.keywords)) for rule in cfg.task_types]
+        self._type_order = [(f"type:{i}", rule.type) for i, rule in enumerate(cfg.task_types)]
+        lists.update({key: rule.keywords for (key, _), rule in zip(self._type_order, cfg.task_types, strict=True)})
+        self._index = KeywordIndex(lists)
         self._lock = threading.Lock()
         self._levels: Counter[str] = Counter()
         self._types: Counter[str] = Counter()
@@ -166,11 +188,12 @@ class ComplexityEstimator:
         parts: list[ScoreContribution] = []
         flags: dict[str, bool] = {}
 
-        critical = self._critical.search(lowered)
+        hits = self._index.scan(lowered)
+        critical = hits["critical"][0] if hits["critical"] else None
         if critical:
             parts.append(ScoreContribution(factor="critical", points=cfg.critical.points,
                                            detail=f"critical pattern '{critical}'"))
-        complex_found = self._complex.found(lowered)
+        complex_found = hits["complex_keywords"]
         if complex_found:
             points = min(cfg.complex_keywords.cap, sum(self._complex_points[k] for k in complex_found))
             parts.append(ScoreContribution(factor="complex_keywords", points=points,
@@ -180,12 +203,11 @@ class ComplexityEstimator:
         context_tokens = int(context_chars / cfg.context_size.chars_per_token)
         self._add_step(parts, "context_size", cfg.context_size.steps, context_tokens,
                        f"~{context_tokens} context tokens")
-        for name, keywords in self._flags.items():
-            hit = keywords.search(lowered)
-            flags[name] = hit is not None
-            if hit is not None:
+        for name in _FLAG_FACTORS:
+            flags[name] = bool(hits[name])
+            if hits[name]:
                 factor = getattr(cfg, name)
-                parts.append(ScoreContribution(factor=name, points=factor.points, detail=f"keyword '{hit}'"))
+                parts.append(ScoreContribution(factor=name, points=factor.points, detail=f"keyword '{hits[name][0]}'"))
 
         score = min(100.0, max(0.0, sum(p.points for p in parts)))
         level = level_for(score, critical is not None, cfg)
@@ -196,7 +218,7 @@ class ComplexityEstimator:
         return TaskComplexity.model_construct(
             score=score,
             level=level,
-            task_type=self._task_type(lowered),
+            task_type=self._task_type(hits),
             recommended_model=self._recommend(level),
             reasons=[str(p) for p in parts] or ["no scoring factor fired"],
             factor_points=factor_points,
@@ -217,9 +239,9 @@ class ComplexityEstimator:
         if points > 0:
             parts.append(ScoreContribution(factor=factor, points=points, detail=detail))
 
-    def _task_type(self, lowered: str) -> TaskType:
-        for task_type, keywords in self._task_types:
-            if keywords.search(lowered) is not None:
+    def _task_type(self, hits: dict[str, list[str]]) -> TaskType:
+        for key, task_type in self._type_order:
+            if hits[key]:
                 return task_type
         return TaskType.GENERAL
 

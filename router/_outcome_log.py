@@ -8,6 +8,7 @@ read or written, so importing the serving package stays light.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -73,10 +74,21 @@ def read_outcomes(path: str | Path) -> OutcomeLog:
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
-            frame = pd.read_json(path, lines=True, dtype={"task_id": str})
+            # dtype=False: no guessing, so a timestamp stays the ISO text it was and numbers stay numbers.
+            frame = _integral_ids(pd.read_json(path, lines=True, dtype=False))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"Cannot read outcome log {str(path)!r} as {fmt}: {exc}") from exc
     return validate_outcomes(frame)
+
+
+def _integral_ids(frame: pd.DataFrame) -> pd.DataFrame:
+    """JSON ids written as numbers become floats when one is null (7 -> 7.0); give them back as integers."""
+    import pandas as pd
+
+    ids = frame.get("task_id")
+    if ids is not None and pd.api.types.is_float_dtype(ids) and bool((ids.dropna() % 1 == 0).all()):
+        frame["task_id"] = ids.astype("Int64")
+    return frame
 
 
 def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
@@ -107,16 +119,21 @@ def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
     for col, low, high in (("success", 0.0, 1.0), ("cost_usd", 0.0, np.inf)):
         values = pd.to_numeric(frame[col], errors="coerce")
         reject(values.isna() | (values < low) | (values > high), f"{col} not in [{low:g}, {high:g}]")
-        frame[col] = values
+        frame[col] = values.astype(float)  # one dtype whatever the file held (0/1 integers, text)
     for col in ("input_tokens", "output_tokens", "duration_ms"):
         if col in frame.columns:
             values = pd.to_numeric(frame[col], errors="coerce")
             reject(values < 0, f"{col} negative")
             frame[col] = values
+    if "duration_ms" in frame.columns:
+        frame["duration_ms"] = frame["duration_ms"].astype(float)
     if "propensity" in frame.columns:
         values = pd.to_numeric(frame["propensity"], errors="coerce")
         reject(values.notna() & ((values <= 0) | (values > 1)), "propensity not in (0, 1]")
-        frame["propensity"] = values
+        frame["propensity"] = values.astype(float)
+    if "files" in frame.columns:
+        # JSONL writers naturally write the list itself; the schema keeps it as JSON text.
+        frame["files"] = frame["files"].map(lambda v: json.dumps(v) if isinstance(v, list) else v)
     if "timestamp" in frame.columns:
         stamps = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True, format="ISO8601")
         reject(frame["timestamp"].notna() & stamps.isna(), "timestamp not ISO 8601")

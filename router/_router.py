@@ -7,6 +7,7 @@ serves a trained model behind the same methods, and falls back to the heuristic 
 from __future__ import annotations
 
 import math
+import numbers
 import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -22,10 +23,13 @@ from router._types import RoutingDecision, TaskComplexity
 def check_tradeoff(tradeoff: object) -> float | None:
     if tradeoff is None:
         return None
-    if isinstance(tradeoff, bool) or not isinstance(tradeoff, int | float) or math.isnan(tradeoff) \
-            or not 0 <= tradeoff <= 1:
+    # numbers.Real: numpy scalars too, as a policy sweep may pass them; bool is an int but not a tradeoff.
+    value = (
+        float(tradeoff) if isinstance(tradeoff, numbers.Real) and not isinstance(tradeoff, bool) else math.nan
+    )
+    if not 0 <= value <= 1:  # also refuses NaN
         raise InvalidInputError(f"tradeoff must be a number in [0, 1] or None, got {tradeoff!r}")
-    return float(tradeoff)
+    return value
 
 
 class Router:
@@ -61,15 +65,19 @@ class Router:
         self.selector = ModelSelector(self.catalog, cost_threshold=cost_threshold)
 
     @classmethod
-    def load(cls, uri: str | Path, *, strict: bool = False) -> Router:
+    def load(
+        cls, uri: str | Path, *, strict: bool = False, exploration_rate: float = 0.0, seed: int | None = None
+    ) -> Router:
         """A learned router from a local artifact directory or a ``models:/NAME@ALIAS`` registry URI.
 
         When the artifact cannot be used (missing, corrupt, tampered, incompatible) this logs a warning and
         returns the heuristic router, or raises ``ArtifactError`` when ``strict`` is true.
+        ``exploration_rate`` is the share of decisions made uniformly at random (their propensities are
+        logged), so that retraining sees every model.
         """
         from router._learned import load_router
 
-        return load_router(uri, strict=strict)
+        return load_router(uri, strict=strict, exploration_rate=exploration_rate, seed=seed)
 
     def route(
         self,
@@ -88,13 +96,15 @@ class Router:
         complexity = self.estimator.estimate(description, files, context)
         return self._decide(complexity, t)
 
-    def route_many(
-        self, descriptions: Iterable[str], tradeoff: float | None = None
-    ) -> list[RoutingDecision]:
+    def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
         """Route a batch of descriptions (no files or context) at one tradeoff."""
         t = check_tradeoff(tradeoff)
-        if isinstance(descriptions, str):
-            raise InvalidInputError("descriptions must be a list of str, got one str; use route() for one task")
+        if isinstance(descriptions, str | bytes):
+            raise InvalidInputError(
+                "descriptions must be a list of str, got one str; use route() for one task"
+            )
+        if not isinstance(descriptions, Iterable):
+            raise InvalidInputError(f"descriptions must be a list of str, got {type(descriptions).__name__}")
         return [self._decide(self.estimator.estimate(d), t) for d in descriptions]
 
     def _decide(self, complexity: TaskComplexity, tradeoff: float | None) -> RoutingDecision:

@@ -9,8 +9,9 @@ Rules, in order:
 
 1. an override is honoured as it is (an unknown name raises ``UnknownModelError``);
 2. the level's routing entry gives the primary model and its alternatives;
-3. a primary whose context window is smaller than the input estimate is upgraded to the cheapest model
-   that fits (alternatives first, then the whole catalog);
+3. a primary whose context window is smaller than the input estimate is upgraded to the first model that
+   fits, looking at the level's alternatives in order, then the whole catalog cheapest first, and preferring
+   an available model to an unavailable one;
 4. an unavailable primary is replaced by the first available alternative that fits;
 5. with a cost threshold, a choice whose estimated cost exceeds it is downgraded to the cheapest available,
    fitting alternative that is cheaper; if none is under the threshold the cheapest of them is taken.
@@ -56,7 +57,11 @@ class ModelSelector:
         cost_threshold: float | None = None,
         breaker: CircuitBreaker | None = None,
     ) -> None:
-        if cost_threshold is not None and not (cost_threshold >= 0):  # also refuses NaN
+        if cost_threshold is not None and (
+            isinstance(cost_threshold, bool)
+            or not isinstance(cost_threshold, int | float)
+            or not cost_threshold >= 0  # also refuses NaN
+        ):
             raise InvalidInputError(f"cost_threshold must be a number >= 0 or None, got {cost_threshold!r}")
         self.catalog = catalog or Catalog.default()
         self.cost_threshold = cost_threshold
@@ -99,7 +104,9 @@ class ModelSelector:
         """Apply the rules of the module docstring and say which one decided."""
         if override_model is not None:
             model = self.catalog.get(override_model)
-            return self._finish(model, [], f"override: {model.name} requested by the caller", "override", complexity)
+            return self._finish(
+                model, [], f"override: {model.name} requested by the caller", "override", complexity
+            )
 
         names = self.catalog.routing[complexity.level]
         primary = self.catalog.get(names[0])
@@ -115,15 +122,17 @@ class ModelSelector:
                     f"No model's context window fits the task's ~{tokens} input tokens; largest is "
                     f"{max(m.context_window for m in self.catalog.models.values())} tokens."
                 )
-            reason += f"; upgraded to {fitting[0].name}: ~{tokens} tokens exceed {primary.name}'s context window"
-            primary, rule = fitting[0], "context_upgrade"
+            # An available model that fits beats an unavailable one that rule 4 would have to replace.
+            upgrade = next((m for m in fitting if self._usable(m.name)), fitting[0])
+            reason += f"; upgraded to {upgrade.name}: ~{tokens} tokens exceed {primary.name}'s context window"
+            primary, rule = upgrade, "context_upgrade"
 
         if not self._usable(primary.name):
             usable = [m for m in alternatives if self._usable(m.name) and m.context_window >= tokens]
             if not usable:
                 raise NoModelAvailableError(
-                    f"{primary.name} is unavailable and so are its alternatives "
-                    f"({', '.join(m.name for m in alternatives) or 'none'})."
+                    f"{primary.name} is unavailable and no alternative is both available and fits ~{tokens} "
+                    f"input tokens (alternatives: {', '.join(m.name for m in alternatives) or 'none'})."
                 )
             reason += f"; {primary.name} unavailable, using {usable[0].name}"
             primary, rule = usable[0], "unavailable"
@@ -132,21 +141,38 @@ class ModelSelector:
             cost = self.estimate_cost(primary, complexity)[0]
             if cost > self.cost_threshold:
                 cheaper = sorted(
-                    (m for m in alternatives if self._usable(m.name) and m.context_window >= tokens
-                     and self.estimate_cost(m, complexity)[0] < cost),
+                    (
+                        m
+                        for m in alternatives
+                        if self._usable(m.name)
+                        and m.context_window >= tokens
+                        and self.estimate_cost(m, complexity)[0] < cost
+                    ),
                     key=lambda m: self.estimate_cost(m, complexity)[0],
                 )
                 if cheaper:
-                    reason += (f"; downgraded to {cheaper[0].name}: est. ${cost:.5f} on {primary.name} "
-                               f"exceeds the ${self.cost_threshold:g} threshold")
+                    reason += (
+                        f"; downgraded to {cheaper[0].name}: est. ${cost:.5f} on {primary.name} "
+                        f"exceeds the ${self.cost_threshold:g} threshold"
+                    )
                     primary, rule = cheaper[0], "cost_downgrade"
 
-        return self._finish(primary, [m for m in alternatives if m.name != primary.name] +
-                            ([self.catalog.get(names[0])] if primary.name != names[0] else []),
-                            reason, rule, complexity)
+        return self._finish(
+            primary,
+            [m for m in alternatives if m.name != primary.name]
+            + ([self.catalog.get(names[0])] if primary.name != names[0] else []),
+            reason,
+            rule,
+            complexity,
+        )
 
     def _finish(
-        self, model: ModelConfig, alternatives: list[ModelConfig], reason: str, rule: str, complexity: TaskComplexity
+        self,
+        model: ModelConfig,
+        alternatives: list[ModelConfig],
+        reason: str,
+        rule: str,
+        complexity: TaskComplexity,
     ) -> ModelSelection:
         cost, tokens_in, tokens_out = self.estimate_cost(model, complexity)
         with self._lock:

@@ -11,8 +11,11 @@ from router.cli._route import show_decision
 TASKS = [
     ("Fix typo in README: 'recieve' should be 'receive'", ["README.md"]),
     ("Implement OAuth2 authentication with JWT tokens", ["auth.py", "middleware.py"]),
-    ("Refactor the distributed task scheduler architecture to support async workers with "
-     "consensus-based leader election", ["scheduler.py", "worker.py", "raft.py", "election.py"]),
+    (
+        "Refactor the distributed task scheduler architecture to support async workers with "
+        "consensus-based leader election",
+        ["scheduler.py", "worker.py", "raft.py", "election.py"],
+    ),
     ("Fix SQL injection security vulnerability in the production login endpoint", ["login.py"]),
     ("Fix intermittent race condition in the connection pool that deadlocks under load", ["pool.py"]),
     ("Add a --verbose flag to the CLI", ["cli.py"]),

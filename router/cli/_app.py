@@ -10,15 +10,16 @@ from typing import Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from router._exceptions import ConfigError, InvalidInputError, RouterError
 
 app = typer.Typer(
     name="router",
     help=(
-        "Route LLM tasks to the right model: estimate a task's complexity, pick the model at the cost-quality "
-        "trade-off you want, record what it cost, and retrain from the records.\n\n"
-        "Start with:  router route \"Fix typo in README\""
+        "Route LLM tasks to the right model: estimate a task's complexity, pick the model at the "
+        "cost-quality trade-off you want, record what it cost, and retrain from the records.\n\n"
+        'Start with:  router route "Fix typo in README"'
     ),
     no_args_is_help=True,
     add_completion=False,
@@ -26,7 +27,8 @@ app = typer.Typer(
 )
 
 out = Console()
-err = Console(stderr=True)
+# soft_wrap: an error stays one line whatever the terminal's width, so scripts can grep it.
+err = Console(stderr=True, soft_wrap=True)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -43,10 +45,11 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except (InvalidInputError, ConfigError) as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+            # escape: messages quote user values such as "[models.x]" that Rich would read as markup.
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(BAD_INPUT) from None
         except RouterError as exc:
-            err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(FAILURE) from None
 
     return wrapper

@@ -6,21 +6,28 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from router._catalog import Catalog
+from router._exceptions import InvalidInputError
 from router._router import Router
 from router._types import RoutingDecision
 from router.cli._app import app, handle_errors, out, print_json
 
 CatalogOption = Annotated[
     Path | None,
-    typer.Option("--catalog", help="A model catalog TOML file of your own (default: the packaged haiku/sonnet/opus).",
-                 dir_okay=False),
+    typer.Option(
+        "--catalog",
+        help="A model catalog TOML file of your own (default: the packaged haiku/sonnet/opus).",
+        dir_okay=False,
+    ),
 ]
 ModelOption = Annotated[
     str | None,
-    typer.Option("--model", help="A trained router: an artifact directory or models:/NAME@ALIAS (default: heuristic)."),
+    typer.Option(
+        "--model", help="A trained router: an artifact directory or models:/NAME@ALIAS (default: heuristic)."
+    ),
 ]
 
 
@@ -60,7 +67,7 @@ def route(
 
     Example:  router route "Fix race condition in the job scheduler" --files scheduler.py --json
     """
-    context_text = context.read_text(errors="replace") if context is not None else None
+    context_text = read_context(context) if context is not None else None
     decision = build_router(catalog, model).route(description, split_files(files), context_text, tradeoff)
     if as_json:
         print_json(decision.model_dump(mode="json"))
@@ -68,17 +75,30 @@ def route(
         show_decision(decision)
 
 
+def read_context(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError as exc:
+        raise InvalidInputError(
+            f"--context must be a readable file, got {str(path)!r}: {exc.strerror}"
+        ) from None
+
+
 def show_decision(decision: RoutingDecision) -> None:
     c = decision.complexity
-    out.print(f"[bold]{decision.model}[/]  ({c.level.value}, score {c.score:g}/100, {c.task_type.value}, "
-              f"{decision.source})", highlight=False)
-    out.print(f"  why: {decision.reason}", highlight=False)
+    # Names and reasons come from user catalogs and configs: escape them, and keep each on one line.
+    out.print(
+        f"[bold]{escape(decision.model)}[/]  ({c.level.value}, score {c.score:g}/100, {c.task_type.value}, "
+        f"{decision.source})",
+        highlight=False,
+    )
+    out.print(f"  why: {escape(decision.reason)}", highlight=False, soft_wrap=True)
     for reason in c.reasons:
-        out.print(f"   - {reason}", highlight=False)
+        out.print(f"   - {escape(reason)}", highlight=False, soft_wrap=True)
     table = Table("model", "expected cost", "P(success)", box=None, padding=(0, 2))
     for name, cost in decision.expected_cost_usd.items():
         p = decision.p_success.get(name)
         marker = " <" if name == decision.model else ""
-        table.add_row(name + marker, f"${cost:.5f}", "-" if p is None else f"{p:.2f}")
+        table.add_row(escape(name) + marker, f"${cost:.5f}", "-" if p is None else f"{p:.2f}")
     out.print(table)
-    out.print(f"  escalation: {' -> '.join(decision.escalation)}", highlight=False)
+    out.print(f"  escalation: {escape(' -> '.join(decision.escalation))}", highlight=False, soft_wrap=True)

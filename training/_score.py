@@ -1,0 +1,33 @@
+"""Score a trained artifact on an outcome log: the same report as cross-validation, for a fixed model."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from router._artifact import load_artifact
+from router._exceptions import InvalidInputError
+from router._learned import LearnedModel, resolve_uri
+from training._crossval import CrossValidation, quality_report
+from training._data import Outcomes, load_outcomes, task_matrix
+
+
+def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
+    arrays, meta = load_artifact(resolve_uri(uri))
+    model = LearnedModel(arrays, meta)
+    frame = load_outcomes(outcomes).frame
+    unknown = sorted(set(frame["model"]) - set(model.names))
+    if unknown:
+        raise InvalidInputError(f"The log names models the router was not trained on: {unknown}. "
+                                f"Trained on: {model.names}.")
+    data = task_matrix(frame, model.names)
+    p = np.zeros(data.success.shape)
+    c = np.zeros(data.success.shape)
+    for i, description in enumerate(data.descriptions):
+        _, dense, terms = model.featurizer.analyze(description, data.facts[i])
+        p[i], c[i] = model.predict(dense, terms)
+    n = len(data.task_ids)
+    cv = CrossValidation(data, p, c, np.full(n, model.kappa), np.full(n, model.default_tradeoff),
+                         [model.chain_table], np.zeros(n, dtype=int), [model.base_rate])
+    return quality_report(cv)

@@ -1,0 +1,192 @@
+"""``train_router``: split by task, fit, calibrate, evaluate on held-out tasks, save, log to MLflow."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from router._artifact import save_artifact
+from router._catalog import Catalog
+from router._exceptions import InvalidInputError
+from router._paths import data_dir
+from training._data import Outcomes, TaskMatrix, data_identity, load_outcomes, task_matrix
+from training._evaluate import (
+    cascade_points,
+    classifier_metrics,
+    curve_metrics,
+    policy_points,
+    single_points,
+)
+from training._fit import FitParams
+from training._router_fit import FittedRouter, fit_router, log_catalog
+
+log = logging.getLogger("training")
+
+
+@dataclass
+class TrainResult:
+    """Where the trained router is, the MLflow run that recorded it, and its held-out metrics."""
+
+    model_uri: str
+    run_id: str | None
+    metrics: dict[str, float] = field(default_factory=dict)
+    artifact_dir: Path | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+def split_tasks(n_tasks: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    order = np.random.default_rng(seed).permutation(n_tasks)
+    n_test = max(1, int(round(n_tasks * test_size)))
+    return np.sort(order[n_test:]), np.sort(order[:n_test])
+
+
+def predict_matrix(fitted: FittedRouter, data: TaskMatrix) -> tuple[np.ndarray, np.ndarray]:
+    """P(success) and expected cost for every task x model, through the serving arithmetic's arrays."""
+    x, _ = fitted.featurizer.transform(data.descriptions, data.facts)
+    z = x @ fitted.arrays["weights"] + fitted.arrays["bias"]
+    m = len(data.models)
+    return 1.0 / (1.0 + np.exp(-z[:, :m])), np.exp(z[:, m:])
+
+
+def evaluate_fitted(fitted: FittedRouter, test: TaskMatrix) -> tuple[dict[str, float], dict[str, Any]]:
+    """Held-out metrics: per-model classifier quality, and the policy's and cascade's curves on tasks with
+    full information (every model tried)."""
+    p, c_hat = predict_matrix(fitted, test)
+    per_model = classifier_metrics(test.success, p, test.models)
+    metrics: dict[str, float] = {}
+    for name, values in per_model.items():
+        for key in ("auc", "brier", "ece"):
+            metrics[f"{key}_{name}"] = values[key]
+    metrics["ece_max"] = max(v["ece"] for v in per_model.values())
+    full = test.observed.all(axis=1)
+    details: dict[str, Any] = {"per_model": per_model, "full_information_tasks": int(full.sum())}
+    if full.sum() >= 10:
+        s, c = test.success[full], test.cost[full]
+        kappa = fitted.meta["kappa"]
+        singles = single_points(s, c)
+        points = policy_points(s, c, p[full], c_hat[full], kappa)
+        metrics.update(curve_metrics(points, singles))
+        table = fitted.arrays["chain_table"]
+        cascade = cascade_points(s, c, p[full], c_hat[full], kappa, table if table.size else None,
+                                 fitted.arrays["base_rate"])
+        cascade_summary = curve_metrics(cascade, singles)
+        metrics["cascade_apgr"] = cascade_summary["apgr"]
+        metrics["cascade_cost_at_best_quality"] = cascade_summary["cost_at_best_quality"]
+        details.update(singles=singles.tolist(), policy=points.tolist(), cascade=cascade.tolist())
+    return metrics, details
+
+
+def train_router(
+    outcomes: Outcomes,
+    *,
+    experiment: str = "router",
+    tracking_uri: str | None = None,
+    register: bool = False,
+    catalog: Catalog | None = None,
+    output_dir: str | Path | None = None,
+    test_size: float = 0.2,
+    target_share: float = 0.95,
+    budget_per_task: float | None = None,
+    log_to_mlflow: bool = True,
+    registered_name: str = "task-router",
+    **params: Any,
+) -> TrainResult:
+    """Train a router from an outcome log and save it as a servable artifact.
+
+    Parameters
+    ----------
+    outcomes : path, DataFrame or OutcomeLog
+        Rows in the outcome-log schema (CSV, Parquet or JSONL when a path).
+    experiment, tracking_uri, register
+        MLflow experiment, tracking URI (default: a SQLite store in the data directory) and whether to
+        register the model under ``registered_name``.
+    catalog : Catalog, optional
+        Prices and limits of the logged models; derived from the log (prices unknown) when omitted and the
+        default catalog does not name them all.
+    test_size : float
+        Share of tasks held out for the reported metrics; the served model is then refit on every task.
+    target_share, budget_per_task
+        How the default tradeoff is calibrated: the least cost keeping ``target_share`` of the best single
+        model's success, or the best success within ``budget_per_task`` dollars.
+    **params
+        ``FitParams`` fields: ``C``, ``cost_alpha``, ``calibration_folds``, ``min_outcomes``, ``max_features``,
+        ``min_df``, ``seed``.
+
+    Examples
+    --------
+    >>> from training.synthetic import generate_outcomes  # doctest: +SKIP
+    >>> result = train_router(generate_outcomes(500, seed=0), log_to_mlflow=False)  # doctest: +SKIP
+    """
+    unknown = set(params) - (set(FitParams.__dataclass_fields__) - {"extra"})
+    if unknown:
+        raise InvalidInputError(
+            f"Unknown training parameter(s) {sorted(unknown)}. Allowed: "
+            f"{sorted(set(FitParams.__dataclass_fields__) - {'extra'})}."
+        )
+    if not 0.0 < test_size < 1.0:
+        raise InvalidInputError(f"test_size must be in (0, 1), got {test_size!r}")
+    fit_params = FitParams(**params)
+    outcome_log = load_outcomes(outcomes)
+    frame = outcome_log.frame
+    if frame["task_id"].nunique() < 10:
+        raise InvalidInputError(
+            f"Training needs outcomes for at least 10 tasks, got {frame['task_id'].nunique()} "
+            f"({outcome_log.summary()})."
+        )
+    models = sorted(frame["model"].unique())
+    if catalog is None:
+        default = Catalog.default()
+        catalog = default if all(m in default.models for m in models) else log_catalog(frame)
+    else:
+        for m in models:
+            catalog.get(m)  # raises UnknownModelError naming the known models
+    data = task_matrix(frame, models)
+    train_rows, test_rows = split_tasks(len(data.task_ids), test_size, fit_params.seed)
+    log.info("training on %d tasks, holding out %d", len(train_rows), len(test_rows))
+    held_out = fit_router(data.subset(train_rows), catalog, fit_params, target_share=target_share,
+                          budget_per_task=budget_per_task)
+    metrics, details = evaluate_fitted(held_out, data.subset(test_rows))
+    final = fit_router(data, catalog, fit_params, target_share=target_share, budget_per_task=budget_per_task)
+    metrics["default_tradeoff"] = final.meta["default_tradeoff"]
+    identity = data_identity(frame)
+    stamp = dt.datetime.now(dt.UTC)
+    out = Path(output_dir) if output_dir else data_dir() / "models" / f"router-{stamp:%Y%m%d-%H%M%S-%f}"
+    meta = {
+        **final.meta,
+        "created_at": stamp.isoformat(),
+        "training_data": identity,
+        "rejected_rows": outcome_log.rejected,
+        "metrics_held_out": metrics,
+        "held_out_tasks": len(test_rows),
+        "library_versions": _versions(),
+    }
+    save_artifact(out, final.arrays, meta)
+    run_id = None
+    model_uri = str(out)
+    if log_to_mlflow:
+        from training._tracking import log_training_run
+
+        run_id, registered_uri = log_training_run(
+            out, meta, metrics, experiment=experiment, tracking_uri=tracking_uri,
+            register=register, registered_name=registered_name,
+        )
+        model_uri = registered_uri or model_uri
+    return TrainResult(model_uri=model_uri, run_id=run_id, metrics=metrics, artifact_dir=out, details=details)
+
+
+def _versions() -> dict[str, str]:
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {"python": platform.python_version()}
+    for package in ("llm-task-router", "numpy", "scipy", "scikit-learn", "pandas"):
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            found[package] = "unknown"
+    return found
