@@ -14,7 +14,7 @@ What failed                             Reason
 timeout, 408, 504                       TIMEOUT
 other 5xx                               SERVER_ERROR
 400 "prompt is too long", context msgs  CONTEXT_LENGTH
-other 400, 413, 422                     INVALID_REQUEST
+other 400, 413, 422, a Warning raised   INVALID_REQUEST
 401, 402, 403, credentials, TypeError   UNRECOVERABLE (raised at once)
 a result that ``accept`` rejected       QUALITY
 anything else                           UNKNOWN
@@ -174,6 +174,10 @@ def _reason(exc: BaseException, status: int | None, message: str) -> FailureReas
         return FailureReason.UNAVAILABLE
     if isinstance(exc, _UNRECOVERABLE_BUILTINS):
         return FailureReason.UNRECOVERABLE
+    if isinstance(exc, Warning):
+        # A warning raised as an error (``-W error``), such as an SDK's "model is deprecated": the same call
+        # would raise it again, another model may not.
+        return FailureReason.INVALID_REQUEST
     # Last resort, for exceptions that carry nothing but words (the specification's examples raise
     # ``Exception("Rate limit exceeded")``).
     if _CONTEXT_PATTERNS.search(message):

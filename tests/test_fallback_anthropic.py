@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import re
+import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -28,6 +30,7 @@ from router import (
 )
 from router._estimator import ComplexityEstimator
 
+CATALOG_DEFAULT = Catalog.default()
 PROMPT_TOO_LONG = "prompt is too long: 250000 tokens > 200000 maximum"
 
 
@@ -443,3 +446,23 @@ def test_async_twin_with_the_async_client(replies, handler, time_):
     stats = handler.get_statistics()
     assert stats["failures_by_reason"]["server_error"] == 1
     assert stats["failures_by_reason"]["rate_limit"] == 1
+
+
+# -- the README's example, against the loopback server ---------------------------------------------------
+def test_readme_fallback_example_runs(monkeypatch, capsys):
+    from tests._helpers import ROOT
+
+    readme = (ROOT / "README.md").read_text()
+    (example,) = re.findall(r"```python fallback\n(.*?)```", readme, flags=re.DOTALL)
+    haiku = CATALOG_DEFAULT.get("haiku").provider_model
+    with serve(lambda model, task_id, n: error(529, "Overloaded") if model == haiku else ok()) as server:
+        # The anthropic client reads these, so the example runs unchanged against the loopback server.
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
+        monkeypatch.setenv("ANTHROPIC_API_KEY", "test")
+        namespace: dict[str, Any] = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the packaged catalog names older models
+            exec(compile(example, "README.md", "exec"), namespace)
+        namespace["client"].close()
+    assert server.models_called() == [haiku, CATALOG_DEFAULT.get("sonnet").provider_model]
+    assert "'unavailable': 1" in capsys.readouterr().out

@@ -71,6 +71,7 @@ CASES = [
     (Exception("Rate limit exceeded"), R.RATE_LIMIT),
     (Exception("Timeout"), R.TIMEOUT),
     (Exception("service unavailable"), R.UNAVAILABLE),
+    (DeprecationWarning("The model 'claude-x' is deprecated"), R.INVALID_REQUEST),
     (RuntimeError("something odd"), R.UNKNOWN),
     (ValueError(""), R.UNKNOWN),
 ]

@@ -96,7 +96,9 @@ def test_task_type_is_what_the_heuristic_estimator_says(full: pd.DataFrame):
 
 
 def test_fillers_hold_no_task_type_keyword():
-    rules = KeywordIndex({str(i): rule.keywords for i, rule in enumerate(EstimatorConfig.default().task_types)})
+    rules = KeywordIndex(
+        {str(i): rule.keywords for i, rule in enumerate(EstimatorConfig.default().task_types)}
+    )
     texts = [v for values in SLOTS.values() for v in values for v in v.split("|")]
     texts += [c for pair in COMPONENTS for c in pair] + list(MODULES) + list(DOC_FILES) + list(FILLERS)
     texts += [m.text for m in MODIFIERS] + [s.format(n_files=3, lines=120) for s in SCOPE]
