@@ -96,8 +96,10 @@ class TaskRun:
             )
             if not plan.order:
                 self._give_up(ExecutionError, f"no model left to try after {failure.reason.value} on {model}")
+            # Whenever this model is tried again in this task, it is after its backoff: kept per model, so two
+            # failing models are not called in turn without a pause.
             retry = self.per_model[model] - 1  # retries of this model so far
-            not_before = {model: self.h._clock() + self.h.backoff.delay(retry, failure.retry_after)}
+            not_before[model] = self.h._clock() + self.h.backoff.delay(retry, failure.retry_after)
             self.escalating = failure.reason is FailureReason.QUALITY
             order = plan.order
 

@@ -330,3 +330,25 @@ def test_public_names_are_exported_and_sorted() -> None:
 def test_docstring_examples_run(module) -> None:
     result = doctest.testmod(module, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_two_failing_models_are_not_called_in_turn_without_a_pause(handler, time_) -> None:
+    calls: list[tuple[str, float]] = []
+
+    def overloaded(model: str) -> None:
+        calls.append((model, time_.clock() - 1_000.0))
+        raise Status(529, "Overloaded")
+
+    with pytest.raises(ExecutionError, match=r"no model left to try after unavailable on"):
+        handler.execute_with_fallback("sonnet", "t1", overloaded, ["haiku"])
+    # Each switch is immediate; going back to a model that already failed waits out its backoff.
+    assert calls == [
+        ("sonnet", 0.0),
+        ("haiku", 0.0),
+        ("sonnet", 1.0),
+        ("haiku", 1.0),
+        ("sonnet", 3.0),
+        ("haiku", 3.0),
+        ("sonnet", 7.0),
+        ("haiku", 7.0),
+    ]
