@@ -352,3 +352,14 @@ def test_two_failing_models_are_not_called_in_turn_without_a_pause(handler, time
         ("sonnet", 7.0),
         ("haiku", 7.0),
     ]
+
+
+def test_selector_gets_the_handler_breaker_and_refuses_a_second_one() -> None:
+    from router import CircuitBreaker, ModelSelector
+
+    selector = ModelSelector()
+    handler = FallbackHandler(selector=selector)
+    assert selector.breaker is handler.breaker
+    assert FallbackHandler(selector=selector).breaker is handler.breaker  # shared, not replaced
+    with pytest.raises(InvalidInputError, match=r"the selector already has a different circuit breaker"):
+        FallbackHandler(selector=selector, breaker=CircuitBreaker())
