@@ -3,6 +3,8 @@
 This package never imports ``training`` and imports MLflow only while loading a model from a registry URI.
 """
 
+from router._attempts import Attempt, AttemptRecorder
+from router._breaker import BreakerState, CircuitBreaker
 from router._catalog import Catalog
 from router._config import EstimatorConfig
 from router._estimator import ComplexityEstimator
@@ -15,8 +17,13 @@ from router._exceptions import (
     LedgerError,
     NoModelAvailableError,
     RouterError,
+    TaskDeadlineError,
     UnknownModelError,
+    UnrecoverableError,
 )
+from router._exec_config import BreakerConfig, ExecutionConfig, RetryConfig
+from router._failures import FailureReason, classify
+from router._fallback import FallbackHandler
 from router._ledger import (
     BudgetAlert,
     BudgetLimit,
@@ -29,6 +36,7 @@ from router._ledger import (
 )
 from router._router import Router
 from router._selector import ModelSelector
+from router._strategy import FallbackStrategy
 from router._types import (
     ComplexityLevel,
     ModelConfig,
@@ -41,11 +49,16 @@ from router._types import (
 
 __all__ = [
     "ArtifactError",
+    "Attempt",
+    "AttemptRecorder",
+    "BreakerConfig",
+    "BreakerState",
     "BudgetAlert",
     "BudgetExceededError",
     "BudgetLimit",
     "BudgetStatus",
     "Catalog",
+    "CircuitBreaker",
     "ComplexityEstimator",
     "ComplexityLevel",
     "ConfigError",
@@ -53,7 +66,11 @@ __all__ = [
     "CostSummary",
     "CostTracker",
     "EstimatorConfig",
+    "ExecutionConfig",
     "ExecutionError",
+    "FailureReason",
+    "FallbackHandler",
+    "FallbackStrategy",
     "InvalidInputError",
     "LedgerError",
     "ModelConfig",
@@ -62,11 +79,15 @@ __all__ = [
     "ModelTier",
     "NoModelAvailableError",
     "OutcomeTransfer",
+    "RetryConfig",
     "Router",
     "RouterError",
     "RoutingDecision",
     "RoutingStats",
     "TaskComplexity",
+    "TaskDeadlineError",
     "TaskType",
     "UnknownModelError",
+    "UnrecoverableError",
+    "classify",
 ]

@@ -14,9 +14,18 @@ Tree::
     ├── LedgerError              the cost and outcome ledger cannot be opened or written
     │   └── BudgetExceededError  a spend limit has been reached and the caller asked to refuse
     └── ExecutionError           a task failed on every model that was tried (carries the attempts)
+        ├── UnrecoverableError   no retry or other model can fix it (authentication, permission, a bug);
+        │                        raised at once, the original error chained
+        └── TaskDeadlineError    the task's deadline passed (or a wait would pass it) before it succeeded
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from router._attempts import Attempt
 
 
 class RouterError(Exception):
@@ -61,4 +70,25 @@ class BudgetExceededError(LedgerError):
 
 
 class ExecutionError(RouterError):
-    """A task failed on every model that was tried."""
+    """A task failed on every model that was tried.
+
+    ``attempts`` lists every attempt in order (model, number, reason, error, duration, wait before it);
+    ``last_result`` is the last result a model returned, if any (when ``accept`` rejected every result).
+    The last underlying error is chained as ``__cause__``.
+    """
+
+    def __init__(
+        self, message: str, *, task_id: str = "", attempts: Sequence[Attempt] = (), last_result: object = None
+    ) -> None:
+        super().__init__(message)
+        self.task_id = task_id
+        self.attempts: list[Attempt] = list(attempts)
+        self.last_result = last_result
+
+
+class UnrecoverableError(ExecutionError):
+    """An error that no retry and no other model can fix; the original is chained as ``__cause__``."""
+
+
+class TaskDeadlineError(ExecutionError):
+    """The task's deadline passed, or the next wait would have passed it, before the task succeeded."""

@@ -23,6 +23,7 @@ import threading
 from collections import Counter
 from typing import Any
 
+from router._breaker import CircuitBreaker
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError, NoModelAvailableError
 from router._types import ModelConfig, ModelSelection, TaskComplexity
@@ -37,6 +38,9 @@ class ModelSelector:
         The models to choose from; the packaged default (haiku, sonnet, opus) when omitted.
     cost_threshold : float, optional
         Dollars per call above which the selector downgrades to a cheaper alternative.
+    breaker : CircuitBreaker, optional
+        Models whose circuit is cooling down are treated as unavailable until their probe is due; the
+        ``FallbackHandler`` attaches its breaker here when given this selector.
 
     Examples
     --------
@@ -46,7 +50,13 @@ class ModelSelector:
     'haiku'
     """
 
-    def __init__(self, catalog: Catalog | None = None, *, cost_threshold: float | None = None) -> None:
+    def __init__(
+        self,
+        catalog: Catalog | None = None,
+        *,
+        cost_threshold: float | None = None,
+        breaker: CircuitBreaker | None = None,
+    ) -> None:
         if cost_threshold is not None and (
             isinstance(cost_threshold, bool)
             or not isinstance(cost_threshold, int | float)
@@ -55,6 +65,7 @@ class ModelSelector:
             raise InvalidInputError(f"cost_threshold must be a number >= 0 or None, got {cost_threshold!r}")
         self.catalog = catalog or Catalog.default()
         self.cost_threshold = cost_threshold
+        self.breaker = breaker
         self._available = {name: m.is_available for name, m in self.catalog.models.items()}
         self._lock = threading.Lock()
         self._chosen: Counter[str] = Counter()
@@ -63,7 +74,12 @@ class ModelSelector:
     # -- catalog views -------------------------------------------------------------------------------
     def is_available(self, name: str) -> bool:
         self.catalog.get(name)
-        return self._available[name]
+        return self._usable(name)
+
+    def _usable(self, name: str) -> bool:
+        # A cooling model is skipped like an unavailable one, but the manual flag is left alone: the breaker
+        # lets it back in by itself once its cooldown is over.
+        return self._available[name] and (self.breaker is None or not self.breaker.is_cooling(name))
 
     def update_model_availability(self, name: str, is_available: bool) -> None:
         """Mark a model available or not; unavailable models are skipped unless overridden."""
@@ -73,9 +89,9 @@ class ModelSelector:
     def list_models(self, available_only: bool = False) -> list[ModelConfig]:
         """Catalog models, cheapest first, with their current availability."""
         return [
-            m.model_copy(update={"is_available": self._available[m.name]})
+            m.model_copy(update={"is_available": self._usable(m.name)})
             for m in self.catalog.by_price
-            if self._available[m.name] or not available_only
+            if self._usable(m.name) or not available_only
         ]
 
     def estimate_cost(self, model: ModelConfig, complexity: TaskComplexity) -> tuple[float, int, int]:
@@ -107,12 +123,12 @@ class ModelSelector:
                     f"{max(m.context_window for m in self.catalog.models.values())} tokens."
                 )
             # An available model that fits beats an unavailable one that rule 4 would have to replace.
-            upgrade = next((m for m in fitting if self._available[m.name]), fitting[0])
+            upgrade = next((m for m in fitting if self._usable(m.name)), fitting[0])
             reason += f"; upgraded to {upgrade.name}: ~{tokens} tokens exceed {primary.name}'s context window"
             primary, rule = upgrade, "context_upgrade"
 
-        if not self._available[primary.name]:
-            usable = [m for m in alternatives if self._available[m.name] and m.context_window >= tokens]
+        if not self._usable(primary.name):
+            usable = [m for m in alternatives if self._usable(m.name) and m.context_window >= tokens]
             if not usable:
                 raise NoModelAvailableError(
                     f"{primary.name} is unavailable and no alternative is both available and fits ~{tokens} "
@@ -128,7 +144,7 @@ class ModelSelector:
                     (
                         m
                         for m in alternatives
-                        if self._available[m.name]
+                        if self._usable(m.name)
                         and m.context_window >= tokens
                         and self.estimate_cost(m, complexity)[0] < cost
                     ),
@@ -178,5 +194,5 @@ class ModelSelector:
                 "total_selections": sum(self._chosen.values()),
                 "by_model": dict(self._chosen),
                 "by_rule": dict(self._rules),
-                "unavailable_models": sorted(n for n, ok in self._available.items() if not ok),
+                "unavailable_models": sorted(n for n in self._available if not self._usable(n)),
             }

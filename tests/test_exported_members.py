@@ -25,6 +25,9 @@ CONTRACT = [
     "BudgetLimit",
     "OutcomeTransfer",
     "RoutingStats",
+    "FallbackHandler",
+    "FallbackStrategy",
+    "FailureReason",
 ]
 
 
