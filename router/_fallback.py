@@ -121,6 +121,7 @@ class FallbackHandler:
         strategy: FallbackStrategy | str | None = None,
         task_type: str | None = None,
         description: str | None = None,
+        propensity: float | None = None,
     ) -> T:
         """Call ``execute_fn(model)``, then retry, fall back or escalate until a result is accepted.
 
@@ -138,6 +139,9 @@ class FallbackHandler:
             ``accept(result) -> bool``; a rejected result escalates to the cheapest stronger model.
         decision_id, task_type, description : str, optional
             Passed on to the recorder with every attempt.
+        propensity : float, optional
+            The probability with which the router chose ``model``; recorded with the first attempt only
+            (later attempts follow from its failure), so training can weight logged outcomes by it.
         strategy : FallbackStrategy, optional
             Overrides ``default_strategy`` for this task.
 
@@ -154,7 +158,7 @@ class FallbackHandler:
             An authentication or permission error, or a bug, at once (no retry can fix it).
         """
         steps = self._start(
-            model, task_id, alternatives, accept, decision_id, strategy, task_type, description
+            model, task_id, alternatives, accept, decision_id, strategy, task_type, description, propensity
         )
         try:
             outcome: Outcome | None = None
@@ -183,6 +187,7 @@ class FallbackHandler:
         strategy: FallbackStrategy | str | None = None,
         task_type: str | None = None,
         description: str | None = None,
+        propensity: float | None = None,
     ) -> T:
         """The asyncio twin of ``execute_with_fallback``: awaits ``execute_fn(model)`` and ``async_sleep``.
 
@@ -195,7 +200,7 @@ class FallbackHandler:
         'HAIKU'
         """
         steps = self._start(
-            model, task_id, alternatives, accept, decision_id, strategy, task_type, description
+            model, task_id, alternatives, accept, decision_id, strategy, task_type, description, propensity
         )
         try:
             outcome: Outcome | None = None
@@ -240,6 +245,7 @@ class FallbackHandler:
             decision_id=decision.decision_id,
             task_type=decision.complexity.task_type.value,
             description=description,
+            propensity=decision.propensity,
         )
 
     # -- one failure, decided by hand ----------------------------------------------------------------
@@ -321,13 +327,22 @@ class FallbackHandler:
         strategy: FallbackStrategy | str | None,
         task_type: str | None,
         description: str | None,
+        propensity: float | None = None,
     ) -> Steps:
         if not isinstance(task_id, str) or not task_id:
             raise InvalidInputError(f"task_id must be a non-empty string, got {task_id!r}")
         fields: dict[str, Any] = {"decision_id": decision_id or ""}
         # Optional fields go only when known: the ledger gives them its own defaults ("" for description).
         fields.update(
-            {k: v for k, v in (("task_type", task_type), ("description", description)) if v is not None}
+            {
+                k: v
+                for k, v in (
+                    ("task_type", task_type),
+                    ("description", description),
+                    ("propensity", propensity),
+                )
+                if v is not None
+            }
         )
         run = TaskRun(
             self,

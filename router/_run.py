@@ -216,7 +216,9 @@ class TaskRun:
                 success=1.0 if failure is None else 0.0,
                 error=error,
                 attempt=attempt.number,
-                **self.fields,
+                # The router's propensity belongs to its own choice, the first attempt; later attempts
+                # follow from that attempt's failure.
+                **(self.fields if attempt.number == 1 else _without(self.fields, "propensity")),
             )
 
     # -- the end -------------------------------------------------------------------------------------
@@ -232,3 +234,7 @@ class TaskRun:
         raise kind(
             message, task_id=self.task_id, attempts=self.attempts, last_result=self.last_result
         ) from self.last_error
+
+
+def _without(fields: dict[str, Any], key: str) -> dict[str, Any]:
+    return {k: v for k, v in fields.items() if k != key}
