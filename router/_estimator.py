@@ -100,6 +100,11 @@ def check_description(description: object) -> str:
     return description
 
 
+def _part(*, factor: str, points: float, detail: str) -> ScoreContribution:
+    # Built from values this module computed: skip pydantic's validation on the decision path.
+    return ScoreContribution.model_construct(factor=factor, points=points, detail=detail)
+
+
 def _step_points(steps: Steps, value: float) -> float:
     points = 0.0
     for threshold, step_points in steps:
@@ -194,15 +199,13 @@ class ComplexityEstimator:
         critical = hits["critical"][0] if hits["critical"] else None
         if critical:
             parts.append(
-                ScoreContribution(
-                    factor="critical", points=cfg.critical.points, detail=f"critical pattern '{critical}'"
-                )
+                _part(factor="critical", points=cfg.critical.points, detail=f"critical pattern '{critical}'")
             )
         complex_found = hits["complex_keywords"]
         if complex_found:
             points = min(cfg.complex_keywords.cap, sum(self._complex_points[k] for k in complex_found))
             parts.append(
-                ScoreContribution(
+                _part(
                     factor="complex_keywords",
                     points=points,
                     detail="complex keywords " + ", ".join(complex_found),
@@ -218,9 +221,7 @@ class ComplexityEstimator:
             flags[name] = bool(hits[name])
             if hits[name]:
                 factor = getattr(cfg, name)
-                parts.append(
-                    ScoreContribution(factor=name, points=factor.points, detail=f"keyword '{hits[name][0]}'")
-                )
+                parts.append(_part(factor=name, points=factor.points, detail=f"keyword '{hits[name][0]}'"))
 
         score = min(100.0, max(0.0, sum(p.points for p in parts)))
         level = level_for(score, critical is not None, cfg)
@@ -252,7 +253,7 @@ class ComplexityEstimator:
     ) -> None:
         points = _step_points(steps, value)
         if points > 0:
-            parts.append(ScoreContribution(factor=factor, points=points, detail=detail))
+            parts.append(_part(factor=factor, points=points, detail=detail))
 
     def _task_type(self, hits: dict[str, list[str]]) -> TaskType:
         for key, task_type in self._type_order:

@@ -72,14 +72,18 @@ class LearnedModel:
         if missing:
             raise ArtifactError(f"Router artifact models {missing} are not in its catalog.")
         self._n_dense = len(DENSE_NAMES)
-        self._dense_w = self.weights[: self._n_dense]
+        # Fold the dense features' standardisation into the weights once, so a decision is one product:
+        # ((x - mean) / scale) @ W + b  ==  x @ (W / scale) + (b - (mean / scale) @ W).
+        dense_w = self.weights[: self._n_dense]
+        scale, mean = self.featurizer.scale_[:, None], self.featurizer.mean_
+        self._dense_w = dense_w / scale
+        self._bias = self.bias - (mean / self.featurizer.scale_) @ dense_w
         self._text_w = self.weights[self._n_dense :]
 
     def predict(self, dense_raw: list[float], task_terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
         """P(success) and expected cost in dollars for every model, for one analysed task."""
-        featurizer = self.featurizer
-        z = self.bias + featurizer.scale_dense(np.asarray(dense_raw)) @ self._dense_w
-        idx, w = featurizer.text_weights(task_terms)
+        z = self._bias + np.asarray(dense_raw) @ self._dense_w
+        idx, w = self.featurizer.text_weights(task_terms)
         if len(idx):
             z = z + w @ self._text_w[idx]
         m = len(self.names)
@@ -117,8 +121,9 @@ class LearnedComplexityEstimator:
         learned = "learned P(success): " + ", ".join(
             f"{n} {q:.2f}" for n, q in zip(model.names, p.tolist(), strict=True)
         )
-        complexity = heuristic.model_copy(
-            update={
+        complexity = TaskComplexity.model_construct(  # a copy with four fields changed, without revalidation
+            **{
+                **heuristic.__dict__,
                 "score": score,
                 "level": level,
                 "recommended_model": model.names[chosen],

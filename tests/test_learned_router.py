@@ -157,7 +157,7 @@ def test_a_model_that_breaks_at_decision_time_falls_back_loudly(
 ):
     router = Router.load(artifact, strict=True)
     assert isinstance(router, LearnedRouter)
-    router.model.bias = router.model.bias * np.nan  # a model gone bad in memory
+    router.model._bias = router.model._bias * np.nan  # a model gone bad in memory
     with caplog.at_level(logging.WARNING, logger="router"):
         decision = router.route(DESCRIPTIONS[0])
     assert decision.source == "heuristic"
