@@ -17,7 +17,6 @@ team's tracking server). Every training run records:
 from __future__ import annotations
 
 import json
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -96,9 +95,10 @@ def run_params(meta: dict[str, Any], test_size: float) -> dict[str, Any]:
     }
 
 
-def _finite(metrics: dict[str, Any]) -> dict[str, float]:
-    # MLflow stores NaN, but comparisons and sorting on it mislead: an absent metric says "not measured".
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float) and math.isfinite(v)}
+def _numeric(metrics: dict[str, Any]) -> dict[str, float]:
+    # NaN is kept: it says "measured, and undefined" (for example cost_at_best_quality when the policy never
+    # reaches the best single model's success), which a missing metric would not.
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
 
 
 def evaluation_table(metrics: dict[str, float], details: dict[str, Any]) -> pd.DataFrame:
@@ -158,7 +158,7 @@ def log_training_run(
     experiment_id = _experiment_id(mlflow, experiment)
     with mlflow.start_run(experiment_id=experiment_id) as run:
         mlflow.log_params(run_params(meta, test_size))
-        mlflow.log_metrics(_finite(metrics))
+        mlflow.log_metrics(_numeric(metrics))
         mlflow.set_tags(
             {"router.artifact_sha256": meta.get("arrays_sha256", ""), "router.kind": "task-router"}
         )

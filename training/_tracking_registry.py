@@ -150,6 +150,13 @@ def _score(uri: str, outcomes: Outcomes, who: str) -> dict[str, float]:
         raise type(exc)(f"Cannot score the {who} ({uri}): {exc}") from exc
 
 
+def _models_of(uri: str) -> list[str]:
+    from router._artifact import load_artifact
+    from router._learned import resolve_uri
+
+    return [str(m) for m in load_artifact(resolve_uri(uri))[0]["models"]]
+
+
 def _candidate_version(mlflow: Any, client: Any, run_id: str, name: str) -> str:
     """The registered version holding the run's model; the run's model is registered now if it is not."""
     try:
@@ -194,13 +201,15 @@ def promote(
     client = MlflowClient()
     version = _candidate_version(mlflow, client, run_id, registered_name)
     frame, described = _evaluation_data(mlflow, run_id, data)
-    full = frame.groupby("task_id")["model"].nunique() == frame["model"].nunique()
+    candidate_uri = f"models:/{registered_name}/{version}"
+    tried = frame.groupby("task_id")["model"].agg(set)
+    full = tried.map(set(_models_of(candidate_uri)).issubset)
     if not full.any():
         raise InvalidInputError(
-            f"The evaluation data ({described}) has no task on which every model was tried; "
-            f"the gate needs such tasks. Pass --data with a full-information log."
+            f"The evaluation data ({described}) has no task on which every model of the candidate was "
+            f"tried; the gate needs such tasks. Pass --data with a full-information log."
         )
-    candidate = _score(f"models:/{registered_name}/{version}", frame, f"candidate version {version}")
+    candidate = _score(candidate_uri, frame, f"candidate version {version}")
     if metric not in candidate:
         raise InvalidInputError(
             f"Metric {metric!r} is not in the scores. Available: {', '.join(sorted(candidate))}."
