@@ -48,16 +48,24 @@ def test_first_promotion_succeeds_on_the_held_out_split_and_serves(experiment, r
 
 def test_gate_refuses_a_worse_candidate_and_force_overrides_with_a_tag(experiment, shuffled_run, request):
     name = request.node.name
-    good = promote(experiment.runs["C=0.3"].run_id, registered_name=name, tracking_uri=experiment.tracking_uri)
-    refused = promote(shuffled_run, data=experiment.evaluation, registered_name=name,
-                      tracking_uri=experiment.tracking_uri)
+    good = promote(
+        experiment.runs["C=0.3"].run_id, registered_name=name, tracking_uri=experiment.tracking_uri
+    )
+    refused = promote(
+        shuffled_run, data=experiment.evaluation, registered_name=name, tracking_uri=experiment.tracking_uri
+    )
     assert not refused.promoted
     assert refused.candidate_value < refused.champion_value
     assert "worse than" in refused.reason and f"version {good.version}" in refused.reason
     assert _champion(experiment, name) == good.version
 
-    forced = promote(shuffled_run, data=experiment.evaluation, force=True, registered_name=name,
-                     tracking_uri=experiment.tracking_uri)
+    forced = promote(
+        shuffled_run,
+        data=experiment.evaluation,
+        force=True,
+        registered_name=name,
+        tracking_uri=experiment.tracking_uri,
+    )
     assert forced.promoted and forced.forced
     assert _champion(experiment, name) == forced.version == refused.version
     tags = MlflowClient(experiment.tracking_uri).get_model_version(name, forced.version).tags
@@ -67,10 +75,15 @@ def test_gate_refuses_a_worse_candidate_and_force_overrides_with_a_tag(experimen
 
 def test_gate_accepts_a_better_candidate(experiment, shuffled_run, request):
     name = request.node.name
-    weak = promote(shuffled_run, data=experiment.evaluation, registered_name=name,
-                   tracking_uri=experiment.tracking_uri)
-    better = promote(experiment.runs["C=0.3"].run_id, data=experiment.evaluation, registered_name=name,
-                     tracking_uri=experiment.tracking_uri)
+    weak = promote(
+        shuffled_run, data=experiment.evaluation, registered_name=name, tracking_uri=experiment.tracking_uri
+    )
+    better = promote(
+        experiment.runs["C=0.3"].run_id,
+        data=experiment.evaluation,
+        registered_name=name,
+        tracking_uri=experiment.tracking_uri,
+    )
     assert better.promoted and not better.forced
     assert better.candidate_value >= better.champion_value
     assert better.previous_version == weak.version != better.version
@@ -80,16 +93,23 @@ def test_gate_accepts_a_better_candidate(experiment, shuffled_run, request):
 def test_lower_is_better_metric_gates_the_other_way(experiment, shuffled_run, request):
     name = request.node.name
     promote(experiment.runs["C=0.3"].run_id, registered_name=name, tracking_uri=experiment.tracking_uri)
-    result = promote(shuffled_run, metric="brier_opus", data=experiment.evaluation, registered_name=name,
-                     tracking_uri=experiment.tracking_uri)
+    result = promote(
+        shuffled_run,
+        metric="brier_opus",
+        data=experiment.evaluation,
+        registered_name=name,
+        tracking_uri=experiment.tracking_uri,
+    )
     assert result.promoted is (result.candidate_value <= result.champion_value)
     assert "lower is better" in result.reason
 
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"metric": "accuracy"}, r"Unknown metric 'accuracy'.*apgr"),
-     ({"run_id": "0" * 32}, r"Unknown run '0{32}'")],
+    [
+        ({"metric": "accuracy"}, r"Unknown metric 'accuracy'.*apgr"),
+        ({"run_id": "0" * 32}, r"Unknown run '0{32}'"),
+    ],
     ids=["unknown-metric", "unknown-run"],
 )
 def test_bad_arguments_are_refused_by_name(experiment, kwargs, match):
@@ -106,8 +126,12 @@ def test_data_without_full_information_tasks_is_refused(experiment, tmp_path):
     path = tmp_path / "partial.csv"
     one_model.to_csv(path, index=False)
     with pytest.raises(InvalidInputError, match="no task on which every model of the candidate was tried"):
-        promote(experiment.runs["C=0.3"].run_id, data=path, registered_name="partial",
-                tracking_uri=experiment.tracking_uri)
+        promote(
+            experiment.runs["C=0.3"].run_id,
+            data=path,
+            registered_name="partial",
+            tracking_uri=experiment.tracking_uri,
+        )
 
 
 def test_cli_exit_codes_and_messages(experiment, shuffled_run):
@@ -119,7 +143,9 @@ def test_cli_exit_codes_and_messages(experiment, shuffled_run):
     refused = runner.invoke(app, [*base, "--run", shuffled_run, "--data", str(experiment.evaluation)])
     assert refused.exit_code == 1
     assert "not promoted:" in refused.stderr and "--force" in refused.stderr
-    forced = runner.invoke(app, [*base, "--run", shuffled_run, "--data", str(experiment.evaluation), "--force"])
+    forced = runner.invoke(
+        app, [*base, "--run", shuffled_run, "--data", str(experiment.evaluation), "--force"]
+    )
     assert forced.exit_code == 0
     assert "(forced)" in forced.stdout
     missing = runner.invoke(app, [*base, "--run", shuffled_run, "--data", "nope.csv"])

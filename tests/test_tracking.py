@@ -43,7 +43,11 @@ def test_run_logs_params_data_identity_and_metrics(experiment, client, label):
     assert set(PARAMS) <= set(run.data.params)
     params = run.data.params
     assert params["estimator"] == "per-model L2 logistic + Platt; ridge log-cost"
-    assert (params["data.rows"], params["data.tasks"], params["data.models"]) == ("1200", "400", "haiku,opus,sonnet")
+    assert (params["data.rows"], params["data.tasks"], params["data.models"]) == (
+        "1200",
+        "400",
+        "haiku,opus,sonnet",
+    )
     assert len(params["data.sha256"]) == 64
     assert params["data.time_start"] < params["data.time_end"]
     missing = set(METRICS) - set(run.data.metrics)
@@ -64,15 +68,18 @@ def test_runs_share_the_data_hash_but_not_the_model(experiment, client):
 def test_run_artifacts_are_plots_table_curves_and_held_out_tasks(experiment, client, tmp_path):
     run_id = experiment.runs["C=0.3"].run_id
     names = {a.path for a in client.list_artifacts(run_id, "evaluation")}
-    assert names == {f"evaluation/{n}" for n in
-                     ("cost_quality.png", "reliability.png", "evaluation.csv", "curves.json", "held_out.parquet")}
+    assert names == {
+        f"evaluation/{n}"
+        for n in ("cost_quality.png", "reliability.png", "evaluation.csv", "curves.json", "held_out.parquet")
+    }
     local = client.download_artifacts(run_id, "evaluation", str(tmp_path))
     for png in ("cost_quality.png", "reliability.png"):
         assert (tmp_path / "evaluation" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", png
     table = pd.read_csv(f"{local}/evaluation.csv")
     assert set(table.loc[table["kind"] == "model", "name"]) == {"haiku", "sonnet", "opus"}
     assert table.loc[table["kind"] == "router", "apgr"].item() == pytest.approx(
-        client.get_run(run_id).data.metrics["apgr"])
+        client.get_run(run_id).data.metrics["apgr"]
+    )
     curves = json.loads((tmp_path / "evaluation" / "curves.json").read_text())
     assert len(curves["singles"]) == 3 and len(curves["policy"]) > 10
     held_out = pd.read_parquet(f"{local}/held_out.parquet")
@@ -103,7 +110,11 @@ def test_embedded_default_keeps_store_and_artifacts_in_the_data_dir(experiment, 
     assert run.info.artifact_uri.startswith((experiment.data_dir / "mlartifacts").resolve().as_uri())
     monkeypatch.setenv("ROUTER_DATA_DIR", str(experiment.data_dir))
     monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert tracking_uri_for() == default_tracking_uri() == f"sqlite:///{experiment.data_dir.resolve() / 'mlflow.db'}"
+    assert (
+        tracking_uri_for()
+        == default_tracking_uri()
+        == f"sqlite:///{experiment.data_dir.resolve() / 'mlflow.db'}"
+    )
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
     assert tracking_uri_for() == "http://127.0.0.1:5999"
     assert tracking_uri_for("sqlite:///other.db") == "sqlite:///other.db"
