@@ -58,7 +58,7 @@ def write_catalog(tmp_path: Path) -> Callable[[str], Path]:
     return write
 
 
-# -- MLflow experiments (tests/test_tracking.py, test_promote.py, test_experiments_cli.py, test_notebooks.py) --
+# -- MLflow experiments: test_tracking, test_promote, test_experiments_cli, test_notebooks --
 
 
 @dataclass
@@ -91,8 +91,9 @@ def experiment(tmp_path_factory: pytest.TempPathFactory) -> Experiment:
     # longer tells anything about the outcomes or the costs, so a router trained on it is worse.
     texts = frame.drop_duplicates("task_id").set_index("task_id")[["description", "files"]]
     moved = texts.sample(frac=1.0, random_state=5).set_axis(texts.index)
-    shuffled = frame.assign(description=frame["task_id"].map(moved["description"]),
-                            files=frame["task_id"].map(moved["files"]))
+    shuffled = frame.assign(
+        description=frame["task_id"].map(moved["description"]), files=frame["task_id"].map(moved["files"])
+    )
     paths = {
         "log": write_outcomes(frame, root / "log.parquet"),
         "evaluation": write_outcomes(generate_outcomes(300, seed=12), root / "evaluation.parquet"),

@@ -1,4 +1,4 @@
-"""The promotion gate: ``champion`` moves only to a model at least as good on the same data, or when forced."""
+"""The promotion gate: ``champion`` moves only to a model at least as good on the same data, or by force."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Every training run is an MLflow run worth comparing: params, data identity, metrics, plots, a pyfunc model."""
+"""Every training run is an MLflow run worth comparing: params, data identity, metrics, plots, a model."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ from training._tracking import default_tracking_uri, tracking_uri_for
 pytestmark = pytest.mark.slow
 
 PARAMS = [
-    "estimator", "C", "cost_alpha", "featurizer.max_features", "featurizer.min_df", "featurizer.feature_version",
-    "calibration", "calibration_folds", "policy.target_share", "policy.budget_per_task", "data.sha256",
-    "data.rows", "data.tasks", "data.models", "data.time_start", "data.time_end", "held_out_tasks",
+    "estimator", "C", "cost_alpha", "featurizer.max_features", "featurizer.min_df",
+    "featurizer.feature_version", "calibration", "calibration_folds", "policy.target_share",
+    "policy.budget_per_task", "data.sha256", "data.rows", "data.tasks", "data.models", "data.time_start",
+    "data.time_end", "held_out_tasks",
 ]  # fmt: skip
 METRICS = [
     *(f"{m}_{name}" for m in ("auc", "brier", "ece") for name in ("haiku", "sonnet", "opus")),
-    "apgr", "gain_over_hull", "cost_at_best_quality", "cascade_apgr", "cascade_cost_at_best_quality", "ece_max",
-    "decision_latency_p50_ms", "decision_latency_p95_ms",
+    "apgr", "gain_over_hull", "cost_at_best_quality", "cascade_apgr", "cascade_cost_at_best_quality",
+    "ece_max", "decision_latency_p50_ms", "decision_latency_p95_ms",
 ]  # fmt: skip
 
 
