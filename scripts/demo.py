@@ -68,6 +68,7 @@ def show_heuristic() -> None:
 def quiet_mlflow() -> None:
     """MLflow's progress bars, INFO logs and its own deprecation warnings are noise in a demo."""
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # a demo does not report usage anywhere
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
