@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from mlflow import MlflowClient
 from typer.testing import CliRunner
 
-from router import Router
 from router._exceptions import InvalidInputError
 from router.cli import app
+from tests._helpers import ROOT
 from training import train_router
 from training._tracking_registry import CHAMPION, promote
 
@@ -29,7 +32,7 @@ def _champion(experiment, name: str) -> str:
     return str(MlflowClient(experiment.tracking_uri).get_model_version_by_alias(name, CHAMPION).version)
 
 
-def test_first_promotion_succeeds_on_the_held_out_split_and_serves(experiment, request):
+def test_first_promotion_succeeds_on_the_held_out_split_and_serves(experiment, request, tmp_path):
     name = request.node.name
     run_id = experiment.runs["C=0.3"].run_id
     result = promote(run_id, registered_name=name, tracking_uri=experiment.tracking_uri)
@@ -39,11 +42,19 @@ def test_first_promotion_succeeds_on_the_held_out_split_and_serves(experiment, r
     assert _champion(experiment, name) == result.version
     tags = MlflowClient(experiment.tracking_uri).get_model_version(name, result.version).tags
     assert tags["promotion.metric"] == "apgr" and "promotion.forced" not in tags
-    import mlflow
-
-    mlflow.set_tracking_uri(experiment.tracking_uri)
-    router = Router.load(f"models:/{name}@{CHAMPION}", strict=True)
-    assert router.route("Fix the race condition in the connection pool").source == "learned"
+    # A fresh process with only ROUTER_DATA_DIR set finds the champion in the embedded default store.
+    code = (
+        "from router import Router\n"
+        f"router = Router.load('models:/{name}@{CHAMPION}', strict=True)\n"
+        "print(router.route('Fix the race condition in the connection pool').source)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"}
+    env |= {"ROUTER_DATA_DIR": str(experiment.data_dir), "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-c", code]
+    fresh = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert fresh.returncode == 0, fresh.stderr
+    assert fresh.stdout.strip() == "learned"
+    assert not (tmp_path / "mlflow.db").exists(), "not MLflow's own default store in the working directory"
 
 
 def test_gate_refuses_a_worse_candidate_and_force_overrides_with_a_tag(experiment, shuffled_run, request):
@@ -108,9 +119,10 @@ def test_lower_is_better_metric_gates_the_other_way(experiment, shuffled_run, re
     ("kwargs", "match"),
     [
         ({"metric": "accuracy"}, r"Unknown metric 'accuracy'.*apgr"),
+        ({"metric": "auc_gpt5"}, r"Metric 'auc_gpt5' is not among the scores: apgr, auc_haiku"),
         ({"run_id": "0" * 32}, r"Unknown run '0{32}'"),
     ],
-    ids=["unknown-metric", "unknown-run"],
+    ids=["unknown-metric", "unknown-model-metric", "unknown-run"],
 )
 def test_bad_arguments_are_refused_by_name(experiment, kwargs, match):
     args = {"run_id": experiment.runs["C=0.3"].run_id, **kwargs}
@@ -150,3 +162,20 @@ def test_cli_exit_codes_and_messages(experiment, shuffled_run):
     assert "(forced)" in forced.stdout
     missing = runner.invoke(app, [*base, "--run", shuffled_run, "--data", "nope.csv"])
     assert missing.exit_code == 2 and "no such file" in missing.stderr
+
+
+def test_a_run_without_held_out_tasks_needs_data(experiment):
+    import mlflow
+
+    mlflow.set_tracking_uri(experiment.tracking_uri)
+    with mlflow.start_run(experiment_id=mlflow.create_experiment("not-training")) as run:
+        mlflow.log_param("note", "not a training run")
+    with pytest.raises(InvalidInputError, match=r"no evaluation/held_out.parquet.*--data"):
+        promote(run.info.run_id, registered_name="no-held-out", tracking_uri=experiment.tracking_uri)
+    with pytest.raises(InvalidInputError, match="has no logged router model"):
+        promote(
+            run.info.run_id,
+            data=experiment.evaluation,
+            registered_name="no-model",
+            tracking_uri=experiment.tracking_uri,
+        )

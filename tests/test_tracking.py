@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -119,3 +120,27 @@ def test_embedded_default_keeps_store_and_artifacts_in_the_data_dir(experiment, 
     monkeypatch.setenv("MLFLOW_TRACKING_URI", "http://127.0.0.1:5999")
     assert tracking_uri_for() == "http://127.0.0.1:5999"
     assert tracking_uri_for("sqlite:///other.db") == "sqlite:///other.db"
+
+
+def test_reliability_bins_cover_each_models_held_out_attempts(experiment, client, tmp_path):
+    run_id = experiment.runs["C=0.3"].run_id
+    path = client.download_artifacts(run_id, "evaluation/curves.json", str(tmp_path))
+    reliability = json.loads(Path(path).read_text())["reliability"]
+    assert set(reliability) == {"haiku", "sonnet", "opus"}
+    for name, bins in reliability.items():
+        assert sum(b["n"] for b in bins) == 80, name  # every held-out task tried every model
+        assert all(0.0 <= b["predicted"] <= 1.0 and 0.0 <= b["observed"] <= 1.0 for b in bins)
+        assert [b["predicted"] for b in bins] == sorted(b["predicted"] for b in bins)
+
+
+def test_resolve_uri_prefers_the_pyfunc_layout(tmp_path):
+    from router._learned import resolve_uri
+
+    # A downloaded pyfunc model: MLmodel beside artifacts/router; a decoy that sorts first must not win.
+    (tmp_path / "a-decoy").mkdir()
+    (tmp_path / "a-decoy" / "metadata.json").write_text("{}")
+    (tmp_path / "artifacts" / "router").mkdir(parents=True)
+    (tmp_path / "artifacts" / "router" / "metadata.json").write_text("{}")
+    (tmp_path / "MLmodel").write_text("")
+    assert resolve_uri(tmp_path) == tmp_path / "artifacts" / "router"
+    assert resolve_uri(tmp_path / "a-decoy") == tmp_path / "a-decoy"

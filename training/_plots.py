@@ -69,7 +69,8 @@ def draw_reliability(
     ax: Axes, reliability: Mapping[str, list[dict[str, float]]], *, prefix: str = ""
 ) -> None:
     """Observed against predicted P(success), per bin and model; the diagonal is perfect calibration."""
-    ax.plot([0, 1], [0, 1], ":", color="grey")
+    if not ax.lines:  # the diagonal once, however many runs share the axes
+        ax.plot([0, 1], [0, 1], ":", color="grey")
     for name, bins in reliability.items():
         if bins:
             ax.plot(
@@ -111,23 +112,7 @@ def compare_figure(curves_by_run: Mapping[str, Mapping[str, Any]]) -> Figure:
         if "policy" in curves:
             draw_cost_quality(cost_ax, curves, label=label, baselines=first)
             first = False
-        for name, bins in curves.get("reliability", {}).items():
-            if bins:
-                rel_ax.plot(
-                    [b["predicted"] for b in bins],
-                    [b["observed"] for b in bins],
-                    "o-",
-                    ms=3,
-                    label=f"{label}: {name}",
-                )
+        draw_reliability(rel_ax, curves.get("reliability", {}), prefix=f"{label}: ")
     _cost_axes(cost_ax, "cost-quality on each run's held-out tasks")
-    rel_ax.plot([0, 1], [0, 1], ":", color="grey")
-    rel_ax.set(
-        xlim=(0, 1),
-        ylim=(0, 1),
-        xlabel="predicted P(success)",
-        ylabel="observed success rate",
-        title="reliability",
-    )
-    rel_ax.legend(fontsize=7)
+    rel_ax.set_title("reliability")
     return fig

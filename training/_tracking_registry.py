@@ -159,22 +159,27 @@ def _models_of(uri: str) -> list[str]:
 
 def _candidate_version(mlflow: Any, client: Any, run_id: str, name: str) -> str:
     """The registered version holding the run's model; the run's model is registered now if it is not."""
-    try:
-        client.get_run(run_id)
-    except Exception as exc:  # MlflowException for an unknown or malformed id
-        raise InvalidInputError(f"Unknown run {run_id!r} in {mlflow.get_tracking_uri()}: {exc}") from exc
     for version in client.search_model_versions(f"name='{name}'"):
         if version.run_id == run_id:
             return str(version.version)
-    return str(mlflow.register_model(f"runs:/{run_id}/{MODEL_NAME}", name).version)
+    try:
+        return str(mlflow.register_model(f"runs:/{run_id}/{MODEL_NAME}", name).version)
+    except Exception as exc:  # MlflowException: the run logged no model
+        raise InvalidInputError(f"Run {run_id} has no logged router model to promote ({exc}).") from exc
 
 
 def _evaluation_data(mlflow: Any, run_id: str, data: Outcomes | None) -> tuple[Any, str]:
     if data is not None:
         return load_outcomes(data).frame, str(data) if not hasattr(data, "columns") else "the given outcomes"
-    local = mlflow.artifacts.download_artifacts(
-        run_id=run_id, artifact_path=f"{EVALUATION_PATH}/{HELD_OUT_FILE}"
-    )
+    try:
+        local = mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=f"{EVALUATION_PATH}/{HELD_OUT_FILE}"
+        )
+    except Exception as exc:  # MlflowException, OSError: the run has no such artifact
+        raise InvalidInputError(
+            f"Run {run_id} has no {EVALUATION_PATH}/{HELD_OUT_FILE} to compare on (logged by an older "
+            f"version, or not a training run); pass --data with an outcome log. ({exc})"
+        ) from exc
     return load_outcomes(local).frame, f"run {run_id}'s held-out tasks"
 
 
@@ -199,73 +204,80 @@ def promote(
     check_gate_metric(metric)
     mlflow = use_tracking(tracking_uri)
     client = MlflowClient()
-    version = _candidate_version(mlflow, client, run_id, registered_name)
+    try:
+        client.get_run(run_id)
+    except Exception as exc:  # MlflowException for an unknown or malformed id
+        raise InvalidInputError(f"Unknown run {run_id!r} in {mlflow.get_tracking_uri()}: {exc}") from exc
     frame, described = _evaluation_data(mlflow, run_id, data)
+    version = _candidate_version(mlflow, client, run_id, registered_name)
     candidate_uri = f"models:/{registered_name}/{version}"
-    tried = frame.groupby("task_id")["model"].agg(set)
-    full = tried.map(set(_models_of(candidate_uri)).issubset)
+    tasks = _full_information_tasks(frame, _models_of(candidate_uri), described)
+    scores = _score(candidate_uri, frame, f"candidate version {version}")
+    if metric not in scores:
+        raise InvalidInputError(f"Metric {metric!r} is not among the scores: {', '.join(sorted(scores))}.")
+    value = scores[metric]
+    try:
+        previous: str | None = str(client.get_model_version_by_alias(registered_name, CHAMPION).version)
+    except Exception:  # MlflowException: no such alias (or no such model) means no champion yet
+        previous = None
+    champion_value = None
+    if previous is not None and previous != version:
+        uri = f"models:/{registered_name}/{previous}"
+        champion_value = _score(uri, frame, f"{CHAMPION} version {previous}")[metric]
+    better, why = _verdict(metric, value, champion_value, previous, version)
+    result = Promotion(
+        promoted=better or force, forced=force and not better, name=registered_name, version=version,
+        previous_version=previous, metric=metric, candidate_value=value, champion_value=champion_value,
+        data=described, tasks=tasks, reason=f"{why}, on {tasks} full-information tasks of {described}",
+    )  # fmt: skip
+    if result.promoted:
+        client.set_registered_model_alias(registered_name, CHAMPION, version)
+        for key, tag in _tags(result).items():
+            client.set_model_version_tag(registered_name, version, key, tag)
+    return result
+
+
+def _full_information_tasks(frame: Any, models: list[str], described: str) -> int:
+    """How many tasks of the data every one of ``models`` was tried on; the curves are drawn on those."""
+    full = frame.groupby("task_id")["model"].agg(set).map(set(models).issubset)
     if not full.any():
         raise InvalidInputError(
             f"The evaluation data ({described}) has no task on which every model of the candidate was "
             f"tried; the gate needs such tasks. Pass --data with a full-information log."
         )
-    candidate = _score(candidate_uri, frame, f"candidate version {version}")
-    if metric not in candidate:
-        raise InvalidInputError(
-            f"Metric {metric!r} is not in the scores. Available: {', '.join(sorted(candidate))}."
-        )
-    try:
-        previous: str | None = str(client.get_model_version_by_alias(registered_name, CHAMPION).version)
-    except Exception:  # MlflowException: no such alias (or no such model) means no champion yet
-        previous = None
-    value = candidate[metric]
-    champion_value = None
+    return int(full.sum())
+
+
+def _verdict(
+    metric: str, value: float, champion_value: float | None, previous: str | None, version: str
+) -> tuple[bool, str]:
+    """Whether the candidate may take the alias, and why, in words."""
     if previous is None:
-        better, why = True, f"no {CHAMPION} yet"
-    elif previous == version:
-        better, why = True, f"version {version} already is the {CHAMPION}"
-    else:
-        champion_value = _score(
-            f"models:/{registered_name}/{previous}", frame, f"{CHAMPION} version {previous}"
-        )[metric]
-        better = math.isfinite(value) and (
-            not math.isfinite(champion_value)
-            or (value >= champion_value if higher_is_better(metric) else value <= champion_value)
-        )
-        relation = "at least as good as" if better else "worse than"
-        direction = "higher" if higher_is_better(metric) else "lower"
-        why = (
-            f"{metric} {value:.4f} is {relation} the {CHAMPION}'s (version {previous}) {champion_value:.4f} "
-            f"({direction} is better)"
-        )
-    tasks = int(full.sum())
-    reason = f"{why}, on {tasks} full-information tasks of {described}"
-    promoted = better or force
-    if promoted:
-        client.set_registered_model_alias(registered_name, CHAMPION, version)
-        tags = {
-            "promotion.metric": metric,
-            "promotion.value": f"{value:.6g}",
-            "promotion.data": described,
-            "promotion.previous_champion": previous or "",
-            "promotion.reason": reason[:4000],
-        }
-        if champion_value is not None:
-            tags["promotion.champion_value"] = f"{champion_value:.6g}"
-        if not better:
-            tags["promotion.forced"] = "true"
-        for key, tag in tags.items():
-            client.set_model_version_tag(registered_name, version, key, tag)
-    return Promotion(
-        promoted=promoted,
-        forced=promoted and not better,
-        name=registered_name,
-        version=version,
-        previous_version=previous,
-        metric=metric,
-        candidate_value=value,
-        champion_value=champion_value,
-        data=described,
-        tasks=tasks,
-        reason=reason,
+        return True, f"no {CHAMPION} yet"
+    if champion_value is None:
+        return True, f"version {version} already is the {CHAMPION}"
+    higher = higher_is_better(metric)
+    better = math.isfinite(value) and (
+        not math.isfinite(champion_value) or (value >= champion_value if higher else value <= champion_value)
     )
+    relation = "at least as good as" if better else "worse than"
+    return better, (
+        f"{metric} {value:.4f} is {relation} the {CHAMPION}'s (version {previous}) {champion_value:.4f} "
+        f"({'higher' if higher else 'lower'} is better)"
+    )
+
+
+def _tags(result: Promotion) -> dict[str, str]:
+    """What the model version records about its promotion (MLflow tag values are strings)."""
+    tags = {
+        "promotion.metric": result.metric,
+        "promotion.value": f"{result.candidate_value:.6g}",
+        "promotion.data": result.data,
+        "promotion.previous_champion": result.previous_version or "",
+        "promotion.reason": result.reason[:4000],
+    }
+    if result.champion_value is not None:
+        tags["promotion.champion_value"] = f"{result.champion_value:.6g}"
+    if result.forced:
+        tags["promotion.forced"] = "true"
+    return tags
