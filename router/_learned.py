@@ -33,6 +33,7 @@ from router._estimator import (
 )
 from router._exceptions import ArtifactError, InvalidInputError, RouterError
 from router._features import DENSE_NAMES, Featurizer
+from router._paths import default_tracking_uri
 from router._policy import choose, escalation, mu_for
 from router._router import Router, check_tradeoff
 from router._types import ModelSelection, RoutingDecision, TaskComplexity
@@ -247,6 +248,11 @@ def resolve_uri(uri: str | Path) -> Path:
             import mlflow  # only here: fetching from a registry, never while deciding
         except ImportError as exc:  # pragma: no cover - mlflow is a dependency
             raise ArtifactError(f"Loading {text!r} needs mlflow: {exc}") from exc
+        # Unless the process or the environment names a tracking server, read the embedded store training
+        # writes to by default (not MLflow's own default, ./mlflow.db of the working directory). Set for the
+        # process, as training does: MLflow's registry look-up ignores a per-call registry URI.
+        if not mlflow.tracking.is_tracking_uri_set():
+            mlflow.set_tracking_uri(default_tracking_uri())
         try:
             local = Path(mlflow.artifacts.download_artifacts(artifact_uri=text))
         except Exception as exc:  # mlflow raises several unrelated types for a missing model
@@ -255,6 +261,9 @@ def resolve_uri(uri: str | Path) -> Path:
         local = Path(text)
     if (local / "metadata.json").is_file() or not local.is_dir():
         return local
+    # An MLflow pyfunc model (training._tracking_pyfunc) keeps the artifact under artifacts/router.
+    if (local / "artifacts" / "router" / "metadata.json").is_file():
+        return local / "artifacts" / "router"
     found = sorted(local.rglob("metadata.json"))
     return found[0].parent if found else local
 

@@ -11,3 +11,11 @@ from pathlib import Path
 
 def data_dir() -> Path:
     return Path(os.environ.get("ROUTER_DATA_DIR") or Path.cwd() / ".router")
+
+
+def default_tracking_uri() -> str:
+    """The embedded MLflow store used when ``MLFLOW_TRACKING_URI`` is unset: SQLite in the data directory.
+
+    Training logs there and ``Router.load("models:/...")`` reads from there, so both agree without any set-up.
+    """
+    return f"sqlite:///{(data_dir() / 'mlflow.db').resolve()}"

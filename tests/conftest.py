@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import HealthCheck, settings
 
 from router import ComplexityEstimator
+
+if TYPE_CHECKING:
+    from training import TrainResult
 
 settings.register_profile(
     "router",
@@ -51,3 +56,52 @@ def write_catalog(tmp_path: Path) -> Callable[[str], Path]:
         return path
 
     return write
+
+
+# -- MLflow experiments: test_tracking, test_promote, test_experiments_cli, test_notebooks --
+
+
+@dataclass
+class Experiment:
+    """One embedded MLflow store with two runs of different parameters on one log, and the logs themselves."""
+
+    data_dir: Path
+    tracking_uri: str
+    name: str
+    log: Path  # full-information synthetic log both runs were trained on
+    evaluation: Path  # a full-information log neither run saw, for unbiased gates
+    shuffled: Path  # the log with task texts shuffled across tasks: a router trained on it learns nothing
+    runs: dict[str, TrainResult]  # "C=0.3" and "C=0.01"
+
+
+@pytest.fixture(scope="session")
+def experiment(tmp_path_factory: pytest.TempPathFactory) -> Experiment:
+    """Trained once per session (MLflow's SQLite schema set-up alone takes seconds).
+
+    Training runs with ``ROUTER_DATA_DIR`` set and ``MLFLOW_TRACKING_URI`` unset, so the runs land in the
+    embedded default store; tests then pass its URI explicitly.
+    """
+    from router._outcome_log import write_outcomes
+    from training import train_router
+    from training.synthetic import generate_outcomes
+
+    root = tmp_path_factory.mktemp("experiment")
+    frame = generate_outcomes(400, seed=11)
+    # The same outcomes under other tasks' texts (a seeded permutation, so a failure replays): the text no
+    # longer tells anything about the outcomes or the costs, so a router trained on it is worse.
+    texts = frame.drop_duplicates("task_id").set_index("task_id")[["description", "files"]]
+    moved = texts.sample(frac=1.0, random_state=5).set_axis(texts.index)
+    shuffled = frame.assign(
+        description=frame["task_id"].map(moved["description"]), files=frame["task_id"].map(moved["files"])
+    )
+    paths = {
+        "log": write_outcomes(frame, root / "log.parquet"),
+        "evaluation": write_outcomes(generate_outcomes(300, seed=12), root / "evaluation.parquet"),
+        "shuffled": write_outcomes(shuffled, root / "shuffled.parquet"),
+    }
+    data = root / "data"
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ROUTER_DATA_DIR", str(data))
+        mp.delenv("MLFLOW_TRACKING_URI", raising=False)
+        runs = {f"C={c}": train_router(paths["log"], experiment="compare", C=c) for c in (0.3, 0.01)}
+    return Experiment(data, f"sqlite:///{data / 'mlflow.db'}", "compare", runs=runs, **paths)

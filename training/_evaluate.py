@@ -36,6 +36,21 @@ def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> 
     return float(total / len(y))
 
 
+def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """The reliability diagram's points: per non-empty equal-width bin, mean prediction, mean outcome, count.
+
+    The same bins as :func:`expected_calibration_error`, so the diagram shows what the ECE sums.
+    """
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    masks = [which == b for b in range(bins)]
+    return [
+        {"predicted": float(p[m].mean()), "observed": float(y[m].mean()), "n": int(m.sum())}
+        for m in masks
+        if m.any()
+    ]
+
+
 def classifier_metrics(success: np.ndarray, p: np.ndarray, models: list[str]) -> dict[str, dict[str, float]]:
     out = {}
     for j, name in enumerate(models):

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from router._artifact import save_artifact
+from router._artifact import load_artifact, save_artifact
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
 from router._paths import data_dir
@@ -20,9 +20,11 @@ from training._evaluate import (
     classifier_metrics,
     curve_metrics,
     policy_points,
+    reliability_bins,
     single_points,
 )
 from training._fit import FitParams
+from training._latency import decision_latency
 from training._router_fit import FittedRouter, fit_router, log_catalog
 
 log = logging.getLogger("training")
@@ -64,7 +66,12 @@ def evaluate_fitted(fitted: FittedRouter, test: TaskMatrix) -> tuple[dict[str, f
             metrics[f"{key}_{name}"] = values[key]
     metrics["ece_max"] = max(v["ece"] for v in per_model.values())
     full = test.observed.all(axis=1)
-    details: dict[str, Any] = {"per_model": per_model, "full_information_tasks": int(full.sum())}
+    details: dict[str, Any] = {
+        "per_model": per_model,
+        "full_information_tasks": int(full.sum()),
+        "models": list(test.models),
+        "reliability": _reliability(test.success, p, test.models),
+    }
     if full.sum() >= 10:
         s, c = test.success[full], test.cost[full]
         kappa = fitted.meta["kappa"]
@@ -80,6 +87,15 @@ def evaluate_fitted(fitted: FittedRouter, test: TaskMatrix) -> tuple[dict[str, f
         metrics["cascade_cost_at_best_quality"] = cascade_summary["cost_at_best_quality"]
         details.update(singles=singles.tolist(), policy=points.tolist(), cascade=cascade.tolist())
     return metrics, details
+
+
+def _reliability(success: np.ndarray, p: np.ndarray, models: list[str]) -> dict[str, list[dict[str, float]]]:
+    """Per model, on the held-out tasks where it was tried: the reliability diagram's bins."""
+    out = {}
+    for j, name in enumerate(models):
+        seen = ~np.isnan(success[:, j])
+        out[name] = reliability_bins((success[seen, j] >= 0.5).astype(float), p[seen, j])
+    return out
 
 
 def train_router(
@@ -159,6 +175,7 @@ def train_router(
     metrics, details = evaluate_fitted(held_out, data.subset(test_rows))
     final = fit_router(data, catalog, fit_params, target_share=target_share, budget_per_task=budget_per_task)
     metrics["default_tradeoff"] = final.meta["default_tradeoff"]
+    metrics.update(decision_latency(final.arrays, final.meta))
     identity = data_identity(frame)
     stamp = dt.datetime.now(dt.UTC)
     out = Path(output_dir) if output_dir else data_dir() / "models" / f"router-{stamp:%Y%m%d-%H%M%S-%f}"
@@ -177,10 +194,14 @@ def train_router(
     if log_to_mlflow:
         from training._tracking import log_training_run
 
+        held_out = frame[frame["task_id"].isin(set(data.task_ids[test_rows]))]
         run_id, registered_uri = log_training_run(
             out,
-            meta,
+            load_artifact(out)[1],
             metrics,
+            details=details,
+            held_out=held_out,
+            test_size=test_size,
             experiment=experiment,
             tracking_uri=tracking_uri,
             register=register,
