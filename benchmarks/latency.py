@@ -60,8 +60,8 @@ def prepare(workdir: Path, say: Progress = progress) -> dict[str, Any]:
 
     data = dataset()
     texts, models, success, cost = task_arrays(data)
-    (workdir / "descriptions.json").write_text(json.dumps(two_kb_descriptions(texts, POOL)))
     swebench = data.source.startswith("SWE-bench")
+    (workdir / "descriptions.json").write_text(json.dumps(two_kb_descriptions(texts, POOL)))
     say(f"latency: training the learned router on {data.source}, {len(texts)} tasks")
     started = time.perf_counter()
     train_router(data.frame, catalog=data.catalog, log_to_mlflow=False, output_dir=workdir / "learned")
@@ -70,7 +70,14 @@ def prepare(workdir: Path, say: Progress = progress) -> dict[str, Any]:
     say("latency: fitting the plain scikit-learn pipeline")
     joblib.dump(PlainPipelineRouter(models, mu).fit(texts, success, cost), workdir / "pipeline.joblib")
     np.savez(workdir / "knn.npz", success=success, cost=cost, models=np.array(models), mu=mu)
-    setup = {"catalog": "swebench" if swebench else "default", "data": data.source, "tasks": len(texts)}
+    # The heuristic worker rebuilds its catalog from plain data, so its memory figure is the router's alone
+    # (importing training.swebench would pull pandas into it).
+    catalog = None
+    if swebench:
+        from training.swebench import CATALOG_MODELS, CATALOG_ROUTING
+
+        catalog = {"models": CATALOG_MODELS, "routing": CATALOG_ROUTING}
+    setup = {"catalog": catalog, "data": data.source, "tasks": len(texts)}
     if not _embed.missing():
         index = _embed.cached_embeddings(texts, say)
         if index is not None:
@@ -85,12 +92,7 @@ def _load(name: str, workdir: Path) -> tuple[Callable[[str], Any], Callable[[lis
     if name == "heuristic":
         from router import Catalog, Router
 
-        if setup["catalog"] == "swebench":
-            from training.swebench import swebench_catalog
-
-            catalog = swebench_catalog()
-        else:
-            catalog = Catalog.default()
+        catalog = Catalog.from_dict(setup["catalog"]) if setup["catalog"] else Catalog.default()
         heuristic = Router(catalog)
         return heuristic.route, heuristic.route_many
     if name == "learned":

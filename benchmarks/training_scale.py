@@ -5,7 +5,11 @@ synthetic generator's full-information log over the default catalog (three model
 tasks); generating it is timed apart from the fit. The fit is ``train_router(..., log_to_mlflow=False)``: the
 held-out fit and evaluation, then the final fit on every task, as a user runs it. Stage timers (featurizer,
 calibration folds, final classifier fits, held-out cascade evaluation) wrap the training functions by name,
-with no effect on the result, so every run shows where the time goes. A size still running after
+with no effect on the result, so every run shows where the time goes: "featurizer" is the heuristic estimate
+and term extraction of every task (``Featurizer._analyze_many``), "calibration folds" the out-of-fold
+LogisticRegression and Ridge fits that Platt scaling and the tradeoff need (``_out_of_fold``), "final LR fits"
+the per-model LogisticRegression on all rows, "cascade evaluation" the held-out cascade curve
+(``cascade_points``), "other" the rest (task matrix, final Ridge fits, tradeoff calibration, saving). A size still running after
 ``--timeout`` seconds is stopped and reported as such, with the memory it had reached.
 
     python -m benchmarks.training_scale [--quick] [--sizes 10000 100000] [--timeout 240]
@@ -67,11 +71,11 @@ def _instrument() -> StageTimer:
     import training._train as train
 
     timer = StageTimer()
-    timer.wrap(features.Featurizer, "_analyze_many", "featurizer (heuristic estimate + terms)")
-    timer.wrap(fit, "_out_of_fold", "calibration folds (LogisticRegression + Ridge, out of fold)")
-    timer.wrap(fit, "_fit_success", "final LogisticRegression fits", unless_inside=
-               "calibration folds (LogisticRegression + Ridge, out of fold)")  # fmt: skip
-    timer.wrap(train, "cascade_points", "held-out cascade evaluation")
+    timer.wrap(features.Featurizer, "_analyze_many", "featurizer")
+    timer.wrap(fit, "_out_of_fold", "calibration folds")
+    timer.wrap(fit, "_fit_success", "final LR fits", unless_inside=
+               "calibration folds")  # fmt: skip
+    timer.wrap(train, "cascade_points", "cascade evaluation")
     return timer
 
 
@@ -88,7 +92,7 @@ def fit_one_size(rows: int) -> dict[str, Any]:
         result = train_router(frame, log_to_mlflow=False, output_dir=Path(tmp) / "model")
         fit_s = time.perf_counter() - started
     stages = dict(timer.seconds)
-    stages["other (task matrix, Ridge final fits, tradeoff calibration, saving)"] = fit_s - sum(stages.values())
+    stages["other"] = fit_s - sum(stages.values())
     return {
         "rows": len(frame),
         "tasks": int(frame["task_id"].nunique()),
