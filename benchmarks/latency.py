@@ -78,7 +78,7 @@ def prepare(workdir: Path, say: Progress = progress) -> dict[str, Any]:
 
         catalog = {"models": CATALOG_MODELS, "routing": CATALOG_ROUTING}
     setup = {"catalog": catalog, "data": data.source, "tasks": len(texts)}
-    if not _embed.missing():
+    if _embed.unavailable() is None:
         index = _embed.cached_embeddings(texts, say)
         if index is not None:
             np.save(workdir / "knn_index.npy", index)
@@ -111,9 +111,13 @@ def _load(name: str, workdir: Path) -> tuple[Callable[[str], Any], Callable[[lis
 
         arrays = np.load(workdir / "knn.npz")
         knn = KnnRouter(
-            load_model(), np.load(workdir / "knn_index.npy"), arrays["success"], arrays["cost"],
-            [str(m) for m in arrays["models"]], float(arrays["mu"]),
-        )  # fmt: skip
+            load_model(),
+            np.load(workdir / "knn_index.npy"),
+            arrays["success"],
+            arrays["cost"],
+            [str(m) for m in arrays["models"]],
+            float(arrays["mu"]),
+        )
         return knn.route, knn.route_many
     raise ValueError(f"Unknown router {name!r}. Known: {', '.join(ROUTERS)}.")
 
@@ -185,26 +189,20 @@ def run(quick: bool = False, workdir: Path | None = None, say: Progress = progre
         rows: dict[str, Any] = {}
         for name in ROUTERS:
             if name == "embedding_knn" and not (work / "knn_index.npy").exists():
-                status = "not installed" if _embed.missing() else "failed"
-                rows[name] = {"label": LABELS[name], "status": status,
-                              "reason": _embed_reason()}
-                say(f"latency: {name}: not installed")
-                continue  # fmt: skip
+                status, reason = _embed.unavailable() or ("failed", "the embedding worker failed")
+                rows[name] = {"label": LABELS[name], "status": status, "reason": reason}
+                say(f"latency: {name}: {status} ({reason})")
+                continue
             say(f"latency: measuring {name}")
             args = ["--worker", name, "--workdir", str(work), *(["--quick"] if quick else [])]
             result, info = run_worker("benchmarks.latency", args, work / f"{name}.json")
             rows[name] = result or {"label": LABELS[name], "status": "failed", "reason": str(info)}
             if result:
-                say(f"latency: {name}: p50 {result['p50_us']:.0f} us, p99 {result['p99_us']:.0f} us, "
-                    f"{result['batch_per_s']:,.0f} decisions/s in batch")  # fmt: skip
+                say(
+                    f"latency: {name}: p50 {result['p50_us']:.0f} us, p99 {result['p99_us']:.0f} us, "
+                    f"{result['batch_per_s']:,.0f} decisions/s in batch"
+                )
     return {"setup": setup, "routers": rows, "goals": GOALS, "verdicts": verdicts(rows)}
-
-
-def _embed_reason() -> str:
-    from benchmarks import _embed
-
-    gone = _embed.missing()
-    return f"missing {', '.join(gone)}: pip install '.[bench-embed]'" if gone else "embedding failed"
 
 
 def verdicts(rows: dict[str, Any]) -> dict[str, Any]:
@@ -220,15 +218,26 @@ def verdicts(rows: dict[str, Any]) -> dict[str, Any]:
     out["p50_us"]["met"] = learned["p50_us"] <= GOALS["p50_us"]
     out["p99_us"]["met"] = learned["p99_us"] <= GOALS["p99_us"]
     out["batch_per_s"]["met"] = learned["batch_per_s"] >= GOALS["batch_per_s"]
-    for peer, goal in (("sklearn_pipeline", "speedup_vs_pipeline"), ("embedding_knn", "speedup_vs_embedding")):
+    for peer, goal in (
+        ("sklearn_pipeline", "speedup_vs_pipeline"),
+        ("embedding_knn", "speedup_vs_embedding"),
+    ):
         if "p50_us" in rows.get(peer, {}):
             ratio = rows[peer]["p50_us"] / learned["p50_us"]
             batch_ratio = learned["batch_per_s"] / rows[peer]["batch_per_s"]
-            out[goal] = {"value": ratio, "batch_value": batch_ratio, "goal": f">= {GOALS[goal]:g}x (p50)",
-                         "met": ratio >= GOALS[goal]}  # fmt: skip
+            out[goal] = {
+                "value": ratio,
+                "batch_value": batch_ratio,
+                "goal": f">= {GOALS[goal]:g}x (p50)",
+                "met": ratio >= GOALS[goal],
+            }
         else:
-            out[goal] = {"value": None, "goal": f">= {GOALS[goal]:g}x (p50)", "met": None,
-                         "reason": rows.get(peer, {}).get("status", "not measured")}  # fmt: skip
+            out[goal] = {
+                "value": None,
+                "goal": f">= {GOALS[goal]:g}x (p50)",
+                "met": None,
+                "reason": rows.get(peer, {}).get("status", "not measured"),
+            }
     return out
 
 

@@ -14,6 +14,7 @@ learned one. No claim here rests on synthetic data: without the shared files the
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,9 @@ def _point(cost: float, success: float, **extra: Any) -> dict[str, Any]:
     return {"cost": float(cost), "success": float(success), **extra}
 
 
-def heuristic_points(descriptions: list[str], models: list[str], s: np.ndarray, c: np.ndarray) -> dict[str, Any]:
+def heuristic_points(
+    descriptions: list[str], models: list[str], s: np.ndarray, c: np.ndarray
+) -> dict[str, Any]:
     """The heuristic router on every task at several tradeoffs: realised (cost, success) per tradeoff."""
     from router import Router
     from training.swebench import swebench_catalog
@@ -41,7 +44,9 @@ def heuristic_points(descriptions: list[str], models: list[str], s: np.ndarray, 
     points = {}
     for t in HEURISTIC_TRADEOFFS:
         chosen = np.array([models.index(d.model) for d in router.route_many(descriptions, tradeoff=t)])
-        points["default" if t is None else f"{t:.1f}"] = _point(c[rows, chosen].mean(), s[rows, chosen].mean())
+        points["default" if t is None else f"{t:.1f}"] = _point(
+            c[rows, chosen].mean(), s[rows, chosen].mean()
+        )
     return points
 
 
@@ -67,7 +72,9 @@ def at_tradeoffs(
     """Realised (cost, success) when each task is routed at its own fold's calibrated tradeoff."""
     from router._policy import choose, mu_for
 
-    chosen = np.array([choose(p[i], ch[i], mu_for(float(tradeoff[i]), float(kappa[i]))) for i in range(len(s))])
+    chosen = np.array(
+        [choose(p[i], ch[i], mu_for(float(tradeoff[i]), float(kappa[i]))) for i in range(len(s))]
+    )
     rows = np.arange(len(s))
     return _point(c[rows, chosen].mean(), s[rows, chosen].mean(), tradeoff_median=float(np.median(tradeoff)))
 
@@ -129,21 +136,26 @@ def run(quick: bool = False, workdir: Path | None = None, say: Progress = progre
         "models": models,
         "singles": report["singles"],
         "hull": {**curve_metrics(singles, singles), "points": upper_hull(singles).tolist()},
-        "random_mix": {**report["random_mix"], "between": [models[int(np.argmin(singles[:, 0]))],
-                                                          models[int(np.argmax(singles[:, 1]))]]},
+        "random_mix": {
+            **report["random_mix"],
+            "between": [models[int(np.argmin(singles[:, 0]))], models[int(np.argmax(singles[:, 1]))]],
+        },
         "heuristic": {**curve_metrics(heuristic_curve, singles), "points": heuristic},
         "learned_policy": {**report["policy"], "default": learned_default, "points": report["policy_points"]},
-        "learned_cascade": {**report["cascade"], "default": cascade_at_tradeoffs(cv, full),
-                            "points": report["cascade_points"]},
+        "learned_cascade": {
+            **report["cascade"],
+            "default": cascade_at_tradeoffs(cv, full),
+            "points": report["cascade_points"],
+        },
         "fixed_cascade": {**fixed, "order": list(FIXED_CASCADE)},
         "oracle": {**oracle, **curve_metrics(np.array([[oracle["cost"], oracle["success"]]]), singles)},
         "calibration": report["classifier"],
         "kappa": kappa,
-    }  # fmt: skip
-    if _embed.missing():
-        result["embedding_knn"] = {"status": "not installed",
-                                   "reason": f"missing {', '.join(_embed.missing())}: pip install '.[bench-embed]'"}
-    else:  # fmt: skip
+    }
+    off = _embed.unavailable()
+    if off is not None:
+        result["embedding_knn"] = {"status": off[0], "reason": off[1]}
+    else:
         embeddings = _embed.cached_embeddings(list(cv.data.descriptions), say)
         if embeddings is None:
             result["embedding_knn"] = {"status": "failed", "reason": "the embedding worker failed"}
@@ -152,9 +164,11 @@ def run(quick: bool = False, workdir: Path | None = None, say: Progress = progre
             p, ch = knn_predictions(cv, embeddings, full)
             points = policy_points(s, c, p[full], ch[full], kappa)
             result["embedding_knn"] = {
-                "status": "ok", **curve_metrics(points, singles), "points": points.tolist(),
+                "status": "ok",
+                **curve_metrics(points, singles),
+                "points": points.tolist(),
                 "default": at_tradeoffs(p[full], ch[full], s, c, cv.tradeoff[full], cv.kappa[full]),
-            }  # fmt: skip
+            }
     if workdir is not None:
         plot_path = Path(workdir) / "quality.png"
         plot(result, plot_path)
@@ -167,7 +181,7 @@ def run(quick: bool = False, workdir: Path | None = None, say: Progress = progre
 
 
 def plot(result: dict[str, Any], path: Path) -> None:
-    """The cost-quality plane: single models, their hull, the curves, the heuristic, the cascades, the oracle."""
+    """The cost-quality plane: single models and their hull, the curves, the heuristic, cascades, oracle."""
     import matplotlib
 
     matplotlib.use("Agg")  # no display on a server or in CI
@@ -180,7 +194,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
         # curve, so each segment is drawn through many interpolated points.
         if len(curve) < 2:
             return curve
-        parts = [np.linspace(a, b, 40) for a, b in zip(curve[:-1], curve[1:], strict=True)]
+        parts = [np.linspace(a, b, 40) for a, b in itertools.pairwise(curve)]
         return np.vstack(parts)
 
     fig, ax = plt.subplots(figsize=(8, 5.5), dpi=120)
@@ -188,21 +202,38 @@ def plot(result: dict[str, Any], path: Path) -> None:
     ax.plot(hull[:, 0], 100 * hull[:, 1], "k--", lw=1, label="hull of single models")
     for name, point in result["singles"].items():
         ax.plot(point["cost"], 100 * point["success"], "ko")
-        ax.annotate(name, (point["cost"], 100 * point["success"]), textcoords="offset points", xytext=(5, -10),
-                    fontsize=8)  # fmt: skip
-    curves = [("learned_policy", "learned policy", "C0"), ("learned_cascade", "learned cascade", "C2"),
-              ("embedding_knn", "embedding kNN", "C1")]  # fmt: skip
+        ax.annotate(
+            name,
+            (point["cost"], 100 * point["success"]),
+            textcoords="offset points",
+            xytext=(5, -10),
+            fontsize=8,
+        )
+    curves = [
+        ("learned_policy", "learned policy", "C0"),
+        ("learned_cascade", "learned cascade", "C2"),
+        ("embedding_knn", "embedding kNN", "C1"),
+    ]
     for key, label, colour in curves:
         points = result.get(key, {}).get("points")
         if points:
             curve = dense(upper_hull(np.array(points)))
-            ax.plot(curve[:, 0], 100 * curve[:, 1], "-", color=colour, lw=2, label=f"{label} (upper envelope)")
+            ax.plot(
+                curve[:, 0], 100 * curve[:, 1], "-", color=colour, lw=2, label=f"{label} (upper envelope)"
+            )
             ax.plot(np.array(points)[:, 0], 100 * np.array(points)[:, 1], ".", color=colour, ms=3, alpha=0.5)
     heuristic = np.array([[v["cost"], v["success"]] for v in result["heuristic"]["points"].values()])
     ax.plot(heuristic[:, 0], 100 * heuristic[:, 1], "s", color="C3", ms=5, label="heuristic (tradeoff sweep)")
-    ax.plot(result["fixed_cascade"]["cost"], 100 * result["fixed_cascade"]["success"], "D", color="C4",
-            label="fixed cascade " + " -> ".join(result["fixed_cascade"]["order"]))  # fmt: skip
-    ax.plot(result["oracle"]["cost"], 100 * result["oracle"]["success"], "*", color="C5", ms=12, label="oracle")
+    ax.plot(
+        result["fixed_cascade"]["cost"],
+        100 * result["fixed_cascade"]["success"],
+        "D",
+        color="C4",
+        label="fixed cascade " + " -> ".join(result["fixed_cascade"]["order"]),
+    )
+    ax.plot(
+        result["oracle"]["cost"], 100 * result["oracle"]["success"], "*", color="C5", ms=12, label="oracle"
+    )
     ax.set_xscale("log")
     ax.set_xlabel("mean cost per task (US$, log scale)")
     ax.set_ylabel("tasks resolved (%)")
@@ -220,7 +251,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     result = run(args.quick, args.out.parent if args.out else None)
-    print(json.dumps({k: v for k, v in result.items() if k in ("learned_policy", "heuristic")}, default=str)[:2000])
+    print(
+        json.dumps({k: v for k, v in result.items() if k in ("learned_policy", "heuristic")}, default=str)[
+            :2000
+        ]
+    )
     if args.out:
         write_json(args.out, result)
 

@@ -9,8 +9,8 @@ with no effect on the result, so every run shows where the time goes: "featurize
 and term extraction of every task (``Featurizer._analyze_many``), "calibration folds" the out-of-fold
 LogisticRegression and Ridge fits that Platt scaling and the tradeoff need (``_out_of_fold``), "final LR fits"
 the per-model LogisticRegression on all rows, "cascade evaluation" the held-out cascade curve
-(``cascade_points``), "other" the rest (task matrix, final Ridge fits, tradeoff calibration, saving). A size still running after
-``--timeout`` seconds is stopped and reported as such, with the memory it had reached.
+(``cascade_points``), "other" the rest (task matrix, final Ridge fits, tradeoff calibration, saving). A size
+still running after ``--timeout`` seconds is stopped and reported as such, with the memory it had reached.
 
     python -m benchmarks.training_scale [--quick] [--sizes 10000 100000] [--timeout 240]
 """
@@ -73,8 +73,7 @@ def _instrument() -> StageTimer:
     timer = StageTimer()
     timer.wrap(features.Featurizer, "_analyze_many", "featurizer")
     timer.wrap(fit, "_out_of_fold", "calibration folds")
-    timer.wrap(fit, "_fit_success", "final LR fits", unless_inside=
-               "calibration folds")  # fmt: skip
+    timer.wrap(fit, "_fit_success", "final LR fits", unless_inside="calibration folds")
     timer.wrap(train, "cascade_points", "cascade evaluation")
     return timer
 
@@ -107,9 +106,13 @@ def fit_one_size(rows: int) -> dict[str, Any]:
 
 
 def run(
-    quick: bool = False, workdir: Path | None = None, say: Progress = progress, *,
-    sizes: tuple[int, ...] | None = None, timeout: float = DEFAULT_TIMEOUT_S,
-) -> dict[str, Any]:  # fmt: skip
+    quick: bool = False,
+    workdir: Path | None = None,
+    say: Progress = progress,
+    *,
+    sizes: tuple[int, ...] | None = None,
+    timeout: float = DEFAULT_TIMEOUT_S,
+) -> dict[str, Any]:
     sizes = sizes or (QUICK_SIZES if quick else FULL_SIZES)
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-scale-") as tmp:
@@ -117,18 +120,36 @@ def run(
         for rows in sizes:
             say(f"training scale: {rows:,} rows (own process, stopped after {timeout:.0f} s)")
             found, info = run_worker(
-                "benchmarks.training_scale", ["--worker", str(rows)], work / f"scale-{rows}.json", timeout=timeout
+                "benchmarks.training_scale",
+                ["--worker", str(rows)],
+                work / f"scale-{rows}.json",
+                timeout=timeout,
             )
             if found:
-                say(f"training scale: {rows:,} rows: fit {found['fit_s']:.1f} s, peak {found['peak_rss_mb']:,.0f} MB")
+                say(
+                    f"training scale: {rows:,} rows: fit {found['fit_s']:.1f} s, "
+                    f"peak {found['peak_rss_mb']:,.0f} MB"
+                )
                 results.append({"status": "ok", **found})
             else:
                 status = "stopped" if info["timed_out"] else "failed"
                 say(f"training scale: {rows:,} rows: {status} after {info['wall_s']:.0f} s")
-                results.append({"status": status, "rows": rows, "wall_s": info["wall_s"],
-                                "peak_rss_mb": info["peak_rss_mb_polled"], "exit_code": info["exit_code"]})  # fmt: skip
-    return {"sizes": results, "goals": GOALS, "timeout_s": timeout, "verdict": verdict(results, timeout),
-            "data": f"synthetic, mode='full', default catalog ({N_MODELS} models), seed 0"}  # fmt: skip
+                results.append(
+                    {
+                        "status": status,
+                        "rows": rows,
+                        "wall_s": info["wall_s"],
+                        "peak_rss_mb": info["peak_rss_mb_polled"],
+                        "exit_code": info["exit_code"],
+                    }
+                )
+    return {
+        "sizes": results,
+        "goals": GOALS,
+        "timeout_s": timeout,
+        "verdict": verdict(results, timeout),
+        "data": f"synthetic, mode='full', default catalog ({N_MODELS} models), seed 0",
+    }
 
 
 def verdict(results: list[dict[str, Any]], timeout: float) -> dict[str, Any]:
@@ -138,13 +159,20 @@ def verdict(results: list[dict[str, Any]], timeout: float) -> dict[str, Any]:
     if at_goal is None:
         return {"met": None, "reason": "1M rows not run (quick mode)"}
     if at_goal["status"] == "ok":
-        return {"met": at_goal["fit_s"] <= GOALS["fit_s"] and at_goal["peak_rss_mb"] <= GOALS["peak_gb"] * 1024,
-                "fit_s": at_goal["fit_s"], "peak_gb": at_goal["peak_rss_mb"] / 1024}  # fmt: skip
+        return {
+            "met": at_goal["fit_s"] <= GOALS["fit_s"] and at_goal["peak_rss_mb"] <= GOALS["peak_gb"] * 1024,
+            "fit_s": at_goal["fit_s"],
+            "peak_gb": at_goal["peak_rss_mb"] / 1024,
+        }
     done = [r for r in results if r["status"] == "ok"]
     estimate = done[-1]["fit_s"] * GOALS["rows"] / done[-1]["rows"] if done else None
-    return {"met": False, "fit_s": f"> {timeout:.0f}", "estimate_s": estimate,
-            "estimate_basis": f"linear from {done[-1]['rows']:,} rows" if done else None,
-            "peak_gb_when_stopped": at_goal["peak_rss_mb"] / 1024}  # fmt: skip
+    return {
+        "met": False,
+        "fit_s": f"> {timeout:.0f}",
+        "estimate_s": estimate,
+        "estimate_basis": f"linear from {done[-1]['rows']:,} rows" if done else None,
+        "peak_gb_when_stopped": at_goal["peak_rss_mb"] / 1024,
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
