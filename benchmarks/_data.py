@@ -29,7 +29,9 @@ def swebench_or_reason() -> tuple[Dataset | None, str]:
         log = load_swebench()
     except RouterError as exc:  # InvalidInputError names every place it looked
         return None, str(exc)
-    return Dataset(log.frame, swebench_catalog(), f"SWE-bench Verified ({log.source})"), ""
+    return Dataset(
+        log.frame, swebench_catalog(), "SWE-bench Verified (the shared data, bash-only scaffold)"
+    ), ""
 
 
 def synthetic(n_tasks: int = 2_000, seed: int = 0) -> Dataset:

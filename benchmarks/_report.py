@@ -90,7 +90,7 @@ def latency_md(section: dict[str, Any]) -> list[str]:
                 us(r["p50_us"]),
                 us(r["p99_us"]),
                 rate(r["batch_per_s"]),
-                f"{r['rss_delta_mb']:,.0f} MB",
+                f"{r['rss_delta_mb']:,.1f} MB" if r["rss_delta_mb"] < 10 else f"{r['rss_delta_mb']:,.0f} MB",
                 f"{r['iterations']:,} x {r['repeats']}",
             ]
         )
@@ -291,12 +291,17 @@ def training_md(section: dict[str, Any]) -> list[str]:
     if v.get("met") is None:
         line = f"Goal at 1M rows (<= 120 s, <= 4 GB): not measured ({v.get('reason')})."
     elif "estimate_s" in v:
-        est = v["estimate_s"]
         line = (
-            f"Goal at 1M rows (<= 120 s, <= 4 GB): **missed**: stopped after {v['fit_s']} s with "
-            f"{v['peak_gb_when_stopped']:.1f} GB in use"
-            + (f"; about {est:,.0f} s estimated ({v['estimate_basis']})." if est else ".")
+            f"Goal at 1M rows (<= 120 s, <= 4 GB): **missed**: not done after {v['fit_s'].lstrip('> ')} s, "
+            f"{v['peak_gb_when_stopped']:.1f} GB in use when stopped"
         )
+        if "growth_exponent" in v:
+            line += (
+                f"; fit time grew as rows^{v['growth_exponent']:.2f} between the two largest finished sizes"
+            )
+        if v.get("estimate_s"):
+            line += f"; {v['estimate_basis']}: about {v['estimate_s']:,.0f} s"
+        line += "."
     else:
         line = (
             f"Goal at 1M rows (<= 120 s, <= 4 GB): {met(v['met'])}: {v['fit_s']:.0f} s, "

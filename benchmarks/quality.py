@@ -115,7 +115,7 @@ def run(quick: bool = False, workdir: Path | None = None, say: Progress = progre
     cv = cross_validate(data.frame, folds=FOLDS, catalog=data.catalog)
     report = quality_report(cv)
     models = cv.data.models
-    full = cv.data.observed.all(axis=1)
+    full: np.ndarray = np.asarray(cv.data.observed.all(axis=1))
     s, c = cv.data.success[full], cv.data.cost[full]
     singles = single_points(s, c)
     kappa = float(np.median(cv.kappa[full]))
