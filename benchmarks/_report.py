@@ -73,7 +73,8 @@ def machine_md(machine: dict[str, Any], meta: dict[str, Any]) -> list[str]:
         f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram_gb']} GB RAM, {machine['os']}, "
         f"Python {machine['python']}; {libs}. Load average before the run: {meta['load_before']}, after: "
         f"{meta['load_after']}. The machine is a shared 2-core VM: other work runs beside the benchmark, "
-        "so single figures move by 10-30% between runs; ratios come from the same run.",
+        "so figures move between runs (here decision latencies by 10-30%, training times by up to 3x); "
+        "ratios come from the same run.",
     ]
 
 
@@ -335,7 +336,7 @@ def markdown(results: dict[str, Any]) -> str:
             lines += [f"### {name}", "", f"Failed: `{section['error']}`", ""]
             continue
         lines += render(section)
-    lines += ["Reproduce: `make bench` (full, about 15 minutes on 2 cores) or `make bench-quick`.", ""]
+    lines += ["Reproduce: `make bench` (full, under 15 minutes on 2 cores) or `make bench-quick`.", ""]
     return "\n".join(lines)
 
 

@@ -172,7 +172,7 @@ def run(quick: bool = False, workdir: Path | None = None, say: Progress = progre
     if workdir is not None:
         plot_path = Path(workdir) / "quality.png"
         plot(result, plot_path)
-        result["plot"] = str(plot_path)
+        result["plot"] = plot_path.name  # beside latest.md
     say(
         f"quality: learned APGR {result['learned_policy']['apgr']:.3f}, gain over hull "
         f"{100 * result['learned_policy']['gain_over_hull']:+.2f} points"
