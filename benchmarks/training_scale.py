@@ -131,7 +131,7 @@ def run(
                     f"training scale: {rows:,} rows: fit {found['fit_s']:.1f} s, "
                     f"peak {found['peak_rss_mb']:,.0f} MB"
                 )
-                results.append({"status": "ok", **found})
+                results.append({"status": "ok", "requested_rows": rows, **found})
             else:
                 status = "stopped" if info["timed_out"] else "failed"
                 say(f"training scale: {rows:,} rows: {status} after {info['wall_s']:.0f} s")
@@ -139,6 +139,7 @@ def run(
                     {
                         "status": status,
                         "rows": rows,
+                        "requested_rows": rows,
                         "wall_s": info["wall_s"],
                         "peak_rss_mb": info["peak_rss_mb_polled"],
                         "exit_code": info["exit_code"],
@@ -156,9 +157,10 @@ def run(
 def verdict(results: list[dict[str, Any]], timeout: float) -> dict[str, Any]:
     """The goal at 1M rows; when 1M was stopped, an estimate from the largest finished size (time grows at
     least linearly with rows here: every stage is a pass over the rows or tasks)."""
-    at_goal = next((r for r in results if r["rows"] >= GOALS["rows"]), None)
+    # Requested, not generated, rows: 1M rows over 3 models come out as 999,999.
+    at_goal = next((r for r in results if r.get("requested_rows", r["rows"]) >= GOALS["rows"]), None)
     if at_goal is None:
-        return {"met": None, "reason": "1M rows not run (quick mode)"}
+        return {"met": None, "reason": "1M rows not run"}
     if at_goal["status"] == "ok":
         return {
             "met": at_goal["fit_s"] <= GOALS["fit_s"] and at_goal["peak_rss_mb"] <= GOALS["peak_gb"] * 1024,
