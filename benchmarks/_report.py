@@ -1,0 +1,360 @@
+"""The results as a Markdown table (``latest.md``), the raw figures (``latest.json``) and the README's copy.
+
+Every number in the Markdown comes from the JSON of the same run; the README section between the
+``bench:start`` and ``bench:end`` markers is replaced by the tables of a full run with ``--update-readme``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from benchmarks._util import ROOT, write_json
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+
+
+def _num(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not math.isnan(value) else None
+
+
+def us(value: Any) -> str:
+    v = _num(value)
+    if v is None:
+        return "—"
+    return f"{v:,.0f} µs" if v < 10_000 else f"{v / 1000:,.0f} ms"
+
+
+def rate(value: Any) -> str:
+    v = _num(value)
+    return "—" if v is None else (f"{v:,.0f}/s" if v >= 10 else f"{v:,.1f}/s")
+
+
+def money(value: Any) -> str:
+    v = _num(value)
+    return "—" if v is None else f"${v:.3f}"
+
+
+def pct(value: Any) -> str:
+    v = _num(value)
+    return "—" if v is None else f"{100 * v:.1f}%"
+
+
+def points(value: Any) -> str:
+    v = _num(value)
+    return "—" if v is None else f"{100 * v:+.2f}"
+
+
+def ratio(value: Any) -> str:
+    v = _num(value)
+    return "—" if v is None else f"{v:,.3f}"
+
+
+def met(flag: Any) -> str:
+    return {True: "met", False: "**missed**"}.get(flag, "not measured")
+
+
+def table(header: list[str], rows: list[list[str]]) -> list[str]:
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    return lines + ["| " + " | ".join(row) + " |" for row in rows]
+
+
+# -- sections --------------------------------------------------------------------------------------------
+def machine_md(machine: dict[str, Any], meta: dict[str, Any]) -> list[str]:
+    libs = ", ".join(f"{k} {v}" for k, v in machine["libraries"].items())
+    return [
+        f"Run {machine['date_utc']}, {'quick' if meta['quick'] else 'full'} mode, "
+        f"{meta['total_s']:.0f} s in all, "
+        f"commit `{machine['commit']}`.",
+        "",
+        f"Machine: {machine['cpu']}, {machine['cores']} cores, {machine['ram_gb']} GB RAM, {machine['os']}, "
+        f"Python {machine['python']}; {libs}. Load average before the run: {meta['load_before']}, after: "
+        f"{meta['load_after']}. The machine is a shared 2-core VM: other work runs beside the benchmark, "
+        "so figures move between runs (here decision latencies by 10-30%, training times by up to 3x); "
+        "ratios come from the same run.",
+    ]
+
+
+def latency_md(section: dict[str, Any]) -> list[str]:
+    setup = section["setup"]
+    rows = []
+    for r in section["routers"].values():
+        if "p50_us" not in r:
+            rows.append([r["label"], r.get("status", "failed"), "", "", "", ""])
+            continue
+        rows.append(
+            [
+                r["label"],
+                us(r["p50_us"]),
+                us(r["p99_us"]),
+                rate(r["batch_per_s"]),
+                f"{r['rss_delta_mb']:,.1f} MB" if r["rss_delta_mb"] < 10 else f"{r['rss_delta_mb']:,.0f} MB",
+                f"{r['iterations']:,} x {r['repeats']}",
+            ]
+        )
+    out = [
+        "### Decision latency and throughput (2 KB task description)",
+        "",
+        f"Routers trained or fitted on {setup['data']}; descriptions are {256} distinct real "
+        "problem statements "
+        "cut or padded to 2 KB. p50 and p99 of single `route` calls and `route_many` decisions per second, "
+        "medians over the repeats; memory is the resident-set growth from loading the router (its own "
+        "process, after `import router`).",
+        "",
+        *table(["router", "p50", "p99", "batch", "memory added", "calls x repeats"], rows),
+        "",
+    ]
+    v = section.get("verdicts") or {}
+    if v:
+        goal_rows = [
+            ["learned p50", us(v["p50_us"]["value"]), "<= 250 µs", met(v["p50_us"]["met"])],
+            ["learned p99", us(v["p99_us"]["value"]), "<= 1 ms", met(v["p99_us"]["met"])],
+            ["learned batch", rate(v["batch_per_s"]["value"]), ">= 20,000/s", met(v["batch_per_s"]["met"])],
+        ]
+        for key, label, goal in (
+            ("speedup_vs_pipeline", "faster than the plain pipeline (p50)", ">= 2x"),
+            ("speedup_vs_embedding", "faster than the embedding kNN (p50)", ">= 100x"),
+        ):
+            value = v[key]["value"]
+            shown = "—" if value is None else f"{value:,.1f}x (batch {v[key]['batch_value']:,.1f}x)"
+            goal_rows.append(
+                [
+                    label,
+                    shown,
+                    goal,
+                    met(v[key]["met"]) if value is not None else v[key].get("reason", "not measured"),
+                ]
+            )
+        out += [*table(["goal", "measured", "target", ""], goal_rows), ""]
+    return out
+
+
+def quality_md(section: dict[str, Any]) -> list[str]:
+    if section.get("status") != "ok":
+        return ["### Decision quality", "", f"Skipped: {section.get('reason', section.get('error'))}", ""]
+    rows = []
+    best = max(section["singles"].values(), key=lambda p: p["success"])
+    for name, p in section["singles"].items():
+        at_best = money(p["cost"]) if p["success"] >= best["success"] else "—"
+        rows.append([f"single: {name}", pct(p["success"]), money(p["cost"]), "", "", at_best])
+
+    def curve(label: str, metrics: dict[str, Any], point: dict[str, Any] | None) -> list[str]:
+        return [
+            label,
+            pct(point["success"]) if point else "—",
+            money(point["cost"]) if point else "—",
+            ratio(metrics.get("apgr")),
+            points(metrics.get("gain_over_hull")),
+            money(metrics.get("cost_at_best_quality")),
+        ]
+
+    mix = section["random_mix"]
+    rows.append(curve(f"random mix of {mix['between'][0]} and {mix['between'][1]}", mix, None))
+    rows.append(curve("hull of the single models (best fixed mix)", section["hull"], None))
+    heuristic = section["heuristic"]
+    rows.append(
+        curve(
+            "heuristic router (default; curve over 11 tradeoffs)", heuristic, heuristic["points"]["default"]
+        )
+    )
+    learned = section["learned_policy"]
+    rows.append(
+        curve(
+            f"**learned policy** (calibrated tradeoff, median {learned['default']['tradeoff_median']:.2f})",
+            learned,
+            learned["default"],
+        )
+    )
+    knn = section.get("embedding_knn", {})
+    if knn.get("status") == "ok":
+        rows.append(curve("embedding kNN peer (same tradeoffs)", knn, knn["default"]))
+    else:
+        rows.append(["embedding kNN peer", knn.get("status", "not measured"), "", "", "", ""])
+    cascade = section["learned_cascade"]
+    rows.append(curve("**learned cascade** (calibrated tradeoff)", cascade, cascade["default"]))
+    fixed = section["fixed_cascade"]
+    rows.append(
+        [
+            "fixed cascade " + " -> ".join(fixed["order"]),
+            pct(fixed["success"]),
+            money(fixed["cost"]),
+            "",
+            "",
+            money(fixed["cost"]) if fixed["success"] >= best["success"] else "—",
+        ]
+    )
+    oracle = section["oracle"]
+    rows.append(
+        [
+            "per-task oracle",
+            pct(oracle["success"]),
+            money(oracle["cost"]),
+            ratio(oracle.get("apgr")),
+            points(oracle.get("gain_over_hull")),
+            money(oracle["cost"]),
+        ]
+    )
+    calibration = [
+        [m, f"{v['ece']:.3f}", f"{v['auc']:.3f}", f"{v['brier']:.3f}"]
+        for m, v in section["calibration"].items()
+    ]
+    return [
+        "### Decision quality (SWE-bench Verified, held-out folds)",
+        "",
+        f"{section['tasks']} tasks, {section['folds']}-fold cross-validation over tasks: every prediction "
+        "comes from a router that did not see the task; costs and outcomes are the real ones of the "
+        "bash-only scaffold. Success and cost are at each router's operating point (the learned router at "
+        "its fold's calibrated tradeoff: the least cost keeping 95% of the best model's success on its "
+        "training data). APGR and gain over the hull (in success points) are over the whole tradeoff curve, "
+        "mixing allowed, from the cheapest model's cost to the best model's; the last column is the least "
+        "cost at which the curve reaches the best single model's success.",
+        "",
+        *table(
+            ["router", "resolved", "cost/task", "APGR", "gain over hull", "cost at best single's success"],
+            rows,
+        ),
+        "",
+        "Calibration of the learned P(success) on held-out folds (goal: ECE <= 0.05 per model):",
+        "",
+        *table(["model", "ECE", "AUC", "Brier"], calibration),
+        "",
+        "![cost-quality plot](quality.png)",
+        "",
+    ]
+
+
+def ledger_md(section: dict[str, Any]) -> list[str]:
+    out = ["### Ledger", ""]
+    if section.get("status") != "ok":
+        return [*out, f"Not available: {section.get('reason', section.get('error', ''))}", ""]
+    rows = []
+    for r in section["single"]:
+        if "inserts_per_second" not in r:
+            rows.append([f"{r.get('rows', 0):,} entries, one process", r.get("status", "failed"), "—"])
+            continue
+        summary = r.get("summary_seconds", {})
+        summary_all = summary.get("all") if isinstance(summary, dict) else summary
+        rows.append(
+            [
+                f"{r['rows']:,} entries, one process, batches of {r.get('batch', '?')} "
+                f"({r.get('backend', '')})",
+                rate(r["inserts_per_second"]),
+                us(1e6 * summary_all) if summary_all is not None else "—",
+            ]
+        )
+    procs = section.get("processes") or {}
+    if "inserts_per_second" in procs:
+        rows.append(
+            [
+                f"{procs['rows']:,} entries, {procs.get('processes', 4)} processes",
+                rate(procs["inserts_per_second"]),
+                "—",
+            ]
+        )
+    else:
+        rows.append(["4 processes", procs.get("status", "not available"), procs.get("reason", "")])
+    return [*out, *table(["measure", "inserts", "summary over all entries"], rows), ""]
+
+
+def training_md(section: dict[str, Any]) -> list[str]:
+    stage_names: list[str] = []
+    for r in section["sizes"]:
+        for name in r.get("stages_s", {}):
+            if name not in stage_names:
+                stage_names.append(name)
+    rows = []
+    for r in section["sizes"]:
+        if r["status"] != "ok":
+            rows.append(
+                [
+                    f"{r['rows']:,}",
+                    "",
+                    f"{r['status']} after {r['wall_s']:.0f} s",
+                    f"{r['peak_rss_mb']:,.0f} MB (when stopped)",
+                    *["" for _ in stage_names],
+                ]
+            )
+            continue
+        stages = [f"{r['stages_s'].get(n, 0):.1f}" for n in stage_names]
+        rows.append(
+            [
+                f"{r['rows']:,}",
+                f"{r['tasks']:,}",
+                f"{r['fit_s']:.1f} s",
+                f"{r['peak_rss_mb']:,.0f} MB",
+                *stages,
+            ]
+        )
+    v = section["verdict"]
+    if v.get("met") is None:
+        line = f"Goal at 1M rows (<= 120 s, <= 4 GB): not measured ({v.get('reason')})."
+    elif "estimate_s" in v:
+        line = (
+            f"Goal at 1M rows (<= 120 s, <= 4 GB): **missed**: not done after {v['fit_s'].lstrip('> ')} s, "
+            f"{v['peak_gb_when_stopped']:.1f} GB in use when stopped"
+        )
+        if "growth_exponent" in v:
+            line += (
+                f"; fit time grew as rows^{v['growth_exponent']:.2f} between the two largest finished sizes"
+            )
+        if v.get("estimate_s"):
+            line += f"; {v['estimate_basis']}: about {v['estimate_s']:,.0f} s"
+        line += "."
+    else:
+        line = (
+            f"Goal at 1M rows (<= 120 s, <= 4 GB): {met(v['met'])}: {v['fit_s']:.0f} s, "
+            f"{v['peak_gb']:.1f} GB."
+        )
+    return [
+        "### Training scale (synthetic outcomes)",
+        "",
+        f"`train_router` on {section['data']}: the held-out fit and evaluation, then the final fit on "
+        "every task. Each size in its own process (peak memory is that process's, data included); stage "
+        "times in seconds: featurizer = heuristic estimate and terms of every task; calibration folds = "
+        "out-of-fold LogisticRegression and Ridge fits for Platt scaling and the tradeoff; final LR fits = "
+        "per-model LogisticRegression on all rows; cascade evaluation = the held-out cascade curve; other = "
+        "task matrix, final Ridge fits, tradeoff calibration, saving.",
+        "",
+        *table(["rows", "tasks", "fit", "peak memory", *stage_names], rows),
+        "",
+        line,
+        "",
+    ]
+
+
+def markdown(results: dict[str, Any]) -> str:
+    lines = ["# Benchmark results", "", *machine_md(results["machine"], results["meta"]), ""]
+    renderers = {"latency": latency_md, "quality": quality_md, "ledger": ledger_md, "training": training_md}
+    for name, render in renderers.items():
+        section = results["sections"].get(name)
+        if section is None:
+            continue
+        if section.get("status") == "error":
+            lines += [f"### {name}", "", f"Failed: `{section['error']}`", ""]
+            continue
+        lines += render(section)
+    lines += ["Reproduce: `make bench` (full, under 15 minutes on 2 cores) or `make bench-quick`.", ""]
+    return "\n".join(lines)
+
+
+def write(results: dict[str, Any], out_dir: Path) -> Path:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(out_dir / "latest.json", results)
+    md = out_dir / "latest.md"
+    md.write_text(markdown(results))
+    return md
+
+
+def update_readme(md_text: str, readme: Path = ROOT / "README.md") -> None:
+    """Put the run's tables (without the title line) between the README's markers."""
+    body = md_text.split("\n", 2)[2].replace("](quality.png)", "](benchmarks/results/quality.png)")
+    body = re.sub(r"^### ", "#### ", body, flags=re.MULTILINE)
+    text = readme.read_text()
+    if README_START not in text or README_END not in text:
+        raise ValueError(f"{readme} has no {README_START} ... {README_END} section to fill")
+    head, rest = text.split(README_START, 1)
+    _, tail = rest.split(README_END, 1)
+    readme.write_text(f"{head}{README_START}\n{body.strip()}\n{README_END}{tail}")

@@ -1,0 +1,91 @@
+"""Smoke checks of the benchmark harness: it runs and writes its report with the expected keys.
+
+No assertion here is about speed (issue 7: tests never fail on speed, benchmarks report it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from benchmarks import _report
+from tests._helpers import ROOT
+
+
+@pytest.mark.slow
+def test_quick_latency_run_writes_latest_md_and_json(tmp_path):
+    env = {**os.environ, "BENCH_NO_EMBEDDING": "1"}  # the optional torch peer would take a minute
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--quick",
+            "--sections",
+            "latency,ledger",
+            "--out-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    data = json.loads((tmp_path / "latest.json").read_text())
+    assert set(data) == {"machine", "meta", "sections"}
+    assert {"cpu", "cores", "python", "libraries", "commit"} <= set(data["machine"])
+    routers = data["sections"]["latency"]["routers"]
+    assert set(routers) == {"heuristic", "learned", "sklearn_pipeline", "embedding_knn"}
+    for name in ("heuristic", "learned", "sklearn_pipeline"):
+        assert {"p50_us", "p99_us", "batch_per_s", "rss_delta_mb"} <= set(routers[name])
+    assert routers["embedding_knn"]["status"] == "skipped"
+    assert set(data["sections"]["latency"]["verdicts"]) >= {"p50_us", "p99_us", "batch_per_s"}
+    assert data["sections"]["ledger"]["status"] in {"ok", "not available"}
+    md = (tmp_path / "latest.md").read_text()
+    assert "### Decision latency" in md and "learned router (Router.load)" in md and "### Ledger" in md
+
+
+def test_training_table_shows_a_stopped_size_and_the_estimate():
+    section = {
+        "data": "synthetic",
+        "timeout_s": 240.0,
+        "sizes": [
+            {
+                "status": "ok",
+                "rows": 100_000,
+                "tasks": 33_333,
+                "fit_s": 150.0,
+                "peak_rss_mb": 700.0,
+                "stages_s": {"featurizer": 40.0, "other": 110.0},
+            },
+            {"status": "stopped", "rows": 1_000_000, "wall_s": 240.0, "peak_rss_mb": 3000.0, "exit_code": -9},
+        ],
+        "verdict": {
+            "met": False,
+            "fit_s": "> 240",
+            "estimate_s": 1500.0,
+            "estimate_basis": "linear from 100,000 rows",
+            "peak_gb_when_stopped": 2.9,
+        },
+    }
+    text = "\n".join(_report.training_md(section))
+    assert "| 100,000 | 33,333 | 150.0 s | 700 MB | 40.0 | 110.0 |" in text
+    assert "stopped after 240 s" in text and "**missed**: not done after 240 s" in text
+    assert "linear from 100,000 rows: about 1,500 s" in text
+
+
+def test_update_readme_replaces_only_the_marked_section(tmp_path):
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{_report.README_START}\nold\n{_report.README_END}\noutro\n")
+    _report.update_readme(
+        "# Benchmark results\n\nRun today.\n\n### Latency\n\n![plot](quality.png)\n", readme
+    )
+    text = readme.read_text()
+    assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
+    assert "#### Latency" in text and "](benchmarks/results/quality.png)" in text
