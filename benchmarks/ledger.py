@@ -91,6 +91,42 @@ def run(
     }
 
 
+def _writer(path: str, rows: int, batch: int, seed: int) -> None:
+    with CostTracker(Path(path), clock=lambda: NOW) as tracker:
+        for chunk in _batches(synthetic_rows(rows, seed=seed), batch):
+            tracker.record_many(chunk)
+
+
+def run_processes(rows: int = FULL_ROWS, processes: int = 4, batch: int = 1_000) -> dict[str, Any]:
+    """``processes`` writers sharing one SQLite ledger (WAL), ``rows`` entries in all: the aggregate rate."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = str(Path(tmp) / "bench-ledger.db")
+        CostTracker(Path(path)).close()  # create the schema once, so the writers only insert
+        per = rows // processes
+        workers = [
+            context.Process(target=_writer, args=(path, per, batch, SEED + i)) for i in range(processes)
+        ]
+        started = time.perf_counter()
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+        seconds = time.perf_counter() - started  # includes the workers' start-up: a conservative rate
+        with CostTracker(Path(path)) as tracker:
+            stored = tracker.get_summary("all").total_requests
+    return {
+        "backend": "sqlite",
+        "processes": processes,
+        "rows": per * processes,
+        "stored": stored,
+        "insert_seconds": seconds,
+        "inserts_per_second": per * processes / seconds,
+    }
+
+
 def report(result: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.table import Table

@@ -127,27 +127,41 @@ class Featurizer:
 
     # -- many tasks ----------------------------------------------------------------------------------
     def fit(self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None) -> Featurizer:
+        self._fit_analyzed(self._analyze_many(descriptions, facts))
+        return self
+
+    def fit_transform(
+        self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None
+    ) -> tuple[csr_matrix, list[TaskComplexity]]:
+        """``fit`` then ``transform``, analysing each task once (the analysis is most of the cost)."""
         analyzed = self._analyze_many(descriptions, facts)
+        self._fit_analyzed(analyzed)
+        return self._matrix(analyzed)
+
+    def _fit_analyzed(self, analyzed: list[tuple[TaskComplexity, list[float], list[str]]]) -> None:
         df: Counter[str] = Counter()
         for _, _, task_terms in analyzed:
             df.update(set(task_terms))
         kept = sorted((t for t, n in df.items() if n >= self.min_df), key=lambda t: (-df[t], t))
         kept = sorted(kept[: self.max_features])
         self._set_vocabulary(kept)
-        n_docs = len(descriptions)
+        n_docs = len(analyzed)
         self.idf_ = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in kept])
         dense = np.array([row for _, row, _ in analyzed])
         self.mean_ = dense.mean(axis=0)
         self.scale_ = np.where(dense.std(axis=0) > 1e-12, dense.std(axis=0), 1.0)
-        return self
 
     def transform(
         self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None
     ) -> tuple[csr_matrix, list[TaskComplexity]]:
         """Features of many tasks as one sparse matrix (dense block first), and their complexities."""
+        return self._matrix(self._analyze_many(descriptions, facts))
+
+    def _matrix(
+        self, analyzed: list[tuple[TaskComplexity, list[float], list[str]]]
+    ) -> tuple[csr_matrix, list[TaskComplexity]]:
         from scipy.sparse import csr_matrix, hstack
 
-        analyzed = self._analyze_many(descriptions, facts)
         dense = self.scale_dense(np.array([row for _, row, _ in analyzed]).reshape(len(analyzed), -1))
         indptr, indices, data = [0], [], []
         for _, _, task_terms in analyzed:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from pathlib import Path
 
@@ -407,11 +408,14 @@ def python_calls(func) -> int:
         if event == "call":
             calls += 1
 
+    # Collector callbacks (registered by other libraries) are Python calls the estimator does not make.
+    gc.disable()
     sys.setprofile(profile)
     try:
         func()
     finally:
         sys.setprofile(None)
+        gc.enable()
     return calls
 
 
