@@ -10,7 +10,7 @@ from collections.abc import Iterable
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -143,13 +143,7 @@ class EstimatorConfig(_Strict):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> EstimatorConfig:
-        data = read_toml(path, what="estimator configuration")
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError(
-                validation_message(exc, f"invalid estimator configuration {str(path)!r}")
-            ) from exc
+        return load_toml_model(cls, path, what="estimator configuration")
 
 
 def read_toml(path: str | Path, *, what: str) -> dict[str, Any]:
@@ -164,6 +158,18 @@ def read_toml(path: str | Path, *, what: str) -> dict[str, Any]:
         raise ConfigError(f"{what} file {str(path)!r} cannot be read: {exc.strerror or exc}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{what} file {str(path)!r} is not valid TOML: {exc}") from exc
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def load_toml_model(model: type[M], path: str | Path, *, what: str) -> M:
+    """Read a TOML file into a pydantic model; every failure is one ConfigError naming the file and fields."""
+    data = read_toml(path, what=what)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(validation_message(exc, f"invalid {what} {str(path)!r}")) from exc
 
 
 def validation_message(exc: ValidationError, source: str, *, prefix: str = "") -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from router._config import packaged_file, read_toml, validation_message
+from router._config import load_toml_model, packaged_file, validation_message
 from router._exceptions import ConfigError
 
 
@@ -75,13 +75,7 @@ class ExecutionConfig(_Strict):
 
     @classmethod
     def from_toml(cls, path: str | Path) -> ExecutionConfig:
-        data = read_toml(path, what="execution configuration")
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            raise ConfigError(
-                validation_message(exc, f"invalid execution configuration {str(path)!r}")
-            ) from exc
+        return load_toml_model(cls, path, what="execution configuration")
 
     def with_retry(self, **changes: object) -> ExecutionConfig:
         """A copy with some retry fields changed, validated again.
