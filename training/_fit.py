@@ -14,7 +14,7 @@ A model with too few outcomes, or only one class, gets a constant at its (smooth
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -35,7 +35,6 @@ class FitParams:
     max_features: int = 2_000
     min_df: int = 5
     seed: int = 0
-    extra: dict[str, object] = field(default_factory=dict)
 
 
 @dataclass

@@ -109,7 +109,7 @@ def fit_router(
         "tradeoff_target": {"target_share": target_share, "budget_per_task": budget_per_task},
         "catalog": catalog_dict(catalog, data.models),
         "estimator_config": estimator_config.model_dump(mode="json"),
-        "params": {k: v for k, v in asdict(params).items() if k != "extra"},
+        "params": asdict(params),
     }
     return FittedRouter(arrays, meta, fitted, featurizer)
 

@@ -153,11 +153,11 @@ def train_router(
     >>> from training.synthetic import generate_outcomes  # doctest: +SKIP
     >>> result = train_router(generate_outcomes(500, seed=0), log_to_mlflow=False)  # doctest: +SKIP
     """
-    unknown = set(params) - (set(FitParams.__dataclass_fields__) - {"extra"})
+    unknown = set(params) - set(FitParams.__dataclass_fields__)
     if unknown:
         raise InvalidInputError(
             f"Unknown training parameter(s) {sorted(unknown)}. Allowed: "
-            f"{sorted(set(FitParams.__dataclass_fields__) - {'extra'})}."
+            f"{sorted(FitParams.__dataclass_fields__)}."
         )
     if not 0.0 < test_size < 1.0:
         raise InvalidInputError(f"test_size must be in (0, 1), got {test_size!r}")

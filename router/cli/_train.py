@@ -25,7 +25,7 @@ CatalogFile = Annotated[
 ]
 
 
-def _catalog(path: Path | None, data: Path) -> Any:
+def _catalog(path: Path | None) -> Any:
     from router._catalog import Catalog
 
     if path is not None:
@@ -67,7 +67,7 @@ def train(
         data,
         experiment=experiment,
         register=register,
-        catalog=_catalog(catalog, data),
+        catalog=_catalog(catalog),
         output_dir=output,
         target_share=target_share,
         log_to_mlflow=not no_mlflow,
@@ -115,7 +115,7 @@ def evaluate(
 
         if cv < 2:
             raise InvalidInputError(f"--cv must be >= 2, got {cv}")
-        report = quality_report(cross_validate(data, folds=cv, catalog=_catalog(catalog, data)))
+        report = quality_report(cross_validate(data, folds=cv, catalog=_catalog(catalog)))
     else:
         from training._score import score_artifact
 
