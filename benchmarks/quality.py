@@ -82,16 +82,17 @@ def at_tradeoffs(
 def cascade_at_tradeoffs(cv: Any, full: np.ndarray) -> dict[str, Any]:
     """The learned escalation at each task's calibrated tradeoff; an acceptance check that sees the true
     outcome stops the chain at the first success, and the cost is the sum of the attempts made."""
-    from router._policy import choose, escalation, mu_for
+    from router._policy import choose, escalation, logit_table, mu_for
 
+    logits = [None if table is None else logit_table(table).tolist() for table in cv.tables]
     idx = np.flatnonzero(full)
     spent = solved = 0.0
     attempts = 0
     for i in idx:
         k = cv.fold_of[i]
         mu = mu_for(float(cv.tradeoff[i]), float(cv.kappa[i]))
-        p, ch = cv.p[i], cv.cost_hat[i]
-        chain = escalation(choose(p, ch, mu), p, ch, mu, cv.tables[k], cv.base_rates[k])
+        p, ch = cv.p[i].tolist(), cv.cost_hat[i].tolist()
+        chain = escalation(choose(p, ch, mu), p, ch, mu, logits[k], cv.base_rates[k].tolist())
         for j in chain:
             spent += cv.data.cost[i, j]
             attempts += 1

@@ -6,10 +6,12 @@ A task becomes two blocks of features:
   code blocks, tracebacks, files, file lines, context size), standardized with the training data's mean
   and deviation;
 * text: TF-IDF over word unigrams and bigrams (sublinear term frequency, smoothed IDF, L2 norm) with a
-  vocabulary of the most frequent terms in the training descriptions.
+  vocabulary of the most frequent terms in the training descriptions. Words are runs of ASCII letters,
+  digits and underscores, cut by C-level ``translate`` and ``split``; terms are found by integer look-ups
+  in numpy, so the text costs a few Python operations per task, not per word.
 
 ``fit`` learns the vocabulary, IDF and scaling; ``transform`` builds a sparse matrix for training and
-batches; ``transform_one`` gives the same numbers for one task without scipy, for the decision path.
+batches (``text_matrix`` for the text block alone); ``text_weights`` gives the same numbers for one task.
 ``FEATURE_VERSION`` changes whenever the meaning of a feature changes; artifacts record it and loading
 refuses a mismatch.
 """
@@ -17,10 +19,9 @@ refuses a mismatch.
 from __future__ import annotations
 
 import math
-import re
 from collections import Counter
 from collections.abc import Sequence
-from itertools import pairwise
+from itertools import chain, pairwise, repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,9 +32,8 @@ from router._types import TaskComplexity, TaskType
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-FEATURE_VERSION = "1"
+FEATURE_VERSION = "2"  # 2: words are every run of [a-z0-9_], single characters included
 NO_FILES = FileFacts(0, 0)
-_TOKEN = re.compile(r"[a-z0-9_]{2,}")
 _TASK_TYPES = tuple(TaskType)
 DENSE_NAMES = (
     *(f"factor_{f}" for f in FACTORS),
@@ -46,13 +46,20 @@ DENSE_NAMES = (
     "log_file_lines",
     "log_context_tokens",
 )
+# ASCII letters, digits and "_" stay; every other byte (non-ASCII characters arrive as "?") separates words.
+_WORD_BYTES = bytes(
+    c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c == 95) else 32 for c in range(256)
+)
 
 
-def terms(lowered: str) -> list[str]:
-    """Word unigrams and bigrams of lower-cased text."""
-    words = _TOKEN.findall(lowered)
-    # Bigrams built by a C-level map (hot path); the list is made before extending what it reads.
-    return words + list(map(" ".join, pairwise(words)))
+def words(lowered: str) -> list[bytes]:
+    """The words of lower-cased text: maximal runs of ``[a-z0-9_]``, found by C-level translate and split."""
+    return lowered.encode("ascii", "replace").translate(_WORD_BYTES).split()
+
+
+def terms(task_words: list[bytes]) -> list[bytes]:
+    """Word unigrams and bigrams (the vocabulary's candidates when fitting)."""
+    return task_words + list(map(b" ".join, pairwise(task_words)))
 
 
 def dense_row(lowered: str, complexity: TaskComplexity, context_tokens: int) -> list[float]:
@@ -88,10 +95,10 @@ class Featurizer:
         self.min_df = min_df
         self.estimator = estimator or ComplexityEstimator(recommend=lambda level: "")
         self.vocabulary_: dict[str, int] = {}
-        self._shifted: dict[str, int] = {}
         self.idf_ = np.zeros(0)
         self.mean_ = np.zeros(len(DENSE_NAMES))
         self.scale_ = np.ones(len(DENSE_NAMES))
+        self._set_vocabulary([])
 
     @property
     def n_features(self) -> int:
@@ -100,27 +107,98 @@ class Featurizer:
     # -- per task ------------------------------------------------------------------------------------
     def analyze(
         self, description: str, facts: FileFacts = NO_FILES, context_chars: int = 0
-    ) -> tuple[TaskComplexity, list[float], list[str]]:
-        """The heuristic complexity, the raw dense row and the text terms of one validated task."""
+    ) -> tuple[TaskComplexity, list[float], list[bytes]]:
+        """The heuristic complexity, the raw dense row and the words of one validated task."""
         lowered = description.lower()
         complexity = self.estimator.estimate_text(lowered, facts, context_chars)
         tokens = int(context_chars / self.estimator.config.context_size.chars_per_token)
-        return complexity, dense_row(lowered, complexity, tokens), terms(lowered)
+        return complexity, dense_row(lowered, complexity, tokens), words(lowered)
 
-    def text_weights(self, task_terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
-        """Vocabulary indices and TF-IDF weights (L2-normalised) of one task's terms."""
-        # Ids are stored shifted by one so that filter(None, ...) drops unknown terms at C speed.
-        counts = Counter(filter(None, map(self._shifted.get, task_terms)))
-        if not counts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0)
-        idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts)) - 1
-        tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
-        w = (1.0 + np.log(tf)) * self.idf_[idx]
-        return idx, w / np.sqrt(w @ w)
+    def text_weights(self, task_words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Vocabulary indices and TF-IDF weights (L2-normalised) of one task's words."""
+        n = len(task_words)
+        ids = np.fromiter(map(self._word_ids.get, task_words, repeat(0, n)), dtype=np.int64, count=n)
+        unigrams = self._unigram_col[ids]
+        at, hit = self._bigram_hits(ids)
+        counts = np.bincount(
+            np.concatenate((unigrams[unigrams >= 0], self._bigram_col[at[hit]])), minlength=len(self.idf_)
+        )
+        cols = np.flatnonzero(counts)
+        tf = counts[cols]
+        weights = (1.0 + np.log(tf)) * self.idf_[cols]
+        return cols, weights / np.sqrt(weights @ weights)
+
+    def _bigram_hits(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each adjacent pair of word ids: its place in the bigram table and whether it is there.
+
+        Keys are ``first id * n_ids + second id``.
+
+        A pair with an unknown word (id 0) has a key no bigram has (``0 * n + b < n`` and ``a * n + 0`` has
+        no second word), so no masking is needed; the table ends with a sentinel larger than any key.
+        """
+        keys = ids[:-1] * self._n_ids + ids[1:]
+        at = np.searchsorted(self._bigram_keys, keys)
+        return at, self._bigram_keys[at] == keys
 
     def _set_vocabulary(self, kept: Sequence[str]) -> None:
+        """The vocabulary, and the integer tables that let numpy find a batch's terms without Python loops.
+
+        Every word of a vocabulary term gets an id (0 is "no such word"); a unigram column is looked up by
+        word id, a bigram column by ``first id * n_ids + second id`` in a sorted key array.
+        """
         self.vocabulary_ = {t: i for i, t in enumerate(kept)}
-        self._shifted = {t: i + 1 for i, t in enumerate(kept)}
+        word_ids: dict[bytes, int] = {}
+        for term in kept:
+            for word in term.encode("ascii").split():
+                word_ids.setdefault(word, len(word_ids) + 1)
+        n_ids = len(word_ids) + 1
+        unigram_col = np.full(n_ids, -1, dtype=np.int64)
+        bigrams: dict[int, int] = {}
+        for col, term in enumerate(kept):
+            parts = [word_ids[w] for w in term.encode("ascii").split()]
+            if len(parts) not in (1, 2):
+                raise ValueError(f"vocabulary term {term!r} is not one or two words")
+            if len(parts) == 1:
+                unigram_col[parts[0]] = col
+            else:
+                bigrams[parts[0] * n_ids + parts[1]] = col
+        keys = sorted(bigrams)
+        self._word_ids = word_ids
+        self._n_ids = n_ids
+        self._unigram_col = unigram_col
+        self._bigram_keys = np.array([*keys, np.iinfo(np.int64).max], dtype=np.int64)
+        self._bigram_col = np.array([*(bigrams[k] for k in keys), -1], dtype=np.int64)
+
+    def _text_entries(self, docs: Sequence[list[bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns and TF-IDF weights of the text block for a batch of tasks' words (rows sorted).
+
+        The tasks' words are joined into one sequence with an unknown word between tasks, so no bigram
+        spans two tasks and one set of numpy operations serves the whole batch.
+        """
+        n_docs = len(docs)
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs) + 1
+        total = int(lengths.sum())
+        joined = chain.from_iterable(chain(doc, (b"",)) for doc in docs)
+        ids = np.fromiter(map(self._word_ids.get, joined, repeat(0, total)), dtype=np.int64, count=total)
+        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        unigrams = self._unigram_col[ids]
+        uni_at = np.flatnonzero(unigrams >= 0)
+        at, hit = self._bigram_hits(ids)
+        bi_at = np.flatnonzero(hit)
+        vocab = max(len(self.vocabulary_), 1)
+        cell, tf = np.unique(
+            np.concatenate(
+                (
+                    doc_of[uni_at] * vocab + unigrams[uni_at],
+                    doc_of[bi_at] * vocab + self._bigram_col[at[bi_at]],
+                )
+            ),
+            return_counts=True,
+        )
+        rows, cols = np.divmod(cell, vocab)
+        weights = (1.0 + np.log(tf)) * self.idf_[cols]
+        norms = np.sqrt(np.bincount(rows, weights * weights, minlength=n_docs))
+        return rows, cols, weights / norms[rows]
 
     def scale_dense(self, rows: np.ndarray) -> np.ndarray:
         return (rows - self.mean_) / self.scale_
@@ -138,13 +216,13 @@ class Featurizer:
         self._fit_analyzed(analyzed)
         return self._matrix(analyzed)
 
-    def _fit_analyzed(self, analyzed: list[tuple[TaskComplexity, list[float], list[str]]]) -> None:
-        df: Counter[str] = Counter()
-        for _, _, task_terms in analyzed:
-            df.update(set(task_terms))
+    def _fit_analyzed(self, analyzed: list[tuple[TaskComplexity, list[float], list[bytes]]]) -> None:
+        df: Counter[bytes] = Counter()
+        for _, _, task_words in analyzed:
+            df.update(set(terms(task_words)))
         kept = sorted((t for t, n in df.items() if n >= self.min_df), key=lambda t: (-df[t], t))
         kept = sorted(kept[: self.max_features])
-        self._set_vocabulary(kept)
+        self._set_vocabulary([t.decode("ascii") for t in kept])
         n_docs = len(analyzed)
         self.idf_ = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in kept])
         dense = np.array([row for _, row, _ in analyzed])
@@ -158,31 +236,28 @@ class Featurizer:
         return self._matrix(self._analyze_many(descriptions, facts))
 
     def _matrix(
-        self, analyzed: list[tuple[TaskComplexity, list[float], list[str]]]
+        self, analyzed: list[tuple[TaskComplexity, list[float], list[bytes]]]
     ) -> tuple[csr_matrix, list[TaskComplexity]]:
         from scipy.sparse import csr_matrix, hstack
 
-        dense = self.scale_dense(np.array([row for _, row, _ in analyzed]).reshape(len(analyzed), -1))
-        indptr, indices, data = [0], [], []
-        for _, _, task_terms in analyzed:
-            idx, w = self.text_weights(task_terms)
-            indices.append(idx)
-            data.append(w)
-            indptr.append(indptr[-1] + len(idx))
-        text = csr_matrix(
-            (
-                np.concatenate(data) if data else np.zeros(0),
-                np.concatenate(indices) if indices else [],
-                indptr,
-            ),
-            shape=(len(analyzed), len(self.vocabulary_)),
-        )
-        return hstack([csr_matrix(dense), text], format="csr"), [c for c, _, _ in analyzed]
+        n = len(analyzed)
+        dense = self.scale_dense(np.array([row for _, row, _ in analyzed]).reshape(n, -1))
+        return hstack([csr_matrix(dense), self.text_matrix([w for _, _, w in analyzed])], format="csr"), [
+            c for c, _, _ in analyzed
+        ]
+
+    def text_matrix(self, docs: Sequence[list[bytes]]) -> csr_matrix:
+        """The text block (TF-IDF) of a batch of tasks' words as a sparse matrix."""
+        from scipy.sparse import csr_matrix
+
+        rows, cols, weights = self._text_entries(docs)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(docs)))])
+        return csr_matrix((weights, cols, indptr), shape=(len(docs), len(self.vocabulary_)))
 
     def _analyze_many(
         self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None
-    ) -> list[tuple[TaskComplexity, list[float], list[str]]]:
-        facts = facts or [FileFacts(0, 0)] * len(descriptions)
+    ) -> list[tuple[TaskComplexity, list[float], list[bytes]]]:
+        facts = facts or [NO_FILES] * len(descriptions)
         return [self.analyze(d, f) for d, f in zip(descriptions, facts, strict=True)]
 
     # -- persistence (plain arrays, so artifacts load without executing code) ------------------------

@@ -32,11 +32,11 @@ from router._estimator import (
     level_for,
 )
 from router._exceptions import ArtifactError, InvalidInputError, RouterError
-from router._features import DENSE_NAMES, Featurizer
+from router._features import DENSE_NAMES, NO_FILES, Featurizer
 from router._paths import default_tracking_uri
-from router._policy import choose, escalation, mu_for
+from router._policy import choose, choose_many, escalation, escalation_many, logit_table, mu_for
 from router._router import Router, check_tradeoff
-from router._types import ModelSelection, RoutingDecision, TaskComplexity
+from router._types import ModelSelection, RoutingDecision, TaskComplexity, construct
 
 log = logging.getLogger("router")
 
@@ -52,6 +52,8 @@ class LearnedModel:
             self.base_rate = np.asarray(arrays["base_rate"], dtype=np.float64)
             table = arrays["chain_table"]
             self.chain_table = table if table.size else None
+            self.table_logits = None if self.chain_table is None else logit_table(self.chain_table)
+            self.table_rows = None if self.table_logits is None else self.table_logits.tolist()
             self.catalog = Catalog.from_dict(meta["catalog"], source="artifact catalog")
             estimator = ComplexityEstimator(
                 EstimatorConfig.model_validate(meta["estimator_config"]), recommend=lambda level: ""
@@ -72,6 +74,7 @@ class LearnedModel:
         missing = [n for n in self.names if n not in self.catalog.models]
         if missing:
             raise ArtifactError(f"Router artifact models {missing} are not in its catalog.")
+        self.configs = [self.catalog.models[n] for n in self.names]
         self._n_dense = len(DENSE_NAMES)
         # Fold the dense features' standardisation into the weights once, so a decision is one product:
         # ((x - mean) / scale) @ W + b  ==  x @ (W / scale) + (b - (mean / scale) @ W).
@@ -81,16 +84,27 @@ class LearnedModel:
         self._bias = self.bias - (mean / self.featurizer.scale_) @ dense_w
         self._text_w = self.weights[self._n_dense :]
 
-    def predict(self, dense_raw: list[float], task_terms: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    def predict(self, dense_raw: list[float], task_words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         """P(success) and expected cost in dollars for every model, for one analysed task."""
         z = self._bias + np.asarray(dense_raw) @ self._dense_w
-        idx, w = self.featurizer.text_weights(task_terms)
+        idx, w = self.featurizer.text_weights(task_words)
         if len(idx):
             z = z + w @ self._text_w[idx]
+        return self._outputs(z)
+
+    def predict_many(
+        self, dense_raw: list[list[float]], words: list[list[bytes]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``predict`` for a batch: one dense product and one sparse product for every task and model."""
+        dense = np.asarray(dense_raw, dtype=np.float64).reshape(len(dense_raw), self._n_dense)
+        z = self._bias + dense @ self._dense_w + self.featurizer.text_matrix(words) @ self._text_w
+        return self._outputs(z)
+
+    def _outputs(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = len(self.names)
-        if not np.all(np.isfinite(z)):
+        if not np.isfinite(z).all():
             raise ArtifactError(f"learned model produced non-finite scores {z.tolist()}")
-        return 1.0 / (1.0 + np.exp(-z[:m])), np.exp(z[m:])
+        return 1.0 / (1.0 + np.exp(-z[..., :m])), np.exp(z[..., m:])
 
 
 class LearnedComplexityEstimator:
@@ -106,32 +120,34 @@ class LearnedComplexityEstimator:
     def estimate(
         self, description: str, files: Sequence[FileArg] | None = None, context: str | None = None
     ) -> TaskComplexity:
-        facts = count_file_lines(files)
-        return self._estimate(check_description(description), facts, len(context or ""))[0]
-
-    def _estimate(
-        self, description: str, facts: FileFacts, context_chars: int, tradeoff: float | None = None
-    ) -> tuple[TaskComplexity, np.ndarray, np.ndarray, int]:
         model = self.model
-        heuristic, dense_raw, task_terms = model.featurizer.analyze(description, facts, context_chars)
-        p, cost = model.predict(dense_raw, task_terms)
-        score = float(100.0 * (1.0 - p.mean()))
-        level = level_for(score, heuristic.is_critical, model.levels)
-        t = model.default_tradeoff if tradeoff is None else tradeoff
-        chosen = choose(p, cost, mu_for(t, model.kappa))
-        learned = "learned P(success): " + ", ".join(
-            f"{n} {q:.2f}" for n, q in zip(model.names, p.tolist(), strict=True)
+        text = check_description(description)
+        heuristic, dense_raw, task_words = model.featurizer.analyze(
+            text, count_file_lines(files), len(context or "")
         )
-        complexity = TaskComplexity.model_construct(  # a copy with four fields changed, without revalidation
-            **{
+        p, cost = model.predict(dense_raw, task_words)
+        probs, costs = p.tolist(), cost.tolist()
+        return self.learned(
+            heuristic, probs, choose(probs, costs, mu_for(model.default_tradeoff, model.kappa))
+        )
+
+    def learned(self, heuristic: TaskComplexity, probs: list[float], recommended: int) -> TaskComplexity:
+        """The heuristic's complexity with score, level, recommendation and reasons from the model."""
+        model = self.model
+        score = 100.0 * (1.0 - sum(probs) / len(probs))
+        learned = "learned P(success): " + ", ".join(
+            f"{n} {q:.2f}" for n, q in zip(model.names, probs, strict=True)
+        )
+        return construct(  # a copy with four fields changed, without revalidation
+            TaskComplexity,
+            {
                 **heuristic.__dict__,
                 "score": score,
-                "level": level,
-                "recommended_model": model.names[chosen],
+                "level": level_for(score, heuristic.is_critical, model.levels),
+                "recommended_model": model.names[recommended],
                 "reasons": [*heuristic.reasons, learned],
-            }
+            },
         )
-        return complexity, p, cost, chosen
 
 
 class LearnedRouter(Router):
@@ -160,6 +176,7 @@ class LearnedRouter(Router):
         self.learned_estimator = LearnedComplexityEstimator(model)
         self.exploration_rate = exploration_rate
         self._rng = random.Random(seed)
+        self._base_rate = model.base_rate.tolist()
 
     @property
     def default_tradeoff(self) -> float:
@@ -176,67 +193,120 @@ class LearnedRouter(Router):
         text = check_description(description)
         if context is not None and not isinstance(context, str):
             raise InvalidInputError(f"context must be a str or None, got {type(context).__name__}")
-        return self._learned_decision(text, count_file_lines(files), len(context or ""), t)
-
-    def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
-        t = check_tradeoff(tradeoff)
-        if isinstance(descriptions, str):
-            raise InvalidInputError(
-                "descriptions must be a list of str, got one str; use route() for one task"
-            )
-        facts = FileFacts(0, 0)
-        return [self._learned_decision(check_description(d), facts, 0, t) for d in descriptions]
-
-    def _learned_decision(
-        self, description: str, facts: FileFacts, context_chars: int, tradeoff: float | None
-    ) -> RoutingDecision:
+        facts, context_chars = count_file_lines(files), len(context or "")
         try:
-            return self._decide_learned(description, facts, context_chars, tradeoff)
+            return self._decide_one(text, facts, context_chars, t)
         except Exception as exc:  # never let a broken model take the orchestrator down
             log.warning("learned router failed (%r); falling back to the heuristic for this decision", exc)
-            complexity = self.estimator.estimate_text(description.lower(), facts, context_chars)
-            return self._decide(complexity, tradeoff, source=Router.source)
+            return self._heuristic_decision(text, facts, context_chars, t)
 
-    def _decide_learned(
-        self, description: str, facts: FileFacts, context_chars: int, tradeoff: float | None
+    def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
+        """Route a batch: each task analysed in turn, then one product and one policy step for all of them."""
+        t = check_tradeoff(tradeoff)
+        if isinstance(descriptions, str | bytes) or not isinstance(descriptions, Iterable):
+            raise InvalidInputError(
+                f"descriptions must be a list of str, got {type(descriptions).__name__}"
+                + ("; use route() for one task" if isinstance(descriptions, str) else "")
+            )
+        texts = [check_description(d) for d in descriptions]
+        if not texts:
+            return []
+        try:
+            return self._decide_many(texts, t)
+        except Exception as exc:  # as in route: the batch falls back, loudly, rather than failing
+            log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
+            return [self._heuristic_decision(text, NO_FILES, 0, t) for text in texts]
+
+    def _heuristic_decision(
+        self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
+    ) -> RoutingDecision:
+        complexity = self.estimator.estimate_text(text.lower(), facts, context_chars)
+        return self._decide(complexity, tradeoff, source=Router.source)
+
+    def _decide_one(
+        self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
     ) -> RoutingDecision:
         model = self.model
+        heuristic, dense_raw, task_words = model.featurizer.analyze(text, facts, context_chars)
+        p, cost = model.predict(dense_raw, task_words)
+        probs, costs = p.tolist(), cost.tolist()
         t = model.default_tradeoff if tradeoff is None else tradeoff
-        complexity, p, cost, greedy = self.learned_estimator._estimate(description, facts, context_chars, t)
         mu = mu_for(t, model.kappa)
-        chosen, propensity = greedy, 1.0
-        n = len(model.names)
-        if self.exploration_rate > 0.0:
-            if self._rng.random() < self.exploration_rate:
-                chosen = self._rng.randrange(n)
-            propensity = self.exploration_rate / n + (1.0 - self.exploration_rate) * (chosen == greedy)
-        chain = escalation(chosen, p, cost, mu, model.chain_table, model.base_rate)
-        names = model.names
-        config = model.catalog.models[names[chosen]]
+        greedy = choose(probs, costs, mu)
+        chosen, propensity = self._explore(greedy)
+        chain = escalation(chosen, probs, costs, mu, model.table_rows, self._base_rate)
+        return self._decision(heuristic, probs, costs, greedy, chosen, propensity, chain, t)
+
+    def _decide_many(self, texts: list[str], tradeoff: float | None) -> list[RoutingDecision]:
+        model = self.model
+        analyzed = [model.featurizer.analyze(text) for text in texts]
+        p, cost = model.predict_many([a[1] for a in analyzed], [a[2] for a in analyzed])
+        t = model.default_tradeoff if tradeoff is None else tradeoff
+        mu = mu_for(t, model.kappa)
+        greedy = choose_many(p, cost, mu).tolist()
+        explored = [self._explore(g) for g in greedy]
+        chosen = np.array([c for c, _ in explored], dtype=np.int64)
+        chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
+        return [
+            self._decision(a[0], probs, costs, g, c, propensity, chain, t)
+            for a, probs, costs, g, (c, propensity), chain in zip(
+                analyzed, p.tolist(), cost.tolist(), greedy, explored, chains, strict=True
+            )
+        ]
+
+    def _explore(self, greedy: int) -> tuple[int, float]:
+        """The model to use (greedy, or with ``exploration_rate`` a uniform pick) and its propensity."""
+        if self.exploration_rate == 0.0:
+            return greedy, 1.0
+        n = len(self.model.names)
+        chosen = self._rng.randrange(n) if self._rng.random() < self.exploration_rate else greedy
+        return chosen, self.exploration_rate / n + (1.0 - self.exploration_rate) * (chosen == greedy)
+
+    def _decision(
+        self,
+        heuristic: TaskComplexity,
+        probs: list[float],
+        costs: list[float],
+        greedy: int,
+        chosen: int,
+        propensity: float,
+        chain: list[int],
+        tradeoff: float,
+    ) -> RoutingDecision:
+        model = self.model
+        names, configs = model.names, model.configs
+        name = names[chosen]
         reason = (
-            f"learned policy at tradeoff {t:.2f}: {names[chosen]} (P(success) {p[chosen]:.2f}, "
-            f"expected ${cost[chosen]:.4f})" + ("; exploring" if chosen != greedy else "")
+            f"learned policy at tradeoff {tradeoff:.2f}: {name} (P(success) {probs[chosen]:.2f}, "
+            f"expected ${costs[chosen]:.4f})" + ("; exploring" if chosen != greedy else "")
         )
-        selection = ModelSelection.model_construct(
-            model=config,
-            reason=reason,
-            alternatives=[model.catalog.models[names[j]] for j in chain[1:]],
-            estimated_cost=float(cost[chosen]),
-            estimated_input_tokens=complexity.estimated_tokens,
-            estimated_output_tokens=0,
+        complexity = self.learned_estimator.learned(heuristic, probs, greedy)
+        selection = construct(
+            ModelSelection,
+            {
+                "model": configs[chosen],
+                "reason": reason,
+                "alternatives": [configs[j] for j in chain[1:]],
+                "estimated_cost": costs[chosen],
+                "estimated_input_tokens": complexity.estimated_tokens,
+                "estimated_output_tokens": 0,
+            },
         )
-        return RoutingDecision.model_construct(
-            model=names[chosen],
-            complexity=complexity,
-            selection=selection,
-            reason=reason,
-            p_success=dict(zip(names, p.tolist(), strict=True)),
-            expected_cost_usd=dict(zip(names, cost.tolist(), strict=True)),
-            escalation=[names[j] for j in chain],
-            tradeoff=t,
-            propensity=propensity,
-            source=self.source,
-            decision_id=uuid.uuid4().hex,
+        return construct(
+            RoutingDecision,
+            {
+                "model": name,
+                "complexity": complexity,
+                "selection": selection,
+                "reason": reason,
+                "p_success": dict(zip(names, probs, strict=True)),
+                "expected_cost_usd": dict(zip(names, costs, strict=True)),
+                "escalation": [names[j] for j in chain],
+                "tradeoff": tradeoff,
+                "propensity": propensity,
+                "source": self.source,
+                "decision_id": uuid.uuid4().hex,
+            },
         )
 
 

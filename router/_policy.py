@@ -18,6 +18,7 @@ when to stop.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -34,24 +35,26 @@ def mu_for(tradeoff: float, kappa: float) -> float:
     return kappa * (1.0 - tradeoff) / tradeoff
 
 
-def choose(p: np.ndarray, cost: np.ndarray, mu: float) -> int:
-    """Index of the chosen model for one task (ties to the cheaper model)."""
+def choose(p: Sequence[float], cost: Sequence[float], mu: float) -> int:
+    """Index of the chosen model for one task (ties to the cheaper model).
+
+    Plain Python over lists (callers pass ``ndarray.tolist()``): for a handful of models numpy's per-call
+    overhead costs more than the arithmetic.
+    """
     if math.isinf(mu):
-        return int(np.argmin(cost))
-    utility = p - mu * cost
-    best = utility.max()
-    candidates = np.flatnonzero(utility >= best - 1e-12)
-    return int(candidates[np.argmin(cost[candidates])])
+        return min(range(len(cost)), key=cost.__getitem__)
+    utility = [q - mu * c for q, c in zip(p, cost, strict=True)]
+    best = max(utility)
+    return min((c, j) for j, (u, c) in enumerate(zip(utility, cost, strict=True)) if u >= best - 1e-12)[1]
 
 
 def choose_many(p: np.ndarray, cost: np.ndarray, mu: float) -> np.ndarray:
-    """Row-wise ``choose`` for a batch (rows are tasks)."""
+    """Row-wise ``choose`` for a batch (rows are tasks), with the same tie rule."""
     if math.isinf(mu):
         return np.argmin(cost, axis=1)
     utility = p - mu * cost
-    # Break ties towards the cheaper model: a tiny penalty by cost rank within each row.
-    rank = np.argsort(np.argsort(cost, axis=1), axis=1)
-    return np.argmax(utility - 1e-12 * rank, axis=1)
+    near_best = utility >= utility.max(axis=1, keepdims=True) - 1e-12
+    return np.argmin(np.where(near_best, cost, np.inf), axis=1)
 
 
 def failure_table(success: np.ndarray, observed: np.ndarray, prior_strength: float = 5.0) -> np.ndarray:
@@ -84,26 +87,39 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def logit_table(table: np.ndarray) -> np.ndarray:
+    """``failure_table`` on the logit scale, clipped as ``_logit`` clips (computed once per loaded model)."""
+    clipped = np.clip(table, 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
+
+
 def escalation(
-    first: int, p: np.ndarray, cost: np.ndarray, mu: float, table: np.ndarray | None, base: np.ndarray
+    first: int,
+    p: Sequence[float],
+    cost: Sequence[float],
+    mu: float,
+    table_logits: list[list[float]] | None,
+    base: Sequence[float],
 ) -> list[int]:
-    """The chain of model indices to try, starting with ``first``.
+    """The chain of model indices to try, starting with ``first`` (``table_logits``: ``logit_table`` rows).
 
     Plain Python on purpose: with a handful of models, numpy's per-call overhead costs more than the loop.
     """
     chain = [first]
-    if table is None or math.isinf(mu):
+    if table_logits is None or math.isinf(mu):
         return chain
-    probs, costs, bases = p.tolist(), cost.tolist(), base.tolist()
-    shift = [_logit(q) - _logit(b) for q, b in zip(probs, bases, strict=True)]
+    shift = [_logit(q) - _logit(b) for q, b in zip(p, base, strict=True)]
     failed = 1 << first
-    remaining = [j for j in range(len(probs)) if j != first]
+    remaining = [j for j in range(len(p)) if j != first]
     while remaining:
-        row = table[failed].tolist()
-        q = {j: 1.0 / (1.0 + math.exp(-(_logit(row[j]) + shift[j]))) for j in remaining}
+        row = table_logits[failed]
         # Worth trying: expected success gain above its price at this tradeoff. Among those, the most
         # success per dollar goes first (the classic order for "stop at the first success" searches).
-        worth = [(q[j] / max(costs[j], 1e-12), j) for j in remaining if q[j] - mu * costs[j] > 0]
+        worth = []
+        for j in remaining:
+            q = 1.0 / (1.0 + math.exp(-(row[j] + shift[j])))
+            if q - mu * cost[j] > 0:
+                worth.append((q / max(cost[j], 1e-12), j))
         if not worth:
             break
         nxt = max(worth)[1]
@@ -111,3 +127,43 @@ def escalation(
         failed |= 1 << nxt
         remaining.remove(nxt)
     return chain
+
+
+def escalation_many(
+    first: np.ndarray,
+    p: np.ndarray,
+    cost: np.ndarray,
+    mu: float,
+    table_logits: np.ndarray | None,
+    base: np.ndarray,
+) -> list[list[int]]:
+    """``escalation`` for a batch (rows are tasks), one numpy step per link of the chain for all rows."""
+    n, m = p.shape
+    if table_logits is None or math.isinf(mu) or m < 2:
+        return [[j] for j in first.tolist()]
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    base_clipped = np.clip(base, 1e-6, 1 - 1e-6)
+    shift = np.log(clipped / (1 - clipped)) - np.log(base_clipped / (1 - base_clipped))
+    rows = np.arange(n)
+    chains = np.full((n, m), -1, dtype=np.int64)
+    chains[:, 0] = first
+    tried = np.zeros((n, m), dtype=bool)
+    tried[rows, first] = True
+    failed = np.left_shift(1, first.astype(np.int64))
+    length = np.ones(n, dtype=np.int64)
+    active = np.ones(n, dtype=bool)
+    per_dollar_cost = np.maximum(cost, 1e-12)
+    for step in range(1, m):
+        q = 1.0 / (1.0 + np.exp(-(table_logits[failed] + shift)))
+        worth = ~tried & (q - mu * cost > 0) & active[:, None]
+        ratio = np.where(worth, q / per_dollar_cost, -np.inf)
+        # Ties go to the higher index, as ``max`` over (ratio, index) pairs does in ``escalation``.
+        nxt = m - 1 - np.argmax(ratio[:, ::-1], axis=1)
+        active &= worth.any(axis=1)
+        if not active.any():
+            break
+        chains[active, step] = nxt[active]
+        tried[rows[active], nxt[active]] = True
+        failed[active] |= np.left_shift(1, nxt[active])
+        length[active] += 1
+    return [chain[:k] for chain, k in zip(chains.tolist(), length.tolist(), strict=True)]

@@ -108,3 +108,31 @@ def test_matching_agrees_with_the_documented_rule(keywords, text):
     assert result.is_critical == bool(expected)
     found = result.factor_points["complex_keywords"]  # one point per distinct keyword found
     assert (0 < found <= len(expected)) if expected else found == 0
+
+
+def reference_scan(lists: dict[str, list[str]], text: str) -> dict[str, list[str]]:
+    """Each keyword searched on its own; per list, ordered by first match, then by place in the list."""
+    found = {}
+    for name, keywords in lists.items():
+        firsts = {}
+        for order, keyword in enumerate(keywords):
+            body = keyword.strip().lower()
+            head = r"(?<!\w)" if re.match(r"\w", body) else ""
+            tail = r"(?!\w)" if keyword.endswith(" ") and body[-1].isalnum() else ""
+            match = re.search(head + re.escape(body) + tail, text)
+            if match and body not in firsts:
+                firsts[body] = (match.start(), order)
+        found[name] = sorted(firsts, key=firsts.__getitem__)
+    return found
+
+
+@given(
+    st.lists(st.sampled_from(KEYWORDS), min_size=1, max_size=5, unique=True),
+    st.lists(st.sampled_from(KEYWORDS), max_size=4, unique=True),
+    st.lists(st.sampled_from(FRAGMENTS), min_size=1, max_size=16).map("".join),
+)
+def test_one_pass_scan_finds_what_separate_searches_find_in_the_same_order(first, second, text):
+    from router._keywords import KeywordIndex
+
+    lists = {"a": first, "b": second}
+    assert KeywordIndex(lists).scan(text.lower()) == reference_scan(lists, text.lower())

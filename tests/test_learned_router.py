@@ -61,9 +61,19 @@ def test_learned_estimator_returns_the_heuristic_shape(learned: LearnedRouter):
     assert 0.0 <= complexity.score <= 100.0
 
 
-def test_route_many_matches_route(learned: LearnedRouter):
-    one_by_one = [learned.route(d, tradeoff=0.6).model for d in DESCRIPTIONS]
-    assert [d.model for d in learned.route_many(DESCRIPTIONS, tradeoff=0.6)] == one_by_one
+@pytest.mark.parametrize("tradeoff", [None, 0.0, 0.3, 0.6, 1.0])
+def test_route_many_matches_route(learned: LearnedRouter, tradeoff: float | None):
+    # The batch path (one sparse product, vectorised choice and escalation) must agree with route().
+    texts = [*DESCRIPTIONS, *(t.lower() + " and the docs too" for t in DESCRIPTIONS)]
+    batch = learned.route_many(texts, tradeoff=tradeoff)
+    for text, many in zip(texts, batch, strict=True):
+        one = learned.route(text, tradeoff=tradeoff)
+        assert (many.model, many.escalation, many.reason) == (one.model, one.escalation, one.reason)
+        assert many.p_success == pytest.approx(one.p_success, abs=1e-12)
+        assert many.expected_cost_usd == pytest.approx(one.expected_cost_usd, rel=1e-12)
+        assert many.complexity.score == pytest.approx(one.complexity.score, abs=1e-9)
+        assert many.complexity.model_dump(exclude={"score"}) == one.complexity.model_dump(exclude={"score"})
+    assert learned.route_many([]) == []
 
 
 @given(st.sampled_from(DESCRIPTIONS), st.floats(0, 1), st.floats(0, 1))

@@ -10,7 +10,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from router._policy import choose, choose_many, escalation, failure_table, mu_for
+from router._policy import (
+    choose,
+    choose_many,
+    escalation,
+    escalation_many,
+    failure_table,
+    logit_table,
+    mu_for,
+)
 
 probs = arrays(np.float64, 4, elements=st.floats(0.01, 0.99))
 costs = arrays(np.float64, 4, elements=st.floats(0.001, 5.0))
@@ -59,7 +67,26 @@ def test_escalation_stops_when_no_model_is_worth_its_cost():
     success = np.array([[1, 0, 1], [0, 1, 1], [0, 0, 1], [1, 1, 1]] * 25, dtype=float)
     table = failure_table(success, np.ones_like(success, dtype=bool))
     base = success.mean(0)
-    p, c = base.copy(), np.array([0.01, 0.1, 1.0])
-    assert escalation(0, p, c, mu=0.0, table=table, base=base)[0] == 0
-    assert len(escalation(0, p, c, mu=0.0, table=table, base=base)) > 1  # free escalation: keep going
-    assert escalation(0, p, c, mu=1e6, table=table, base=base) == [0]  # dear escalation: stop at once
+    p, c, rows = base.tolist(), [0.01, 0.1, 1.0], logit_table(table).tolist()
+    assert escalation(0, p, c, 0.0, rows, base.tolist())[0] == 0
+    assert len(escalation(0, p, c, 0.0, rows, base.tolist())) > 1  # free escalation: keep going
+    assert escalation(0, p, c, 1e6, rows, base.tolist()) == [0]  # dear escalation: stop at once
+
+
+@given(
+    arrays(np.float64, (8, 4), elements=st.floats(0.01, 0.99)),
+    arrays(np.float64, (8, 4), elements=st.floats(0.001, 5.0)),
+    arrays(np.float64, (16, 4), elements=st.floats(0.0, 1.0)),
+    arrays(np.float64, 4, elements=st.floats(0.05, 0.95)),
+    st.floats(0.01, 1.0),
+    st.floats(0.1, 10.0),
+)
+def test_batch_escalation_equals_single_escalation(p, c, table, base, t, kappa):
+    mu = mu_for(t, kappa)
+    first = choose_many(p, c, mu)
+    logits = logit_table(table)
+    expected = [
+        escalation(int(first[i]), p[i].tolist(), c[i].tolist(), mu, logits.tolist(), base.tolist())
+        for i in range(len(p))
+    ]
+    assert escalation_many(first, p, c, mu, logits, base) == expected

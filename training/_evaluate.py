@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from router._policy import choose_many, escalation, mu_for
+from router._policy import choose_many, escalation_many, logit_table, mu_for
 
 TRADEOFF_GRID = np.round(np.concatenate([[0.0], np.geomspace(0.002, 1.0, 120)]), 6)
 
@@ -144,12 +144,13 @@ def cascade_points(
     """Realised (cost, success) of the learned escalation at every tradeoff: an acceptance check that sees
     each attempt's true outcome stops the chain at the first success; cost is the sum of attempts made."""
     points = []
+    logits = None if table is None else logit_table(table)
     for t in TRADEOFF_GRID:
         mu = mu_for(float(t), kappa)
-        first = choose_many(p, c_hat, mu)
+        chains = escalation_many(choose_many(p, c_hat, mu), p, c_hat, mu, logits, base)
         total_cost = total_success = 0.0
-        for i in range(len(success)):
-            for j in escalation(int(first[i]), p[i], c_hat[i], mu, table, base):
+        for i, chain in enumerate(chains):
+            for j in chain:
                 total_cost += cost[i, j]
                 if success[i, j] >= 0.5:
                     total_success += 1
