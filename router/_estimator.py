@@ -22,7 +22,7 @@ from typing import Any
 from router._config import EstimatorConfig, Steps
 from router._exceptions import InvalidInputError
 from router._keywords import KeywordIndex
-from router._types import ComplexityLevel, ScoreContribution, TaskComplexity, TaskType
+from router._types import ComplexityLevel, ScoreContribution, TaskComplexity, TaskType, construct
 
 #: Scoring factors in the order their reasons are listed; the learned router's features use this order.
 FACTORS = (
@@ -102,7 +102,7 @@ def check_description(description: object) -> str:
 
 def _part(*, factor: str, points: float, detail: str) -> ScoreContribution:
     # Built from values this module computed: skip pydantic's validation on the decision path.
-    return ScoreContribution.model_construct(factor=factor, points=points, detail=detail)
+    return construct(ScoreContribution, {"factor": factor, "points": points, "detail": detail})
 
 
 def _step_points(steps: Steps, value: float) -> float:
@@ -229,22 +229,25 @@ class ComplexityEstimator:
         factor_points = dict.fromkeys(FACTORS, 0.0)
         for part in parts:
             factor_points[part.factor] = part.points
-        return TaskComplexity.model_construct(
-            score=score,
-            level=level,
-            task_type=self._task_type(hits),
-            recommended_model=self._recommend(level),
-            reasons=[str(p) for p in parts] or ["no scoring factor fired"],
-            factor_points=factor_points,
-            file_count=facts.count,
-            line_count=facts.lines,
-            estimated_tokens=tokens,
-            is_critical=critical is not None,
-            has_security_implications=flags["security"] or critical is not None,
-            has_performance_requirements=flags["performance"],
-            has_concurrency=flags["concurrency"],
-            requires_architecture_change=flags["architecture"],
-            requires_deep_reasoning=flags["deep_reasoning"],
+        return construct(
+            TaskComplexity,
+            {
+                "score": score,
+                "level": level,
+                "task_type": self._task_type(hits),
+                "recommended_model": self._recommend(level),
+                "reasons": [str(p) for p in parts] or ["no scoring factor fired"],
+                "factor_points": factor_points,
+                "file_count": facts.count,
+                "line_count": facts.lines,
+                "estimated_tokens": tokens,
+                "is_critical": critical is not None,
+                "has_security_implications": flags["security"] or critical is not None,
+                "has_performance_requirements": flags["performance"],
+                "has_concurrency": flags["concurrency"],
+                "requires_architecture_change": flags["architecture"],
+                "requires_deep_reasoning": flags["deep_reasoning"],
+            },
         )
 
     @staticmethod

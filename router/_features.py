@@ -254,11 +254,22 @@ class Featurizer:
         indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(docs)))])
         return csr_matrix((weights, cols, indptr), shape=(len(docs), len(self.vocabulary_)))
 
+    def analyze_many(
+        self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None
+    ) -> tuple[list[TaskComplexity], list[list[float]], list[list[bytes]]]:
+        """``analyze`` for a batch, one stage at a time over every task (the keyword automaton and the
+        word tables stay in the CPU's cache): complexities, raw dense rows and words."""
+        facts = facts or [NO_FILES] * len(descriptions)
+        lowered = [d.lower() for d in descriptions]
+        estimate = self.estimator.estimate_text
+        complexities = [estimate(text, f, 0) for text, f in zip(lowered, facts, strict=True)]
+        dense = [dense_row(text, c, 0) for text, c in zip(lowered, complexities, strict=True)]
+        return complexities, dense, [words(text) for text in lowered]
+
     def _analyze_many(
         self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None
     ) -> list[tuple[TaskComplexity, list[float], list[bytes]]]:
-        facts = facts or [NO_FILES] * len(descriptions)
-        return [self.analyze(d, f) for d, f in zip(descriptions, facts, strict=True)]
+        return list(zip(*self.analyze_many(descriptions, facts), strict=True))
 
     # -- persistence (plain arrays, so artifacts load without executing code) ------------------------
     def to_arrays(self) -> dict[str, Any]:

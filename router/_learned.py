@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import logging
 import random
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,9 +35,10 @@ from router._features import DENSE_NAMES, NO_FILES, Featurizer
 from router._paths import default_tracking_uri
 from router._policy import choose, choose_many, escalation, escalation_many, logit_table, mu_for
 from router._router import Router, check_tradeoff
-from router._types import ModelSelection, RoutingDecision, TaskComplexity, construct
+from router._types import ModelSelection, RoutingDecision, TaskComplexity, construct, new_decision_ids
 
 log = logging.getLogger("router")
+BATCH_CHUNK = 256  # tasks per vectorised step of route_many
 
 
 class LearnedModel:
@@ -212,7 +212,12 @@ class LearnedRouter(Router):
         if not texts:
             return []
         try:
-            return self._decide_many(texts, t)
+            # Chunks bound the temporaries of a vectorised stage, whatever the batch's size.
+            return [
+                d
+                for at in range(0, len(texts), BATCH_CHUNK)
+                for d in self._decide_many(texts[at : at + BATCH_CHUNK], t)
+            ]
         except Exception as exc:  # as in route: the batch falls back, loudly, rather than failing
             log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
             return [self._heuristic_decision(text, NO_FILES, 0, t) for text in texts]
@@ -235,22 +240,24 @@ class LearnedRouter(Router):
         greedy = choose(probs, costs, mu)
         chosen, propensity = self._explore(greedy)
         chain = escalation(chosen, probs, costs, mu, model.table_rows, self._base_rate)
-        return self._decision(heuristic, probs, costs, greedy, chosen, propensity, chain, t)
+        decision_id = new_decision_ids(1)[0]
+        return self._decision(heuristic, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
 
     def _decide_many(self, texts: list[str], tradeoff: float | None) -> list[RoutingDecision]:
         model = self.model
-        analyzed = [model.featurizer.analyze(text) for text in texts]
-        p, cost = model.predict_many([a[1] for a in analyzed], [a[2] for a in analyzed])
+        complexities, dense_rows, words = model.featurizer.analyze_many(texts)
+        p, cost = model.predict_many(dense_rows, words)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
         greedy = choose_many(p, cost, mu).tolist()
         explored = [self._explore(g) for g in greedy]
         chosen = np.array([c for c, _ in explored], dtype=np.int64)
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
+        ids = new_decision_ids(len(texts))
         return [
-            self._decision(a[0], probs, costs, g, c, propensity, chain, t)
-            for a, probs, costs, g, (c, propensity), chain in zip(
-                analyzed, p.tolist(), cost.tolist(), greedy, explored, chains, strict=True
+            self._decision(h, probs, costs, g, c, propensity, chain, t, decision_id)
+            for h, probs, costs, g, (c, propensity), chain, decision_id in zip(
+                complexities, p.tolist(), cost.tolist(), greedy, explored, chains, ids, strict=True
             )
         ]
 
@@ -272,6 +279,7 @@ class LearnedRouter(Router):
         propensity: float,
         chain: list[int],
         tradeoff: float,
+        decision_id: str,
     ) -> RoutingDecision:
         model = self.model
         names, configs = model.names, model.configs
@@ -305,7 +313,7 @@ class LearnedRouter(Router):
                 "tradeoff": tradeoff,
                 "propensity": propensity,
                 "source": self.source,
-                "decision_id": uuid.uuid4().hex,
+                "decision_id": decision_id,
             },
         )
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import uuid
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from router._config import EstimatorConfig
 from router._estimator import ComplexityEstimator, FileArg, level_for
 from router._exceptions import InvalidInputError
 from router._selector import ModelSelector
-from router._types import RoutingDecision, TaskComplexity
+from router._types import RoutingDecision, TaskComplexity, construct, new_decision_ids
 
 
 def check_tradeoff(tradeoff: object) -> float | None:
@@ -118,16 +117,19 @@ class Router:
         selection = self.selector.select(routed)
         chosen = selection.model.name
         expected = {m.name: self.selector.estimate_cost(m, routed)[0] for m in self.catalog.by_price}
-        return RoutingDecision.model_construct(
-            model=chosen,
-            complexity=complexity,
-            selection=selection,
-            reason=selection.reason,
-            p_success={},
-            expected_cost_usd=expected,
-            escalation=[chosen, *self.catalog.stronger_than(chosen)],
-            tradeoff=tradeoff,
-            propensity=1.0,
-            source=source or self.source,
-            decision_id=uuid.uuid4().hex,
+        return construct(
+            RoutingDecision,
+            {
+                "model": chosen,
+                "complexity": complexity,
+                "selection": selection,
+                "reason": selection.reason,
+                "p_success": {},
+                "expected_cost_usd": expected,
+                "escalation": [chosen, *self.catalog.stronger_than(chosen)],
+                "tradeoff": tradeoff,
+                "propensity": 1.0,
+                "source": source or self.source,
+                "decision_id": new_decision_ids(1)[0],
+            },
         )

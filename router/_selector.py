@@ -26,7 +26,7 @@ from typing import Any
 from router._breaker import CircuitBreaker
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError, NoModelAvailableError
-from router._types import ModelConfig, ModelSelection, TaskComplexity
+from router._types import ModelConfig, ModelSelection, TaskComplexity, construct
 
 
 class ModelSelector:
@@ -178,13 +178,16 @@ class ModelSelector:
         with self._lock:
             self._chosen[model.name] += 1
             self._rules[rule] += 1
-        return ModelSelection.model_construct(
-            model=model,
-            reason=reason,
-            alternatives=alternatives,
-            estimated_cost=cost,
-            estimated_input_tokens=tokens_in,
-            estimated_output_tokens=tokens_out,
+        return construct(
+            ModelSelection,
+            {
+                "model": model,
+                "reason": reason,
+                "alternatives": alternatives,
+                "estimated_cost": cost,
+                "estimated_input_tokens": tokens_in,
+                "estimated_output_tokens": tokens_out,
+            },
         )
 
     def get_statistics(self) -> dict[str, Any]:

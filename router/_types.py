@@ -6,6 +6,7 @@ dumped to JSON as it is (``model_dump(mode="json")``).
 
 from __future__ import annotations
 
+import os
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -151,3 +152,9 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     object.__setattr__(instance, "__pydantic_extra__", None)
     object.__setattr__(instance, "__pydantic_private__", None)
     return instance
+
+
+def new_decision_ids(count: int) -> list[str]:
+    """``count`` random 128-bit ids as 32 hex digits, drawn from the OS in one call for a whole batch."""
+    digits = os.urandom(16 * count).hex()
+    return [digits[i : i + 32] for i in range(0, 32 * count, 32)]

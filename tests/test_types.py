@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from router import Router
-from router._types import RoutingDecision, TaskComplexity, construct
+from router._types import RoutingDecision, TaskComplexity, construct, new_decision_ids
 
 
 def test_construct_equals_model_construct():
@@ -26,3 +26,9 @@ def test_construct_needs_every_field():
     complexity = Router().route("Fix typo").complexity
     with pytest.raises(TypeError, match="TaskComplexity"):
         construct(TaskComplexity, {**complexity.__dict__, "extra": 1})
+
+
+def test_decision_ids_of_a_batch_are_distinct_hex():
+    ids = new_decision_ids(5000)
+    assert len(set(ids)) == 5000
+    assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
