@@ -131,8 +131,6 @@ class Featurizer:
     def _bigram_hits(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each adjacent pair of word ids: its place in the bigram table and whether it is there.
 
-        Keys are ``first id * n_ids + second id``.
-
         A pair with an unknown word (id 0) has a key no bigram has (``0 * n + b < n`` and ``a * n + 0`` has
         no second word), so no masking is needed; the table ends with a sentinel larger than any key.
         """
