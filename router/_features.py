@@ -6,9 +6,9 @@ A task becomes two blocks of features:
   code blocks, tracebacks, files, file lines, context size), standardized with the training data's mean
   and deviation;
 * text: TF-IDF over word unigrams and bigrams (sublinear term frequency, smoothed IDF, L2 norm) with a
-  vocabulary of the most frequent terms in the training descriptions. Words are runs of ASCII letters,
-  digits and underscores, cut by C-level ``translate`` and ``split``; terms are found by integer look-ups
-  in numpy, so the text costs a few Python operations per task, not per word.
+  vocabulary of the most frequent terms in the training descriptions. Words are runs of two or more ASCII
+  letters, digits and underscores, cut by C-level ``translate`` and ``split``; terms are found by integer
+  look-ups in numpy, so the text costs a few Python operations per task, not per term.
 
 ``fit`` learns the vocabulary, IDF and scaling; ``transform`` builds a sparse matrix for training and
 batches (``text_matrix`` for the text block alone); ``text_weights`` gives the same numbers for one task.
@@ -32,7 +32,7 @@ from router._types import TaskComplexity, TaskType
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
-FEATURE_VERSION = "2"  # 2: words are every run of [a-z0-9_], single characters included
+FEATURE_VERSION = "1"
 NO_FILES = FileFacts(0, 0)
 _TASK_TYPES = tuple(TaskType)
 DENSE_NAMES = (
@@ -53,8 +53,12 @@ _WORD_BYTES = bytes(
 
 
 def words(lowered: str) -> list[bytes]:
-    """The words of lower-cased text: maximal runs of ``[a-z0-9_]``, found by C-level translate and split."""
-    return lowered.encode("ascii", "replace").translate(_WORD_BYTES).split()
+    """The words of lower-cased text: runs of two or more of ``[a-z0-9_]`` (C-level translate and split).
+
+    The same words as ``re.findall(r"[a-z0-9_]{2,}", lowered)``, three times faster; single characters are
+    dropped before bigrams are formed ("fix a bug" gives "fix bug"), which measured better on SWE-bench.
+    """
+    return [w for w in lowered.encode("ascii", "replace").translate(_WORD_BYTES).split() if len(w) > 1]
 
 
 def terms(task_words: list[bytes]) -> list[bytes]:

@@ -23,8 +23,8 @@ TEXTS = st.lists(
 
 
 def reference_words(text: str) -> list[str]:
-    """Words as the feature version documents them: runs of ASCII [a-z0-9_] in the lower-cased text."""
-    return re.findall(r"[a-z0-9_]+", text.lower())
+    """Words as feature version 1 defines them: runs of two or more ASCII [a-z0-9_] in the lower text."""
+    return re.findall(r"[a-z0-9_]{2,}", text.lower())
 
 
 def reference_tfidf(featurizer: Featurizer, text: str) -> dict[int, float]:
