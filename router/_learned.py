@@ -102,8 +102,11 @@ class LearnedModel:
 
     def _outputs(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = len(self.names)
-        if not np.isfinite(z).all():
-            raise ArtifactError(f"learned model produced non-finite scores {z.tolist()}")
+        finite = np.isfinite(z)
+        if not finite.all():
+            raise ArtifactError(
+                f"learned model produced {int((~finite).sum())} non-finite scores of {z.size}"
+            )
         return 1.0 / (1.0 + np.exp(-z[..., :m])), np.exp(z[..., m:])
 
 
