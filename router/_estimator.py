@@ -100,6 +100,18 @@ def check_description(description: object) -> str:
     return description
 
 
+def check_descriptions(descriptions: object) -> list[str]:
+    """Every description of a batch, validated before any is routed (one str, a common slip, gets a hint)."""
+    if isinstance(descriptions, str | bytes):
+        raise InvalidInputError(
+            f"descriptions must be a list of str, got one {type(descriptions).__name__}; "
+            "use route() for one task"
+        )
+    if not isinstance(descriptions, Iterable):
+        raise InvalidInputError(f"descriptions must be a list of str, got {type(descriptions).__name__}")
+    return [check_description(d) for d in descriptions]
+
+
 def _part(*, factor: str, points: float, detail: str) -> ScoreContribution:
     # Built from values this module computed: skip pydantic's validation on the decision path.
     return construct(ScoreContribution, {"factor": factor, "points": points, "detail": detail})

@@ -259,8 +259,8 @@ class Featurizer:
     def analyze_many(
         self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None
     ) -> tuple[list[TaskComplexity], list[list[float]], list[list[bytes]]]:
-        """``analyze`` for a batch, one stage at a time over every task (the keyword automaton and the
-        word tables stay in the CPU's cache): complexities, raw dense rows and words."""
+        """``analyze`` for a batch (no context), one stage at a time over every task:
+        complexities, raw dense rows and words."""
         facts = facts or [NO_FILES] * len(descriptions)
         lowered = [d.lower() for d in descriptions]
         estimate = self.estimator.estimate_text

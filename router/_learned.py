@@ -27,6 +27,7 @@ from router._estimator import (
     FileArg,
     FileFacts,
     check_description,
+    check_descriptions,
     count_file_lines,
     level_for,
 )
@@ -84,6 +85,14 @@ class LearnedModel:
         self._bias = self.bias - (mean / self.featurizer.scale_) @ dense_w
         self._text_w = self.weights[self._n_dense :]
 
+    def analyze(
+        self, description: str, facts: FileFacts = NO_FILES, context_chars: int = 0
+    ) -> tuple[TaskComplexity, list[float], list[float]]:
+        """The heuristic complexity, and P(success) and expected cost per model, of one validated task."""
+        heuristic, dense_raw, task_words = self.featurizer.analyze(description, facts, context_chars)
+        p, cost = self.predict(dense_raw, task_words)
+        return heuristic, p.tolist(), cost.tolist()
+
     def predict(self, dense_raw: list[float], task_words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         """P(success) and expected cost in dollars for every model, for one analysed task."""
         z = self._bias + np.asarray(dense_raw) @ self._dense_w
@@ -124,12 +133,9 @@ class LearnedComplexityEstimator:
         self, description: str, files: Sequence[FileArg] | None = None, context: str | None = None
     ) -> TaskComplexity:
         model = self.model
-        text = check_description(description)
-        heuristic, dense_raw, task_words = model.featurizer.analyze(
-            text, count_file_lines(files), len(context or "")
+        heuristic, probs, costs = model.analyze(
+            check_description(description), count_file_lines(files), len(context or "")
         )
-        p, cost = model.predict(dense_raw, task_words)
-        probs, costs = p.tolist(), cost.tolist()
         return self.learned(
             heuristic, probs, choose(probs, costs, mu_for(model.default_tradeoff, model.kappa))
         )
@@ -206,12 +212,7 @@ class LearnedRouter(Router):
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
         """Route a batch: each task analysed in turn, then one product and one policy step for all of them."""
         t = check_tradeoff(tradeoff)
-        if isinstance(descriptions, str | bytes) or not isinstance(descriptions, Iterable):
-            raise InvalidInputError(
-                f"descriptions must be a list of str, got {type(descriptions).__name__}"
-                + ("; use route() for one task" if isinstance(descriptions, str) else "")
-            )
-        texts = [check_description(d) for d in descriptions]
+        texts = check_descriptions(descriptions)
         if not texts:
             return []
         try:
@@ -235,9 +236,7 @@ class LearnedRouter(Router):
         self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
     ) -> RoutingDecision:
         model = self.model
-        heuristic, dense_raw, task_words = model.featurizer.analyze(text, facts, context_chars)
-        p, cost = model.predict(dense_raw, task_words)
-        probs, costs = p.tolist(), cost.tolist()
+        heuristic, probs, costs = model.analyze(text, facts, context_chars)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
         greedy = choose(probs, costs, mu)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from router._catalog import Catalog
 from router._config import EstimatorConfig
-from router._estimator import ComplexityEstimator, FileArg, level_for
+from router._estimator import ComplexityEstimator, FileArg, check_descriptions, level_for
 from router._exceptions import InvalidInputError
 from router._selector import ModelSelector
 from router._types import RoutingDecision, TaskComplexity, construct, new_decision_ids
@@ -98,13 +98,7 @@ class Router:
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
         """Route a batch of descriptions (no files or context) at one tradeoff."""
         t = check_tradeoff(tradeoff)
-        if isinstance(descriptions, str | bytes):
-            raise InvalidInputError(
-                "descriptions must be a list of str, got one str; use route() for one task"
-            )
-        if not isinstance(descriptions, Iterable):
-            raise InvalidInputError(f"descriptions must be a list of str, got {type(descriptions).__name__}")
-        return [self._decide(self.estimator.estimate(d), t) for d in descriptions]
+        return [self._decide(self.estimator.estimate(d), t) for d in check_descriptions(descriptions)]
 
     def _decide(
         self, complexity: TaskComplexity, tradeoff: float | None, source: str | None = None

@@ -26,8 +26,7 @@ def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
     p = np.zeros(data.success.shape)
     c = np.zeros(data.success.shape)
     for i, description in enumerate(data.descriptions):
-        _, dense, terms = model.featurizer.analyze(description, data.facts[i])
-        p[i], c[i] = model.predict(dense, terms)
+        _, p[i], c[i] = model.analyze(description, data.facts[i])
     n = len(data.task_ids)
     cv = CrossValidation(
         data,
