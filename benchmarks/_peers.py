@@ -7,7 +7,8 @@ and expected cost for a task, then the choice at a tradeoff) in the way a team w
   description at a time.
 * ``KnnRouter``: the embedding peer (``benchmarks._embed``): MiniLM embedding, k nearest training tasks.
 
-Both choose with the learned router's own policy (``router._policy.choose``), so only the prediction differs.
+Both choose with the learned router's own policy (``router.learned.policy.choose``), so only the
+prediction differs.
 They return the chosen model's name; the learned and heuristic routers return a full ``RoutingDecision``
 (complexity, reasons, escalation), so the comparison flatters the peers, if anything.
 """
@@ -22,7 +23,7 @@ from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.multioutput import MultiOutputClassifier
 from sklearn.pipeline import Pipeline
 
-from router._policy import choose, choose_many
+from router.learned.policy import choose, choose_many
 
 
 class PlainPipelineRouter:

@@ -54,9 +54,9 @@ def prepare(workdir: Path, say: Progress = progress) -> dict[str, Any]:
     from benchmarks import _embed
     from benchmarks._data import dataset, task_arrays, two_kb_descriptions
     from benchmarks._peers import PlainPipelineRouter
-    from router._policy import mu_for
+    from router.learned.policy import mu_for
     from training import train_router
-    from training._router_fit import kappa_of
+    from training.fit.router_fit import kappa_of
 
     data = dataset()
     texts, models, success, cost = task_arrays(data)

@@ -1,10 +1,11 @@
 """Decision quality on the shared SWE-bench Verified outcomes, from held-out folds only.
 
 5-fold cross-validation over tasks (``training.cross_validate``): every task's P(success) and expected cost
-come from a router that never saw it; ``training._crossval.quality_report`` scores the learned policy and
-cascade with the real outcomes. Beside it, on the same tasks: every single model, the convex hull of the
-single models (random mixing of fixed models), random mixing of the cheapest and the best, the heuristic
-router (untrained, so it needs no folds), the embedding kNN peer (neighbours drawn from the fold's training
+come from a router that never saw it; ``training.evaluation.crossval.quality_report`` scores the learned
+policy and cascade with the real outcomes. Beside it, on the same tasks: every single model, the convex hull
+of the single models (random mixing of fixed models), random mixing of the cheapest and the best, the
+heuristic router (untrained, so it needs no folds), the embedding kNN peer (neighbours drawn from the fold's
+training
 tasks only) and the per-task oracle; the fixed cascade "gpt-5-mini, then claude-opus-4.5" against the
 learned one. No claim here rests on synthetic data: without the shared files the section is skipped.
 
@@ -70,7 +71,7 @@ def at_tradeoffs(
     p: np.ndarray, ch: np.ndarray, s: np.ndarray, c: np.ndarray, tradeoff: np.ndarray, kappa: np.ndarray
 ) -> dict[str, Any]:
     """Realised (cost, success) when each task is routed at its own fold's calibrated tradeoff."""
-    from router._policy import choose, mu_for
+    from router.learned.policy import choose, mu_for
 
     chosen = np.array(
         [choose(p[i], ch[i], mu_for(float(tradeoff[i]), float(kappa[i]))) for i in range(len(s))]
@@ -82,7 +83,7 @@ def at_tradeoffs(
 def cascade_at_tradeoffs(cv: Any, full: np.ndarray) -> dict[str, Any]:
     """The learned escalation at each task's calibrated tradeoff; an acceptance check that sees the true
     outcome stops the chain at the first success, and the cost is the sum of the attempts made."""
-    from router._policy import choose, escalation, logit_table, mu_for
+    from router.learned.policy import choose, escalation, logit_table, mu_for
 
     logits = [None if table is None else logit_table(table).tolist() for table in cv.tables]
     idx = np.flatnonzero(full)
@@ -105,8 +106,14 @@ def cascade_at_tradeoffs(cv: Any, full: np.ndarray) -> dict[str, Any]:
 def run(quick: bool = False, workdir: Path | None = None, say: Progress = progress) -> dict[str, Any]:
     from benchmarks import _embed
     from benchmarks._data import swebench_or_reason
-    from training._crossval import cross_validate, quality_report
-    from training._evaluate import curve_metrics, fixed_cascade, policy_points, single_points, upper_hull
+    from training.evaluation.crossval import cross_validate, quality_report
+    from training.evaluation.metrics import (
+        curve_metrics,
+        fixed_cascade,
+        policy_points,
+        single_points,
+        upper_hull,
+    )
 
     data, reason = swebench_or_reason()
     if data is None:
@@ -188,7 +195,7 @@ def plot(result: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")  # no display on a server or in CI
     import matplotlib.pyplot as plt
 
-    from training._evaluate import upper_hull
+    from training.evaluation.metrics import upper_hull
 
     def dense(curve: np.ndarray) -> np.ndarray:
         # Mixing two points moves along a straight line in linear cost; on the log axis that line is a

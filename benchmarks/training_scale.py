@@ -67,9 +67,9 @@ class StageTimer:
 
 
 def _instrument() -> StageTimer:
-    import router._features as features
-    import training._fit as fit
+    import router.learned.features as features
     import training._train as train
+    import training.fit.classifiers as fit
 
     timer = StageTimer()
     timer.wrap(features.Featurizer, "_analyze_many", "featurizer")

@@ -3,11 +3,7 @@
 This package never imports ``training`` and imports MLflow only while loading a model from a registry URI.
 """
 
-from router._attempts import Attempt, AttemptRecorder
-from router._breaker import BreakerState, CircuitBreaker
 from router._catalog import Catalog
-from router._config import EstimatorConfig
-from router._estimator import ComplexityEstimator
 from router._exceptions import (
     ArtifactError,
     BudgetExceededError,
@@ -21,22 +17,6 @@ from router._exceptions import (
     UnknownModelError,
     UnrecoverableError,
 )
-from router._exec_config import BreakerConfig, ExecutionConfig, RetryConfig
-from router._failures import FailureReason, classify
-from router._fallback import FallbackHandler
-from router._ledger import (
-    BudgetAlert,
-    BudgetLimit,
-    BudgetStatus,
-    CostEntry,
-    CostSummary,
-    CostTracker,
-    OutcomeTransfer,
-    RoutingStats,
-)
-from router._router import Router
-from router._selector import ModelSelector
-from router._strategy import FallbackStrategy
 from router._types import (
     ComplexityLevel,
     ModelConfig,
@@ -46,6 +26,26 @@ from router._types import (
     TaskComplexity,
     TaskType,
 )
+from router.estimation.config import EstimatorConfig
+from router.estimation.estimator import ComplexityEstimator
+from router.execution.attempts import Attempt, AttemptRecorder
+from router.execution.breaker import BreakerState, CircuitBreaker
+from router.execution.config import BreakerConfig, ExecutionConfig, RetryConfig
+from router.execution.failures import FailureReason, classify
+from router.execution.fallback import FallbackHandler
+from router.execution.strategy import FallbackStrategy
+from router.learned.router import Router
+from router.ledger import (
+    BudgetAlert,
+    BudgetLimit,
+    BudgetStatus,
+    CostEntry,
+    CostSummary,
+    CostTracker,
+    OutcomeTransfer,
+    RoutingStats,
+)
+from router.selection.selector import ModelSelector
 
 __all__ = [
     "ArtifactError",

@@ -13,8 +13,8 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from router._config import error_lines, packaged_file, read_toml, validation_message
 from router._exceptions import ConfigError, UnknownModelError
+from router._toml import error_lines, packaged_file, read_toml, validation_message
 from router._types import ComplexityLevel, ModelConfig
 
 #: A reference call used only to order models by price: 3 input tokens per output token.

@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from router._attempts import Attempt
+    from router.execution.attempts import Attempt
 
 
 class RouterError(Exception):

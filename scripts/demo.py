@@ -118,8 +118,8 @@ def record_outcomes(rows: list[dict[str, Any]], path: Path) -> Path:
     """Record the attempts in the ledger (SQLite, in the data directory) and export the outcome log that
     training reads, as production would: ``router logs export`` does the same from the command line."""
     from router import CostTracker
-    from router._ledger._outcomes import outcome_rows
     from router._outcome_log import validate_outcomes
+    from router.ledger.outcomes import outcome_rows
 
     with CostTracker(storage_path=path.parent / "ledger.db") as ledger:
         ledger.record_many(outcome_rows(validate_outcomes(pd.DataFrame(rows)).frame, "demo"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from router import CostTracker, ExecutionError, FallbackHandler, Router
-from router._learned import LearnedRouter
+from router.learned.router import LearnedRouter
 from training import train_router
 from training.bootstrap import heuristic_labels
 from training.synthetic import generate_outcomes

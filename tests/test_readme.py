@@ -9,7 +9,7 @@ import tomllib
 import pytest
 
 from router import Catalog, ComplexityLevel, ConfigError, EstimatorConfig, Router
-from router._config import packaged_file
+from router._toml import packaged_file
 from tests._helpers import ROOT
 
 README = (ROOT / "README.md").read_text()

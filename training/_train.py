@@ -8,24 +8,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from router._artifact import load_artifact, save_artifact
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
 from router._paths import data_dir
-from training._data import Outcomes, TaskMatrix, data_identity, load_outcomes, task_matrix
-from training._evaluate import (
-    cascade_points,
-    classifier_metrics,
-    curve_metrics,
-    policy_points,
-    reliability_bins,
-    single_points,
-)
-from training._fit import FitParams
-from training._latency import decision_latency
-from training._router_fit import FittedRouter, fit_router, log_catalog
+from router.learned.artifact import load_artifact, save_artifact
+from training.data.outcomes import Outcomes, data_identity, load_outcomes, task_matrix
+from training.evaluation.holdout import evaluate_fitted, split_tasks
+from training.evaluation.latency import decision_latency
+from training.fit.classifiers import FitParams
+from training.fit.router_fit import fit_router, log_catalog
+from training.fit.versions import library_versions
+from training.tracking.runs import log_training_run
 
 log = logging.getLogger("training")
 
@@ -39,77 +32,6 @@ class TrainResult:
     metrics: dict[str, float] = field(default_factory=dict)
     artifact_dir: Path | None = None
     details: dict[str, Any] = field(default_factory=dict)
-
-
-CASCADE_SAMPLE = 3_000
-
-
-def split_tasks(n_tasks: int, test_size: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    order = np.random.default_rng(seed).permutation(n_tasks)
-    n_test = max(1, round(n_tasks * test_size))
-    return np.sort(order[n_test:]), np.sort(order[:n_test])
-
-
-def predict_matrix(fitted: FittedRouter, data: TaskMatrix) -> tuple[np.ndarray, np.ndarray]:
-    """P(success) and expected cost for every task x model, through the serving arithmetic's arrays."""
-    x, _ = fitted.featurizer.transform(data.descriptions, data.facts)
-    z = x @ fitted.arrays["weights"] + fitted.arrays["bias"]
-    m = len(data.models)
-    return 1.0 / (1.0 + np.exp(-z[:, :m])), np.exp(z[:, m:])
-
-
-def evaluate_fitted(fitted: FittedRouter, test: TaskMatrix) -> tuple[dict[str, float], dict[str, Any]]:
-    """Held-out metrics: per-model classifier quality, and the policy's and cascade's curves on tasks with
-    full information (every model tried)."""
-    p, c_hat = predict_matrix(fitted, test)
-    per_model = classifier_metrics(test.success, p, test.models)
-    metrics: dict[str, float] = {}
-    for name, values in per_model.items():
-        for key in ("auc", "brier", "ece"):
-            metrics[f"{key}_{name}"] = values[key]
-    metrics["ece_max"] = max(v["ece"] for v in per_model.values())
-    full = test.observed.all(axis=1)
-    details: dict[str, Any] = {
-        "per_model": per_model,
-        "full_information_tasks": int(full.sum()),
-        "models": list(test.models),
-        "reliability": _reliability(test.success, p, test.models),
-    }
-    if full.sum() >= 10:
-        s, c = test.success[full], test.cost[full]
-        kappa = fitted.meta["kappa"]
-        singles = single_points(s, c)
-        points = policy_points(s, c, p[full], c_hat[full], kappa)
-        metrics.update(curve_metrics(points, singles))
-        table = fitted.arrays["chain_table"]
-        # The cascade is walked task by task in Python at every tradeoff: past a few thousand tasks a
-        # fixed random sample gives the same curve within noise at a fraction of the time.
-        sample = np.flatnonzero(full)
-        if len(sample) > CASCADE_SAMPLE:
-            sample = np.sort(np.random.default_rng(0).choice(sample, CASCADE_SAMPLE, replace=False))
-        cascade = cascade_points(
-            test.success[sample],
-            test.cost[sample],
-            p[sample],
-            c_hat[sample],
-            kappa,
-            table if table.size else None,
-            fitted.arrays["base_rate"],
-        )
-        cascade_summary = curve_metrics(cascade, singles)
-        metrics["cascade_apgr"] = cascade_summary["apgr"]
-        metrics["cascade_cost_at_best_quality"] = cascade_summary["cost_at_best_quality"]
-        details.update(singles=singles.tolist(), policy=points.tolist(), cascade=cascade.tolist())
-    return metrics, details
-
-
-def _reliability(success: np.ndarray, p: np.ndarray, models: list[str]) -> dict[str, list[dict[str, float]]]:
-    """Per model, on the held-out tasks where it was tried: the reliability diagram's bins."""
-    out = {}
-    for j, name in enumerate(models):
-        seen = ~np.isnan(success[:, j])
-        out[name] = reliability_bins((success[seen, j] >= 0.5).astype(float), p[seen, j])
-    return out
 
 
 def train_router(
@@ -200,14 +122,12 @@ def train_router(
         "rejected_rows": outcome_log.rejected,
         "metrics_held_out": metrics,
         "held_out_tasks": len(test_rows),
-        "library_versions": _versions(),
+        "library_versions": library_versions(),
     }
     save_artifact(out, final.arrays, meta)
     run_id = None
     model_uri = str(out)
     if log_to_mlflow:
-        from training._tracking import log_training_run
-
         held_out = frame[frame["task_id"].isin(set(data.task_ids[test_rows]))]
         run_id, registered_uri = log_training_run(
             out,
@@ -223,16 +143,3 @@ def train_router(
         )
         model_uri = registered_uri or model_uri
     return TrainResult(model_uri=model_uri, run_id=run_id, metrics=metrics, artifact_dir=out, details=details)
-
-
-def _versions() -> dict[str, str]:
-    import platform
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    for package in ("llm-task-router", "numpy", "scipy", "scikit-learn", "pandas"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            found[package] = "unknown"
-    return found

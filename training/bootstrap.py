@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import pandas as pd
 
 from router._catalog import Catalog
-from router._router import Router
+from router.learned.router import Router
 
 
 def heuristic_labels(descriptions: Sequence[str], catalog: Catalog | None = None) -> pd.DataFrame:

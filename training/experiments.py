@@ -11,9 +11,8 @@ Examples
 
 from __future__ import annotations
 
-from training._plots import compare_figure, cost_quality_figure, reliability_figure
-from training._tracking import tracking_uri_for
-from training._tracking_registry import (
+from training.evaluation.plots import compare_figure, cost_quality_figure, reliability_figure
+from training.tracking.registry import (
     CHAMPION,
     KEY_METRICS,
     Promotion,
@@ -22,6 +21,7 @@ from training._tracking_registry import (
     promote,
     run_curves,
 )
+from training.tracking.runs import tracking_uri_for
 
 __all__ = [
     "CHAMPION",

@@ -1,8 +1,8 @@
 """A seeded generator of synthetic coding-task outcome logs, for demos, tests and scale benchmarks.
 
 Tasks (descriptions from templates over realistic components, files and sizes) come from
-``training._synthetic_tasks``; outcomes from a latent-difficulty model, documented in ``datasets/README.md``
-and :class:`LatentModel`::
+``training.data.synthetic_tasks``; outcomes from a latent-difficulty model, documented in
+``datasets/README.md`` and :class:`LatentModel`::
 
     P(success | task, model) = sigmoid(ability[model] - difficulty[task])
     difficulty = visible part (kind, keywords, modifiers, files, lines) + hidden part ~ Normal(0, 1)
@@ -37,7 +37,7 @@ import numpy as np
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
 from router._outcome_log import write_outcomes
-from training._synthetic_tasks import LatentModel, Tasks, generate_tasks
+from training.data.synthetic_tasks import LatentModel, Tasks, generate_tasks
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -9,8 +9,8 @@ import typer
 from rich.table import Table
 
 from router._exceptions import InvalidInputError
-from router._ledger import CostSummary, CostTracker, RoutingStats, default_ledger_path
 from router.cli._app import app, handle_errors, out, print_json
+from router.ledger import CostSummary, CostTracker, RoutingStats, default_ledger_path
 
 costs_app = typer.Typer(
     help="Spend recorded in the ledger: summaries, CSV export, pruning.", no_args_is_help=True

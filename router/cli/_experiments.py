@@ -59,7 +59,7 @@ def promote(
 
     Example:  router promote --run 3f2c... --metric apgr
     """
-    from training._tracking_registry import promote as promote_run
+    from training.tracking.registry import promote as promote_run
 
     if data is not None and not data.is_file():
         from router._exceptions import InvalidInputError
@@ -111,11 +111,11 @@ def compare(
 
     Example:  router experiments compare --experiment router --plot runs.png
     """
-    from training._tracking_registry import KEY_METRICS, compare_runs, run_curves
+    from training.tracking.registry import KEY_METRICS, compare_runs, run_curves
 
     runs = compare_runs(experiment, metric=metric, tracking_uri=tracking_uri)[:top]
     if plot is not None and runs:
-        from training._plots import compare_figure
+        from training.evaluation.plots import compare_figure
 
         curves = {
             f"#{i + 1} {r['run_name']}": run_curves(r["run_id"], tracking_uri=tracking_uri)

@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
-from router._ledger import OutcomeTransfer
 from router.cli._app import app, handle_errors, out, print_json
 from router.cli._costs import DbOption, JsonOption, UrlOption, open_tracker
+from router.ledger import OutcomeTransfer
 
 logs_app = typer.Typer(
     help="Outcome logs: the ledger's rows in the schema training reads.", no_args_is_help=True

@@ -11,9 +11,9 @@ from rich.table import Table
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
-from router._router import Router
 from router._types import RoutingDecision
 from router.cli._app import app, handle_errors, out, print_json
+from router.learned.router import Router
 
 CatalogOption = Annotated[
     Path | None,

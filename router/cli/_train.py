@@ -111,13 +111,13 @@ def evaluate(
     if (model is None) == (cv == 0):
         raise InvalidInputError("give exactly one of --model URI or --cv K (K >= 2)")
     if cv:
-        from training._crossval import cross_validate, quality_report
+        from training.evaluation.crossval import cross_validate, quality_report
 
         if cv < 2:
             raise InvalidInputError(f"--cv must be >= 2, got {cv}")
         report = quality_report(cross_validate(data, folds=cv, catalog=_catalog(catalog)))
     else:
-        from training._score import score_artifact
+        from training.evaluation.score import score_artifact
 
         report = score_artifact(model or "", data)
     if as_json:

@@ -14,7 +14,7 @@ import pytest
 from ledger_workers import row
 
 from router import CostTracker
-from router._ledger import _schema
+from router.ledger import schema as _schema
 
 PROCESSES = 4
 PER_PROCESS = 5_000

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import Connection, create_engine, inspect, text
 
 from router import CostTracker, InvalidInputError, LedgerError
-from router._ledger import _schema
-from router._ledger._engine import open_engine, write_transaction
+from router.ledger import schema as _schema
+from router.ledger.engine import open_engine, write_transaction
 
 
 def test_the_default_ledger_lives_in_the_data_directory(tmp_path, monkeypatch):

@@ -1,0 +1,111 @@
+"""What one attempt was, how it is recorded to a ledger, and the handler's running statistics."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from router.execution.failures import FailureReason
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One call of one model for one task.
+
+    ``number`` is 1-based within the task; ``reason`` and ``error`` are None for a success;
+    ``waited_s`` is the time slept just before this attempt.
+    """
+
+    model: str
+    number: int
+    success: bool
+    reason: FailureReason | None
+    error: str | None
+    duration_ms: float
+    waited_s: float = 0.0
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+    def __str__(self) -> str:
+        outcome = "ok" if self.success else self.error
+        return f"#{self.number} {self.model}: {outcome}"
+
+
+class AttemptRecorder(Protocol):
+    """Anything with a ``record(**fields)`` method, such as the ledger's ``CostTracker``.
+
+    It is called once per attempt with the keyword fields ``model, task_id, input_tokens, output_tokens,
+    input_cost, output_cost, duration_ms, success, error, attempt, decision_id``, plus ``task_type`` and
+    ``description`` when the caller gave them. Costs are None: the ledger prices the tokens from its catalog.
+    """
+
+    def record(self, *args: Any, **fields: Any) -> object: ...
+
+
+def usage_of(result: object) -> tuple[int, int]:
+    """(input, output) tokens of a result shaped like an ``anthropic`` Message; (0, 0) when it has none."""
+    usage = getattr(result, "usage", None)
+    tokens = (getattr(usage, "input_tokens", 0), getattr(usage, "output_tokens", 0))
+    return tokens[0] if isinstance(tokens[0], int) else 0, tokens[1] if isinstance(tokens[1], int) else 0
+
+
+class Statistics:
+    """Thread-safe counters behind ``FallbackHandler.get_statistics``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reasons: Counter[FailureReason] = Counter()
+        self._models: Counter[str] = Counter()
+        self._counts: Counter[str] = Counter()
+        self._wait_s = 0.0
+
+    def attempt(self, kind: str) -> None:
+        """An attempt went out; ``kind`` is first, retry, fallback or escalation."""
+        with self._lock:
+            self._counts["attempts"] += 1
+            self._counts[kind] += 1
+
+    def failure(self, model: str, reason: FailureReason) -> None:
+        with self._lock:
+            self._reasons[reason] += 1
+            self._models[model] += 1
+
+    def waited(self, seconds: float) -> None:
+        with self._lock:
+            self._counts["waits"] += 1
+            self._wait_s += seconds
+
+    def task_done(self, *, succeeded: bool, had_failures: bool) -> None:
+        with self._lock:
+            self._counts["tasks"] += 1
+            self._counts["succeeded" if succeeded else "failed"] += 1
+            if had_failures:
+                self._counts["with_failures"] += 1
+                self._counts["recovered"] += succeeded
+
+    def snapshot(self) -> dict[str, Any]:
+        with self._lock:
+            c = self._counts
+            with_failures = c["with_failures"]
+            return {
+                "total_failures": sum(self._reasons.values()),
+                "failures_by_reason": {r.value: self._reasons[r] for r in FailureReason},
+                "failures_by_model": dict(sorted(self._models.items())),
+                "total_tasks": c["tasks"],
+                "tasks_succeeded": c["succeeded"],
+                "tasks_failed": c["failed"],
+                "tasks_with_failures": with_failures,
+                "tasks_recovered": c["recovered"],
+                # Percent of the tasks that met a failure and still succeeded; 0.0 before any failure.
+                "success_rate_after_fallback": 100.0 * c["recovered"] / with_failures
+                if with_failures
+                else 0.0,
+                "total_attempts": c["attempts"],
+                "retries_spent": c["retry"],
+                "fallbacks": c["fallback"],
+                "escalations": c["escalation"],
+                "waits": c["waits"],
+                "total_wait_s": self._wait_s,
+            }

@@ -1,0 +1,1 @@
+"""Stage 3, the learned policy: featurizer, policy, trained model, artifact, and the public ``Router``."""

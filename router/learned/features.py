@@ -1,0 +1,293 @@
+"""The one featurizer, used by training and serving alike.
+
+A task becomes two blocks of features:
+
+* dense: the heuristic estimator's factor points and task type, and numbers (description length and lines,
+  code blocks, tracebacks, files, file lines, context size), standardized with the training data's mean
+  and deviation;
+* text: TF-IDF over word unigrams and bigrams (sublinear term frequency, smoothed IDF, L2 norm) with a
+  vocabulary of the most frequent terms in the training descriptions. Words are runs of two or more ASCII
+  letters, digits and underscores, cut by C-level ``translate`` and ``split``; terms are found by integer
+  look-ups in numpy, so the text costs a few Python operations per task, not per term.
+
+``fit`` learns the vocabulary, IDF and scaling; ``transform`` builds a sparse matrix for training and
+batches (``text_matrix`` for the text block alone); ``text_weights`` gives the same numbers for one task.
+``FEATURE_VERSION`` changes whenever the meaning of a feature changes; artifacts record it and loading
+refuses a mismatch.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from itertools import chain, pairwise, repeat
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from router._types import TaskComplexity, TaskType
+from router.estimation.estimator import FACTORS, ComplexityEstimator, FileFacts
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+FEATURE_VERSION = "1"
+NO_FILES = FileFacts(0, 0)
+_TASK_TYPES = tuple(TaskType)
+DENSE_NAMES = (
+    *(f"factor_{f}" for f in FACTORS),
+    *(f"type_{t.value}" for t in _TASK_TYPES),
+    "log_chars",
+    "log_lines",
+    "code_blocks",
+    "has_traceback",
+    "log_files",
+    "log_file_lines",
+    "log_context_tokens",
+)
+# ASCII letters, digits and "_" stay; every other byte (non-ASCII characters arrive as "?") separates words.
+_WORD_BYTES = bytes(
+    c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c == 95) else 32 for c in range(256)
+)
+
+
+def words(lowered: str) -> list[bytes]:
+    """The words of lower-cased text: runs of two or more of ``[a-z0-9_]`` (C-level translate and split).
+
+    The same words as ``re.findall(r"[a-z0-9_]{2,}", lowered)``, three times faster; single characters are
+    dropped before bigrams are formed ("fix a bug" gives "fix bug"), which measured better on SWE-bench.
+    """
+    return [w for w in lowered.encode("ascii", "replace").translate(_WORD_BYTES).split() if len(w) > 1]
+
+
+def terms(task_words: list[bytes]) -> list[bytes]:
+    """Word unigrams and bigrams (the vocabulary's candidates when fitting)."""
+    return task_words + list(map(b" ".join, pairwise(task_words)))
+
+
+def dense_row(lowered: str, complexity: TaskComplexity, context_tokens: int) -> list[float]:
+    row = [complexity.factor_points[f] / 100.0 for f in FACTORS]
+    row += [1.0 if complexity.task_type == t else 0.0 for t in _TASK_TYPES]
+    row += [
+        math.log1p(len(lowered)),
+        math.log1p(lowered.count("\n")),
+        lowered.count("```") / 2.0,
+        1.0 if "traceback" in lowered else 0.0,
+        math.log1p(complexity.file_count),
+        math.log1p(complexity.line_count),
+        math.log1p(context_tokens),
+    ]
+    return row
+
+
+class Featurizer:
+    """Turns task descriptions (and files, context) into the model's features.
+
+    Parameters
+    ----------
+    max_features : int
+        Size of the text vocabulary.
+    min_df : int
+        A term must appear in at least this many training descriptions.
+    """
+
+    def __init__(
+        self, *, max_features: int = 20_000, min_df: int = 2, estimator: ComplexityEstimator | None = None
+    ):
+        self.max_features = max_features
+        self.min_df = min_df
+        self.estimator = estimator or ComplexityEstimator(recommend=lambda level: "")
+        self.vocabulary_: dict[str, int] = {}
+        self.idf_ = np.zeros(0)
+        self.mean_ = np.zeros(len(DENSE_NAMES))
+        self.scale_ = np.ones(len(DENSE_NAMES))
+        self._set_vocabulary([])
+
+    @property
+    def n_features(self) -> int:
+        return len(DENSE_NAMES) + len(self.vocabulary_)
+
+    # -- per task ------------------------------------------------------------------------------------
+    def analyze(
+        self, description: str, facts: FileFacts = NO_FILES, context_chars: int = 0
+    ) -> tuple[TaskComplexity, list[float], list[bytes]]:
+        """The heuristic complexity, the raw dense row and the words of one validated task."""
+        lowered = description.lower()
+        complexity = self.estimator.estimate_text(lowered, facts, context_chars)
+        tokens = int(context_chars / self.estimator.config.context_size.chars_per_token)
+        return complexity, dense_row(lowered, complexity, tokens), words(lowered)
+
+    def text_weights(self, task_words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """Vocabulary indices and TF-IDF weights (L2-normalised) of one task's words."""
+        n = len(task_words)
+        ids = np.fromiter(map(self._word_ids.get, task_words, repeat(0, n)), dtype=np.int64, count=n)
+        unigrams = self._unigram_col[ids]
+        at, hit = self._bigram_hits(ids)
+        counts = np.bincount(
+            np.concatenate((unigrams[unigrams >= 0], self._bigram_col[at[hit]])), minlength=len(self.idf_)
+        )
+        cols = np.flatnonzero(counts)
+        tf = counts[cols]
+        weights = (1.0 + np.log(tf)) * self.idf_[cols]
+        return cols, weights / np.sqrt(weights @ weights)
+
+    def _bigram_hits(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For each adjacent pair of word ids: its place in the bigram table and whether it is there.
+
+        A pair with an unknown word (id 0) has a key no bigram has (``0 * n + b < n`` and ``a * n + 0`` has
+        no second word), so no masking is needed; the table ends with a sentinel larger than any key.
+        """
+        keys = ids[:-1] * self._n_ids + ids[1:]
+        at = np.searchsorted(self._bigram_keys, keys)
+        return at, self._bigram_keys[at] == keys
+
+    def _set_vocabulary(self, kept: Sequence[str]) -> None:
+        """The vocabulary, and the integer tables that let numpy find a batch's terms without Python loops.
+
+        Every word of a vocabulary term gets an id (0 is "no such word"); a unigram column is looked up by
+        word id, a bigram column by ``first id * n_ids + second id`` in a sorted key array.
+        """
+        self.vocabulary_ = {t: i for i, t in enumerate(kept)}
+        word_ids: dict[bytes, int] = {}
+        for term in kept:
+            for word in term.encode("ascii").split():
+                word_ids.setdefault(word, len(word_ids) + 1)
+        n_ids = len(word_ids) + 1
+        unigram_col = np.full(n_ids, -1, dtype=np.int64)
+        bigrams: dict[int, int] = {}
+        for col, term in enumerate(kept):
+            parts = [word_ids[w] for w in term.encode("ascii").split()]
+            if len(parts) not in (1, 2):
+                raise ValueError(f"vocabulary term {term!r} is not one or two words")
+            if len(parts) == 1:
+                unigram_col[parts[0]] = col
+            else:
+                bigrams[parts[0] * n_ids + parts[1]] = col
+        keys = sorted(bigrams)
+        self._word_ids = word_ids
+        self._n_ids = n_ids
+        self._unigram_col = unigram_col
+        self._bigram_keys = np.array([*keys, np.iinfo(np.int64).max], dtype=np.int64)
+        self._bigram_col = np.array([*(bigrams[k] for k in keys), -1], dtype=np.int64)
+
+    def _text_entries(self, docs: Sequence[list[bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns and TF-IDF weights of the text block for a batch of tasks' words (rows sorted).
+
+        The tasks' words are joined into one sequence with an unknown word between tasks, so no bigram
+        spans two tasks and one set of numpy operations serves the whole batch.
+        """
+        n_docs = len(docs)
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs) + 1
+        total = int(lengths.sum())
+        joined = chain.from_iterable(chain(doc, (b"",)) for doc in docs)
+        ids = np.fromiter(map(self._word_ids.get, joined, repeat(0, total)), dtype=np.int64, count=total)
+        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        unigrams = self._unigram_col[ids]
+        uni_at = np.flatnonzero(unigrams >= 0)
+        at, hit = self._bigram_hits(ids)
+        bi_at = np.flatnonzero(hit)
+        vocab = max(len(self.vocabulary_), 1)
+        cell, tf = np.unique(
+            np.concatenate(
+                (
+                    doc_of[uni_at] * vocab + unigrams[uni_at],
+                    doc_of[bi_at] * vocab + self._bigram_col[at[bi_at]],
+                )
+            ),
+            return_counts=True,
+        )
+        rows, cols = np.divmod(cell, vocab)
+        weights = (1.0 + np.log(tf)) * self.idf_[cols]
+        norms = np.sqrt(np.bincount(rows, weights * weights, minlength=n_docs))
+        return rows, cols, weights / norms[rows]
+
+    def scale_dense(self, rows: np.ndarray) -> np.ndarray:
+        return (rows - self.mean_) / self.scale_
+
+    # -- many tasks ----------------------------------------------------------------------------------
+    def fit(self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None) -> Featurizer:
+        self._fit_analyzed(self._analyze_many(descriptions, facts))
+        return self
+
+    def fit_transform(
+        self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None
+    ) -> tuple[csr_matrix, list[TaskComplexity]]:
+        """``fit`` then ``transform``, analysing each task once (the analysis is most of the cost)."""
+        analyzed = self._analyze_many(descriptions, facts)
+        self._fit_analyzed(analyzed)
+        return self._matrix(analyzed)
+
+    def _fit_analyzed(self, analyzed: list[tuple[TaskComplexity, list[float], list[bytes]]]) -> None:
+        df: Counter[bytes] = Counter()
+        for _, _, task_words in analyzed:
+            df.update(set(terms(task_words)))
+        kept = sorted((t for t, n in df.items() if n >= self.min_df), key=lambda t: (-df[t], t))
+        kept = sorted(kept[: self.max_features])
+        self._set_vocabulary([t.decode("ascii") for t in kept])
+        n_docs = len(analyzed)
+        self.idf_ = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in kept])
+        dense = np.array([row for _, row, _ in analyzed])
+        self.mean_ = dense.mean(axis=0)
+        self.scale_ = np.where(dense.std(axis=0) > 1e-12, dense.std(axis=0), 1.0)
+
+    def transform(
+        self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None
+    ) -> tuple[csr_matrix, list[TaskComplexity]]:
+        """Features of many tasks as one sparse matrix (dense block first), and their complexities."""
+        return self._matrix(self._analyze_many(descriptions, facts))
+
+    def _matrix(
+        self, analyzed: list[tuple[TaskComplexity, list[float], list[bytes]]]
+    ) -> tuple[csr_matrix, list[TaskComplexity]]:
+        from scipy.sparse import csr_matrix, hstack
+
+        n = len(analyzed)
+        dense = self.scale_dense(np.array([row for _, row, _ in analyzed]).reshape(n, -1))
+        return hstack([csr_matrix(dense), self.text_matrix([w for _, _, w in analyzed])], format="csr"), [
+            c for c, _, _ in analyzed
+        ]
+
+    def text_matrix(self, docs: Sequence[list[bytes]]) -> csr_matrix:
+        """The text block (TF-IDF) of a batch of tasks' words as a sparse matrix."""
+        from scipy.sparse import csr_matrix
+
+        rows, cols, weights = self._text_entries(docs)
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(docs)))])
+        return csr_matrix((weights, cols, indptr), shape=(len(docs), len(self.vocabulary_)))
+
+    def analyze_many(
+        self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None
+    ) -> tuple[list[TaskComplexity], list[list[float]], list[list[bytes]]]:
+        """``analyze`` for a batch (no context), one stage at a time over every task:
+        complexities, raw dense rows and words."""
+        facts = facts or [NO_FILES] * len(descriptions)
+        lowered = [d.lower() for d in descriptions]
+        estimate = self.estimator.estimate_text
+        complexities = [estimate(text, f, 0) for text, f in zip(lowered, facts, strict=True)]
+        dense = [dense_row(text, c, 0) for text, c in zip(lowered, complexities, strict=True)]
+        return complexities, dense, [words(text) for text in lowered]
+
+    def _analyze_many(
+        self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None
+    ) -> list[tuple[TaskComplexity, list[float], list[bytes]]]:
+        return list(zip(*self.analyze_many(descriptions, facts), strict=True))
+
+    # -- persistence (plain arrays, so artifacts load without executing code) ------------------------
+    def to_arrays(self) -> dict[str, Any]:
+        terms_sorted = sorted(self.vocabulary_, key=self.vocabulary_.__getitem__)
+        return {
+            "vocabulary": np.array(terms_sorted, dtype=str),
+            "idf": self.idf_,
+            "dense_mean": self.mean_,
+            "dense_scale": self.scale_,
+        }
+
+    @classmethod
+    def from_arrays(cls, arrays: dict[str, Any], estimator: ComplexityEstimator | None = None) -> Featurizer:
+        feat = cls(estimator=estimator)
+        feat._set_vocabulary([str(t) for t in arrays["vocabulary"]])
+        feat.idf_ = np.asarray(arrays["idf"], dtype=np.float64)
+        feat.mean_ = np.asarray(arrays["dense_mean"], dtype=np.float64)
+        feat.scale_ = np.asarray(arrays["dense_scale"], dtype=np.float64)
+        return feat

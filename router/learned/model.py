@@ -1,0 +1,144 @@
+"""A trained router's arrays and the arithmetic that turns features into P(success) and cost per model."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from router._catalog import Catalog
+from router._exceptions import ArtifactError, RouterError
+from router._types import TaskComplexity, construct
+from router.estimation.config import EstimatorConfig
+from router.estimation.estimator import (
+    ComplexityEstimator,
+    FileArg,
+    FileFacts,
+    check_description,
+    count_file_lines,
+    level_for,
+)
+from router.learned.features import DENSE_NAMES, NO_FILES, Featurizer
+from router.learned.policy import choose, logit_table, mu_for
+
+log = logging.getLogger("router")
+BATCH_CHUNK = 256  # tasks per vectorised step of route_many
+
+
+class LearnedModel:
+    """The arrays of a trained router and the arithmetic that turns features into (p, cost) per model."""
+
+    def __init__(self, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+        try:
+            self.names = [str(n) for n in arrays["models"]]
+            self.weights = np.asarray(arrays["weights"], dtype=np.float64)
+            self.bias = np.asarray(arrays["bias"], dtype=np.float64)
+            self.base_rate = np.asarray(arrays["base_rate"], dtype=np.float64)
+            table = arrays["chain_table"]
+            self.chain_table = table if table.size else None
+            self.table_logits = None if self.chain_table is None else logit_table(self.chain_table)
+            self.table_rows = None if self.table_logits is None else self.table_logits.tolist()
+            self.catalog = Catalog.from_dict(meta["catalog"], source="artifact catalog")
+            estimator = ComplexityEstimator(
+                EstimatorConfig.model_validate(meta["estimator_config"]), recommend=lambda level: ""
+            )
+            self.featurizer = Featurizer.from_arrays(arrays, estimator)
+            self.kappa = float(meta["kappa"])
+            self.default_tradeoff = float(meta["default_tradeoff"])
+            self.levels = estimator.config
+        except (KeyError, ValueError, TypeError, RouterError) as exc:
+            raise ArtifactError(f"Router artifact is incomplete or inconsistent: {exc!r}") from exc
+        m = len(self.names)
+        expected = (len(DENSE_NAMES) + len(self.featurizer.vocabulary_), 2 * m)
+        if self.weights.shape != expected or self.bias.shape != (2 * m,) or self.base_rate.shape != (m,):
+            raise ArtifactError(
+                f"Router artifact arrays have shapes weights {self.weights.shape}, bias {self.bias.shape}; "
+                f"expected {expected} and ({2 * m},) for {m} models."
+            )
+        missing = [n for n in self.names if n not in self.catalog.models]
+        if missing:
+            raise ArtifactError(f"Router artifact models {missing} are not in its catalog.")
+        self.configs = [self.catalog.models[n] for n in self.names]
+        self._n_dense = len(DENSE_NAMES)
+        # Fold the dense features' standardisation into the weights once, so a decision is one product:
+        # ((x - mean) / scale) @ W + b  ==  x @ (W / scale) + (b - (mean / scale) @ W).
+        dense_w = self.weights[: self._n_dense]
+        scale, mean = self.featurizer.scale_[:, None], self.featurizer.mean_
+        self._dense_w = dense_w / scale
+        self._bias = self.bias - (mean / self.featurizer.scale_) @ dense_w
+        self._text_w = self.weights[self._n_dense :]
+
+    def analyze(
+        self, description: str, facts: FileFacts = NO_FILES, context_chars: int = 0
+    ) -> tuple[TaskComplexity, list[float], list[float]]:
+        """The heuristic complexity, and P(success) and expected cost per model, of one validated task."""
+        heuristic, dense_raw, task_words = self.featurizer.analyze(description, facts, context_chars)
+        p, cost = self.predict(dense_raw, task_words)
+        return heuristic, p.tolist(), cost.tolist()
+
+    def predict(self, dense_raw: list[float], task_words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+        """P(success) and expected cost in dollars for every model, for one analysed task."""
+        z = self._bias + np.asarray(dense_raw) @ self._dense_w
+        idx, w = self.featurizer.text_weights(task_words)
+        if len(idx):
+            z = z + w @ self._text_w[idx]
+        return self._outputs(z)
+
+    def predict_many(
+        self, dense_raw: list[list[float]], words: list[list[bytes]]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``predict`` for a batch: one dense product and one sparse product for every task and model."""
+        dense = np.asarray(dense_raw, dtype=np.float64).reshape(len(dense_raw), self._n_dense)
+        z = self._bias + dense @ self._dense_w + self.featurizer.text_matrix(words) @ self._text_w
+        return self._outputs(z)
+
+    def _outputs(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        m = len(self.names)
+        finite = np.isfinite(z)
+        if not finite.all():
+            raise ArtifactError(
+                f"learned model produced {int((~finite).sum())} non-finite scores of {z.size}"
+            )
+        return 1.0 / (1.0 + np.exp(-z[..., :m])), np.exp(z[..., m:])
+
+
+class LearnedComplexityEstimator:
+    """``estimate()`` as the heuristic has it, with score and level derived from the learned P(success).
+
+    score = 100 x (1 - mean predicted P(success) over the candidate models); the level follows the same
+    documented rule as the heuristic (a critical pattern makes a task critical; otherwise score bands).
+    """
+
+    def __init__(self, model: LearnedModel) -> None:
+        self.model = model
+
+    def estimate(
+        self, description: str, files: Sequence[FileArg] | None = None, context: str | None = None
+    ) -> TaskComplexity:
+        model = self.model
+        heuristic, probs, costs = model.analyze(
+            check_description(description), count_file_lines(files), len(context or "")
+        )
+        return self.learned(
+            heuristic, probs, choose(probs, costs, mu_for(model.default_tradeoff, model.kappa))
+        )
+
+    def learned(self, heuristic: TaskComplexity, probs: list[float], recommended: int) -> TaskComplexity:
+        """The heuristic's complexity with score, level, recommendation and reasons from the model."""
+        model = self.model
+        score = 100.0 * (1.0 - sum(probs) / len(probs))
+        learned = "learned P(success): " + ", ".join(
+            f"{n} {q:.2f}" for n, q in zip(model.names, probs, strict=True)
+        )
+        return construct(  # a copy with four fields changed, without revalidation
+            TaskComplexity,
+            {
+                **heuristic.__dict__,
+                "score": score,
+                "level": level_for(score, heuristic.is_critical, model.levels),
+                "recommended_model": model.names[recommended],
+                "reasons": [*heuristic.reasons, learned],
+            },
+        )

@@ -1,0 +1,274 @@
+"""The learned router: a trained artifact served in-process behind the ``Router`` interface.
+
+A decision is a handful of numpy operations on the featurizer's output: the same features training used,
+one matrix product for every model's success logit and log-cost, then the policy (``_policy``). No network
+call and no MLflow on the decision path; MLflow is imported only to fetch a ``models:/`` or ``runs:/`` URI.
+
+If the artifact cannot be used, ``load_router`` logs a warning and returns the heuristic router (or raises
+``ArtifactError`` when ``strict``); if a decision fails unexpectedly, that one decision falls back to the
+heuristic and a warning is logged, so the decision path never crashes on a broken model.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from router._exceptions import ArtifactError, InvalidInputError
+from router._paths import default_tracking_uri
+from router._types import ModelSelection, RoutingDecision, TaskComplexity, construct, new_decision_ids
+from router.estimation.estimator import (
+    FileArg,
+    FileFacts,
+    check_description,
+    check_descriptions,
+    count_file_lines,
+)
+from router.learned.artifact import load_artifact
+from router.learned.features import NO_FILES
+from router.learned.model import LearnedComplexityEstimator, LearnedModel
+from router.learned.policy import choose, choose_many, escalation, escalation_many, mu_for
+from router.selection.heuristic import HeuristicRouter, check_tradeoff
+
+log = logging.getLogger("router")
+BATCH_CHUNK = 256  # tasks per vectorised step of route_many
+
+
+class Router(HeuristicRouter):
+    """Decides which model should take a task: the heuristic router, or a trained one from ``Router.load``.
+
+    Parameters
+    ----------
+    catalog : Catalog, optional
+        Models, prices and the level routing table; the packaged default when omitted.
+    estimator_config : EstimatorConfig, optional
+        Weights and keywords of the heuristic estimator; the packaged default when omitted.
+    cost_threshold : float, optional
+        Dollars per call above which the selector downgrades.
+
+    Examples
+    --------
+    >>> d = Router().route("Fix typo in README")
+    >>> d.model, d.complexity.level.value
+    ('haiku', 'simple')
+    """
+
+    @classmethod
+    def load(
+        cls, uri: str | Path, *, strict: bool = False, exploration_rate: float = 0.0, seed: int | None = None
+    ) -> Router:
+        """A learned router from a local artifact directory or a ``models:/NAME@ALIAS`` registry URI.
+
+        When the artifact cannot be used (missing, corrupt, tampered, incompatible) this logs a warning and
+        returns the heuristic router, or raises ``ArtifactError`` when ``strict`` is true.
+        ``exploration_rate`` is the share of decisions made uniformly at random (their propensities are
+        logged), so that retraining sees every model.
+        """
+        return load_router(uri, strict=strict, exploration_rate=exploration_rate, seed=seed)
+
+
+class LearnedRouter(Router):
+    """A trained router behind the ``Router`` interface (see ``Router.load``).
+
+    Parameters
+    ----------
+    model : LearnedModel
+        The verified artifact.
+    exploration_rate : float
+        Share of decisions that pick a model uniformly at random, so production logs cover every model;
+        each decision's ``propensity`` is the probability with which its model was chosen.
+    seed : int, optional
+        Seed of the exploration's random choices.
+    """
+
+    source = "learned"
+
+    def __init__(
+        self, model: LearnedModel, *, exploration_rate: float = 0.0, seed: int | None = None
+    ) -> None:
+        super().__init__(model.catalog, estimator_config=model.levels)
+        if not 0.0 <= exploration_rate <= 1.0:
+            raise InvalidInputError(f"exploration_rate must be in [0, 1], got {exploration_rate!r}")
+        self.model = model
+        self.learned_estimator = LearnedComplexityEstimator(model)
+        self.exploration_rate = exploration_rate
+        self._rng = random.Random(seed)
+        self._base_rate = model.base_rate.tolist()
+
+    @property
+    def default_tradeoff(self) -> float:
+        return self.model.default_tradeoff
+
+    def route(
+        self,
+        description: str,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+        tradeoff: float | None = None,
+    ) -> RoutingDecision:
+        t = check_tradeoff(tradeoff)
+        text = check_description(description)
+        if context is not None and not isinstance(context, str):
+            raise InvalidInputError(f"context must be a str or None, got {type(context).__name__}")
+        facts, context_chars = count_file_lines(files), len(context or "")
+        try:
+            return self._decide_one(text, facts, context_chars, t)
+        except Exception as exc:  # never let a broken model take the orchestrator down
+            log.warning("learned router failed (%r); falling back to the heuristic for this decision", exc)
+            return self._heuristic_decision(text, facts, context_chars, t)
+
+    def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
+        """Route a batch: each task analysed in turn, then one product and one policy step for all of them."""
+        t = check_tradeoff(tradeoff)
+        texts = check_descriptions(descriptions)
+        if not texts:
+            return []
+        try:
+            # Chunks bound the temporaries of a vectorised stage, whatever the batch's size.
+            return [
+                d
+                for at in range(0, len(texts), BATCH_CHUNK)
+                for d in self._decide_many(texts[at : at + BATCH_CHUNK], t)
+            ]
+        except Exception as exc:  # as in route: the batch falls back, loudly, rather than failing
+            log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
+            return [self._heuristic_decision(text, NO_FILES, 0, t) for text in texts]
+
+    def _heuristic_decision(
+        self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
+    ) -> RoutingDecision:
+        complexity = self.estimator.estimate_text(text.lower(), facts, context_chars)
+        return self._decide(complexity, tradeoff, source=Router.source)
+
+    def _decide_one(
+        self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
+    ) -> RoutingDecision:
+        model = self.model
+        heuristic, probs, costs = model.analyze(text, facts, context_chars)
+        t = model.default_tradeoff if tradeoff is None else tradeoff
+        mu = mu_for(t, model.kappa)
+        greedy = choose(probs, costs, mu)
+        chosen, propensity = self._explore(greedy)
+        chain = escalation(chosen, probs, costs, mu, model.table_rows, self._base_rate)
+        decision_id = new_decision_ids(1)[0]
+        return self._decision(heuristic, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
+
+    def _decide_many(self, texts: list[str], tradeoff: float | None) -> list[RoutingDecision]:
+        model = self.model
+        complexities, dense_rows, words = model.featurizer.analyze_many(texts)
+        p, cost = model.predict_many(dense_rows, words)
+        t = model.default_tradeoff if tradeoff is None else tradeoff
+        mu = mu_for(t, model.kappa)
+        greedy = choose_many(p, cost, mu).tolist()
+        explored = [self._explore(g) for g in greedy]
+        chosen = np.array([c for c, _ in explored], dtype=np.int64)
+        chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
+        ids = new_decision_ids(len(texts))
+        return [
+            self._decision(h, probs, costs, g, c, propensity, chain, t, decision_id)
+            for h, probs, costs, g, (c, propensity), chain, decision_id in zip(
+                complexities, p.tolist(), cost.tolist(), greedy, explored, chains, ids, strict=True
+            )
+        ]
+
+    def _explore(self, greedy: int) -> tuple[int, float]:
+        """The model to use (greedy, or with ``exploration_rate`` a uniform pick) and its propensity."""
+        if self.exploration_rate == 0.0:
+            return greedy, 1.0
+        n = len(self.model.names)
+        chosen = self._rng.randrange(n) if self._rng.random() < self.exploration_rate else greedy
+        return chosen, self.exploration_rate / n + (1.0 - self.exploration_rate) * (chosen == greedy)
+
+    def _decision(
+        self,
+        heuristic: TaskComplexity,
+        probs: list[float],
+        costs: list[float],
+        greedy: int,
+        chosen: int,
+        propensity: float,
+        chain: list[int],
+        tradeoff: float,
+        decision_id: str,
+    ) -> RoutingDecision:
+        model = self.model
+        names, configs = model.names, model.configs
+        name = names[chosen]
+        reason = (
+            f"learned policy at tradeoff {tradeoff:.2f}: {name} (P(success) {probs[chosen]:.2f}, "
+            f"expected ${costs[chosen]:.4f})" + ("; exploring" if chosen != greedy else "")
+        )
+        complexity = self.learned_estimator.learned(heuristic, probs, greedy)
+        selection = construct(
+            ModelSelection,
+            {
+                "model": configs[chosen],
+                "reason": reason,
+                "alternatives": [configs[j] for j in chain[1:]],
+                "estimated_cost": costs[chosen],
+                "estimated_input_tokens": complexity.estimated_tokens,
+                "estimated_output_tokens": 0,
+            },
+        )
+        return construct(
+            RoutingDecision,
+            {
+                "model": name,
+                "complexity": complexity,
+                "selection": selection,
+                "reason": reason,
+                "p_success": dict(zip(names, probs, strict=True)),
+                "expected_cost_usd": dict(zip(names, costs, strict=True)),
+                "escalation": [names[j] for j in chain],
+                "tradeoff": tradeoff,
+                "propensity": propensity,
+                "source": self.source,
+                "decision_id": decision_id,
+            },
+        )
+
+
+def resolve_uri(uri: str | Path) -> Path:
+    """A local directory holding ``metadata.json`` for a path, ``models:/NAME@ALIAS`` or ``runs:/ID/PATH``."""
+    text = str(uri)
+    if text.startswith(("models:/", "runs:/")):
+        try:
+            import mlflow  # only here: fetching from a registry, never while deciding
+        except ImportError as exc:  # pragma: no cover - mlflow is a dependency
+            raise ArtifactError(f"Loading {text!r} needs mlflow: {exc}") from exc
+        # Unless the process or the environment names a tracking server, read the embedded store training
+        # writes to by default (not MLflow's own default, ./mlflow.db of the working directory). Set for the
+        # process, as training does: MLflow's registry look-up ignores a per-call registry URI.
+        if not mlflow.tracking.is_tracking_uri_set():
+            mlflow.set_tracking_uri(default_tracking_uri())
+        try:
+            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=text))
+        except Exception as exc:  # mlflow raises several unrelated types for a missing model
+            raise ArtifactError(f"Cannot fetch {text!r} from MLflow: {exc}") from exc
+    else:
+        local = Path(text)
+    if (local / "metadata.json").is_file() or not local.is_dir():
+        return local
+    # An MLflow pyfunc model (training.tracking.pyfunc) keeps the artifact under artifacts/router.
+    if (local / "artifacts" / "router" / "metadata.json").is_file():
+        return local / "artifacts" / "router"
+    found = sorted(local.rglob("metadata.json"))
+    return found[0].parent if found else local
+
+
+def load_router(
+    uri: str | Path, *, strict: bool = False, exploration_rate: float = 0.0, seed: int | None = None
+) -> Router:
+    """See ``Router.load``."""
+    try:
+        arrays, meta = load_artifact(resolve_uri(uri))
+        return LearnedRouter(LearnedModel(arrays, meta), exploration_rate=exploration_rate, seed=seed)
+    except ArtifactError as exc:
+        if strict:
+            raise
+        log.warning("%s Falling back to the heuristic router.", exc)
+        return Router()

@@ -1,0 +1,150 @@
+"""Between the ledger and files: the cost CSV, and the outcome log (``router._outcome_log``) both ways.
+
+The outcome-log schema is the architecture note's, read and written by ``router._outcome_log`` only; this
+module maps ledger columns onto it (``total_cost`` is ``cost_usd``) and back.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from router._exceptions import InvalidInputError
+from router.ledger.models import CostEntry
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy import Engine
+
+
+class OutcomeTransfer(BaseModel):
+    """What an export or import moved: the file, the rows, and the rows left out by reason."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    path: Path
+    rows: int
+    skipped: dict[str, int] = Field(default_factory=dict)
+
+
+#: The cost CSV's columns: CostEntry's fields in the specification's order, then the outcome fields.
+CSV_COLUMNS = list(CostEntry.model_fields)
+
+
+def export_csv(engine: Engine, url: str, path: Path) -> int:
+    from router.ledger import engine as _engine
+    from router.ledger import queries as _queries
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    count = 0
+    with (
+        _engine.database_errors("export entries", url),
+        _engine.read_transaction(engine) as conn,
+        tmp.open("w", newline="", encoding="utf-8") as handle,
+    ):
+        writer = csv.writer(handle)
+        writer.writerow(CSV_COLUMNS)
+        for row in _queries.iter_rows(conn):
+            data = row._mapping
+            values = {**data, "timestamp": _queries.from_us(data["ts_us"]).isoformat()}
+            writer.writerow(["" if values[c] is None else values[c] for c in CSV_COLUMNS])
+            count += 1
+    # Written, then renamed: a reader never sees half a file, and a failed export leaves the old one.
+    tmp.replace(path)
+    return count
+
+
+_OUTCOME_SOURCES = {
+    "task_id": "task_id",
+    "description": "description",
+    "model": "model",
+    "success": "success",
+    "cost_usd": "total_cost",
+    "input_tokens": "input_tokens",
+    "output_tokens": "output_tokens",
+    "duration_ms": "duration_ms",
+    "task_type": "task_type",
+    "files": "files",
+    "timestamp": "ts_us",
+    "propensity": "propensity",
+}
+
+
+def export_outcomes(engine: Engine, url: str, path: Path) -> OutcomeTransfer:
+    import pandas as pd
+
+    from router._outcome_log import log_format, write_outcomes
+    from router.ledger import engine as _engine
+    from router.ledger import queries as _queries
+    from router.ledger.schema import entries
+
+    log_format(path)  # refuse an unknown extension before reading the whole ledger
+    columns = [entries.c[source] for source in _OUTCOME_SOURCES.values()]
+    with _engine.database_errors("export outcomes", url), _engine.read_transaction(engine) as conn:
+        frame = pd.DataFrame(list(_queries.iter_rows(conn, columns)), columns=list(_OUTCOME_SOURCES))
+    frame["timestamp"] = [_queries.from_us(us).isoformat() for us in frame["timestamp"]]
+    no_text = frame["description"].str.strip() == ""
+    write_outcomes(frame[~no_text].reset_index(drop=True), path)
+    skipped = {"description empty": int(no_text.sum())} if no_text.any() else {}
+    return OutcomeTransfer(path=path, rows=int((~no_text).sum()), skipped=skipped)
+
+
+def read_for_import(path: Path, *, skip_invalid: bool) -> tuple[pd.DataFrame, dict[str, int]]:
+    from router._outcome_log import read_outcomes
+
+    log = read_outcomes(path)
+    if log.rejected and not skip_invalid:
+        reasons = ", ".join(f"{n} ({why})" for why, n in sorted(log.rejected.items()))
+        raise InvalidInputError(
+            f"Outcome log {str(path)!r} has invalid rows: {reasons}. Nothing was imported; fix the file or "
+            "import the valid rows only (skip_invalid=True, or --skip-invalid on the command line)."
+        )
+    return log.frame, dict(log.rejected)
+
+
+def outcome_rows(frame: pd.DataFrame, source: str) -> Iterator[dict[str, Any]]:
+    """``record_many`` rows from a validated outcome log; missing optional values become the defaults."""
+    for record in frame.to_dict(orient="records"):
+        row = {
+            "task_id": record["task_id"],
+            "description": record["description"],
+            "model": record["model"],
+            "success": float(record["success"]),
+            "total_cost": float(record["cost_usd"]),
+        }
+        for name in ("input_tokens", "output_tokens"):
+            value = _present(record.get(name))
+            row[name] = 0 if value is None else _whole(value, name, source)
+        for name in ("duration_ms", "propensity"):
+            value = _present(record.get(name))
+            row[name] = None if value is None else float(value)
+        for name in ("task_type", "timestamp", "files"):
+            # files stays JSON text here: CostEntry parses it and names the row when it is not a list.
+            row[name] = _present(record.get(name))
+        yield row
+
+
+def _present(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    try:
+        import pandas as pd
+
+        if value is pd.NaT or value is pd.NA:
+            return None
+    except ImportError:  # pragma: no cover - pandas is a dependency
+        pass
+    return value
+
+
+def _whole(value: Any, name: str, source: str) -> int:
+    number = float(value)
+    if not number.is_integer():
+        raise InvalidInputError(f"{source}: {name} must be a whole number of tokens, got {value!r}")
+    return int(number)

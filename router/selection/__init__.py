@@ -1,0 +1,1 @@
+"""Stage 2, selection: the model selector and the heuristic router (estimator, then selector)."""

@@ -1,0 +1,1 @@
+"""Reading outcome logs into task matrices, and the synthetic generator's tasks."""

@@ -1,0 +1,167 @@
+"""Decision-quality metrics, computed on held-out tasks with the outcomes that were really observed.
+
+Definitions (cost is the mean dollars per task, success the mean outcome per task):
+
+* single models: each model's (cost, success) on the tasks where every candidate was tried;
+* the hull: the upper convex hull of the single models, i.e. the best that random mixing of fixed models
+  reaches at each cost;
+* a policy's curve: its (cost, success) at every tradeoff of a grid, completed by mixing (its own upper hull,
+  anchored at the cheapest model);
+* APGR: the policy's performance gap recovered, (success - cheapest) / (best - cheapest), averaged over the
+  cost axis from the cheapest model's cost to the best model's (random mixing of the two scores 0.5);
+* gain over the hull: the mean vertical distance, in success points, between the policy's curve and the hull
+  over that same cost range (positive: better than any mix of fixed models);
+* cost at best quality: the least cost at which the policy reaches the best single model's success.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from router.learned.policy import choose_many, escalation_many, logit_table, mu_for
+from training.fit.router_fit import TRADEOFF_GRID
+
+
+def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """ECE with equal-width bins: the bin-size-weighted mean |mean outcome - mean prediction|."""
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    total = 0.0
+    for b in range(bins):
+        mask = which == b
+        if mask.any():
+            total += mask.sum() * abs(y[mask].mean() - p[mask].mean())
+    return float(total / len(y))
+
+
+def reliability_bins(y: np.ndarray, p: np.ndarray, bins: int = 10) -> list[dict[str, float]]:
+    """The reliability diagram's points: per non-empty equal-width bin, mean prediction, mean outcome, count.
+
+    The same bins as :func:`expected_calibration_error`, so the diagram shows what the ECE sums.
+    """
+    edges = np.linspace(0, 1, bins + 1)
+    which = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
+    masks = [which == b for b in range(bins)]
+    return [
+        {"predicted": float(p[m].mean()), "observed": float(y[m].mean()), "n": int(m.sum())}
+        for m in masks
+        if m.any()
+    ]
+
+
+def classifier_metrics(success: np.ndarray, p: np.ndarray, models: list[str]) -> dict[str, dict[str, float]]:
+    out = {}
+    for j, name in enumerate(models):
+        seen = ~np.isnan(success[:, j]) & ~np.isnan(p[:, j])
+        y, q = (success[seen, j] >= 0.5).astype(float), p[seen, j]
+        metrics = {
+            "brier": float(brier_score_loss(y, q)),
+            "ece": expected_calibration_error(y, q),
+            "n": int(seen.sum()),
+        }
+        metrics["auc"] = float(roc_auc_score(y, q)) if 0 < y.mean() < 1 else float("nan")
+        out[name] = metrics
+    return out
+
+
+def upper_hull(points: np.ndarray) -> np.ndarray:
+    """The upper-left convex hull of (cost, success) points, as a rising polyline sorted by cost."""
+    pts = sorted({(float(c), float(s)) for c, s in points})
+    hull: list[tuple[float, float]] = []
+    for p in pts:
+        while (
+            len(hull) >= 2
+            and (
+                (hull[-1][0] - hull[-2][0]) * (p[1] - hull[-2][1])
+                - (hull[-1][1] - hull[-2][1]) * (p[0] - hull[-2][0])
+            )
+            >= 0
+        ):
+            hull.pop()
+        hull.append(p)
+    rising = [hull[0]]
+    for p in hull[1:]:
+        if p[1] > rising[-1][1]:
+            rising.append(p)
+    return np.array(rising)
+
+
+def best_at(points: np.ndarray, costs: np.ndarray) -> np.ndarray:
+    """Best success reachable by mixing ``points`` at each cost (NaN below the cheapest point)."""
+    hull = upper_hull(points)
+    values = np.interp(costs, hull[:, 0], hull[:, 1])
+    return np.where(costs < hull[0, 0] - 1e-12, np.nan, values)
+
+
+def policy_points(
+    success: np.ndarray, cost: np.ndarray, p: np.ndarray, c_hat: np.ndarray, kappa: float
+) -> np.ndarray:
+    """Realised (cost, success) of the policy at every tradeoff of the grid."""
+    rows = np.arange(len(success))
+    points = []
+    for t in TRADEOFF_GRID:
+        chosen = choose_many(p, c_hat, mu_for(float(t), kappa))
+        points.append((cost[rows, chosen].mean(), success[rows, chosen].mean()))
+    return np.array(points)
+
+
+def single_points(success: np.ndarray, cost: np.ndarray) -> np.ndarray:
+    return np.column_stack([cost.mean(0), success.mean(0)])
+
+
+def curve_metrics(points: np.ndarray, singles: np.ndarray) -> dict[str, float]:
+    cheap = singles[np.argmin(singles[:, 0])]
+    best = singles[np.argmax(singles[:, 1])]
+    grid = np.linspace(cheap[0], best[0], 400)
+    curve = best_at(np.vstack([points, cheap]), grid)
+    hull = best_at(singles, grid)
+    span = best[1] - cheap[1]
+    width = grid[-1] - grid[0]
+    reach = points[points[:, 1] >= best[1] - 1e-12]
+    return {
+        "apgr": float(np.trapezoid((curve - cheap[1]) / span, grid) / width)
+        if span > 0 and width > 0
+        else float("nan"),
+        "gain_over_hull": float(np.trapezoid(curve - hull, grid) / width) if width > 0 else float("nan"),
+        "max_gain_over_hull": float(np.nanmax(curve - hull)),
+        "cost_at_best_quality": float(reach[:, 0].min()) if len(reach) else float("nan"),
+        "best_single_cost": float(best[0]),
+        "best_single_success": float(best[1]),
+    }
+
+
+def cascade_points(
+    success: np.ndarray,
+    cost: np.ndarray,
+    p: np.ndarray,
+    c_hat: np.ndarray,
+    kappa: float,
+    table: np.ndarray | None,
+    base: np.ndarray,
+) -> np.ndarray:
+    """Realised (cost, success) of the learned escalation at every tradeoff: an acceptance check that sees
+    each attempt's true outcome stops the chain at the first success; cost is the sum of attempts made."""
+    points = []
+    logits = None if table is None else logit_table(table)
+    for t in TRADEOFF_GRID:
+        mu = mu_for(float(t), kappa)
+        chains = escalation_many(choose_many(p, c_hat, mu), p, c_hat, mu, logits, base)
+        total_cost = total_success = 0.0
+        for i, chain in enumerate(chains):
+            for j in chain:
+                total_cost += cost[i, j]
+                if success[i, j] >= 0.5:
+                    total_success += 1
+                    break
+        points.append((total_cost / len(success), total_success / len(success)))
+    return np.array(points)
+
+
+def fixed_cascade(success: np.ndarray, cost: np.ndarray, order: list[int]) -> tuple[float, float]:
+    done = np.zeros(len(success), bool)
+    spent = np.zeros(len(success))
+    for j in order:
+        spent += np.where(done, 0.0, cost[:, j])
+        done |= success[:, j] >= 0.5
+    return float(spent.mean()), float(done.mean())

@@ -1,0 +1,1 @@
+"""Fitting: per-model success and cost models, calibration, and the servable router's arrays."""
