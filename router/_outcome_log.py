@@ -116,9 +116,13 @@ def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
     for col in ("task_id", "description", "model"):
         text = frame[col].astype("string")
         reject(text.isna() | (text.str.strip() == ""), f"{col} empty")
-    for col, low, high in (("success", 0.0, 1.0), ("cost_usd", 0.0, np.inf)):
+    for col, low, high, rule in (
+        ("success", 0.0, 1.0, "not in [0, 1]"),
+        ("cost_usd", 0.0, np.inf, "not a finite number >= 0"),
+    ):
         values = pd.to_numeric(frame[col], errors="coerce")
-        reject(values.isna() | (values < low) | (values > high), f"{col} not in [{low:g}, {high:g}]")
+        # An infinite cost (or 1e400, which parses as inf) would poison every mean downstream.
+        reject(values.isna() | ~np.isfinite(values) | (values < low) | (values > high), f"{col} {rule}")
         frame[col] = values.astype(float)  # one dtype whatever the file held (0/1 integers, text)
     for col in ("input_tokens", "output_tokens", "duration_ms"):
         if col in frame.columns:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable
 from functools import wraps
@@ -24,6 +25,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # -h as well as --help; sub-commands inherit the names from this context.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 out = Console()
@@ -56,8 +59,33 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
 
 
 def print_json(payload: Any) -> None:
-    """Machine output: plain JSON on stdout, nothing else."""
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    """Machine output: strict JSON on stdout, nothing else (NaN and infinities become null, which every
+    JSON parser reads; Python's ``NaN`` is not JSON)."""
+    sys.stdout.write(json.dumps(_finite(payload), indent=2, default=str, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, without importing numpy here
+        return _finite(value.tolist())
+    return value
+
+
+def plain_help(typer_app: typer.Typer) -> None:
+    """Plain (click) help for the app and every group under it, whichever module added them.
+
+    Typer's rich help prints a ``<bool>`` type beside every flag (``--json <bool>``), which reads as if the
+    flag took a value; click's plain help shows flags bare.
+    """
+    typer_app.rich_markup_mode = None
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            plain_help(group.typer_instance)
 
 
 def main() -> None:

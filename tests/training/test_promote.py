@@ -21,9 +21,14 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def shuffled_run(experiment) -> str:
+def shuffled_run(experiment, tmp_path_factory) -> str:
     """A run trained on the text-shuffled log: it cannot tell easy tasks from hard ones."""
-    result = train_router(experiment.shuffled, experiment="promote", tracking_uri=experiment.tracking_uri)
+    result = train_router(
+        experiment.shuffled,
+        experiment="promote",
+        tracking_uri=experiment.tracking_uri,
+        output_dir=tmp_path_factory.mktemp("shuffled") / "artifact",
+    )
     assert result.run_id is not None
     return result.run_id
 
@@ -168,7 +173,8 @@ def test_a_run_without_held_out_tasks_needs_data(experiment):
     import mlflow
 
     mlflow.set_tracking_uri(experiment.tracking_uri)
-    with mlflow.start_run(experiment_id=mlflow.create_experiment("not-training")) as run:
+    location = (experiment.data_dir / "mlartifacts").as_uri()  # not ./mlruns of the working directory
+    with mlflow.start_run(experiment_id=mlflow.create_experiment("not-training", location)) as run:
         mlflow.log_param("note", "not a training run")
     with pytest.raises(InvalidInputError, match=r"no evaluation/held_out.parquet.*--data"):
         promote(run.info.run_id, registered_name="no-held-out", tracking_uri=experiment.tracking_uri)
