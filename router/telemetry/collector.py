@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
 from router.telemetry.events import AttemptEvent, BreakerEvent, DecisionEvent, Event, OutcomeEvent
+from router.telemetry.reference import description_score
 from router.telemetry.store import Store
 
 if TYPE_CHECKING:
@@ -285,9 +286,9 @@ class Collector:
 def decision_event(
     decision: RoutingDecision, at: datetime, latency_s: float, chars: int, model_uri: str | None
 ) -> DecisionEvent:
-    """The event for a decision; the estimator's own score is the sum of its factor points (capped)."""
+    """The event for a decision, with the estimator's score of the description alone (for drift)."""
     complexity = decision.complexity
-    heuristic = min(100.0, max(0.0, sum(complexity.factor_points.values())))
+    heuristic = description_score(complexity.factor_points)
     # Metadata arrives with the decision once routers carry it; until then it is empty.
     metadata = getattr(decision, "metadata", None) or {}
     return DecisionEvent.model_construct(

@@ -1,9 +1,9 @@
 """The traffic a router was trained on, as binned distributions, and the same binning for served traffic.
 
 Training stores :func:`traffic_reference` in the artifact's metadata (``traffic_reference``); the analyzer
-bins a window's decisions with :func:`traffic_features` and compares. Both sides use the estimator's own
-score (the sum of its factor points), task type and critical flag, and the description's length, so the
-heuristic and the learned router are measured alike.
+bins a window's decisions with :func:`traffic_features` and compares. Both sides use the estimator's score
+of the description alone (:func:`description_score`), task type and critical flag, and the description's
+length, so the heuristic and the learned router are measured alike, with or without files.
 """
 
 from __future__ import annotations
@@ -26,6 +26,17 @@ _WORD = re.compile(r"[a-z0-9_]{4,}")
 
 def _bin(value: float, edges: tuple[int, ...]) -> str:
     return str(edges[max(0, bisect.bisect_right(edges, value) - 1)])
+
+
+#: Factors that come from the files and the context rather than the description: left out of the drift
+#: score, because training knows only how many files a task had, and serving may count lines on disk.
+NOT_DESCRIPTION = frozenset({"file_count", "line_count", "context_size"})
+
+
+def description_score(factor_points: Mapping[str, float]) -> float:
+    """The estimator's score from the description alone (its factor points, capped at 100)."""
+    total = sum(v for k, v in factor_points.items() if k not in NOT_DESCRIPTION)
+    return min(100.0, max(0.0, total))
 
 
 def level_of(score: float, is_critical: bool, moderate: float = 25, complex_: float = 50) -> str:
@@ -56,16 +67,15 @@ def count_features(rows: Iterable[dict[str, str]]) -> dict[str, dict[str, int]]:
 def traffic_reference(
     descriptions: list[str],
     estimator: ComplexityEstimator,
-    facts: list[FileFacts] | None = None,
     top_terms: int = 30,
 ) -> dict[str, Any]:
     """The reference a trained artifact stores: counts per category of each feature, and the top terms."""
     rows = []
     terms: Counter[str] = Counter()
-    for i, text in enumerate(descriptions):
-        fact = facts[i] if facts is not None else FileFacts(0, 0)
-        complexity = estimator.estimate_text(text.lower(), fact, 0)
-        score = min(100.0, max(0.0, sum(complexity.factor_points.values())))
+    no_files = FileFacts(0, 0)
+    for text in descriptions:
+        complexity = estimator.estimate_text(text.lower(), no_files, 0)
+        score = description_score(complexity.factor_points)
         rows.append(traffic_features(score, complexity.task_type.value, complexity.is_critical, len(text)))
         terms.update(set(_words(text)))
     return {

@@ -57,16 +57,18 @@ def serve_window(
     n: int,
     drop: float = 0.0,
     router: Router | None = None,
+    span_s: float = 3600.0,
+    uri: str = URI,
 ) -> None:
-    """``n`` decisions spread over the next hour, each with its first attempt's outcome."""
+    """``n`` decisions spread over the next ``span_s`` seconds, each with its first attempt's outcome."""
     router = router or Router()
-    step = 3600.0 / n
+    step = span_s / n
     for i in range(n):
         text = descriptions[rng.randrange(len(descriptions))]
         decision = router.route(text)
         p = predicted(decision.complexity.score)
         decision = decision.model_copy(update={"p_success": {decision.model: p}})
-        collector.record_decision(decision, 1e-4, len(text), URI)
+        collector.record_decision(decision, 1e-4, len(text), uri)
         success = rng.random() < max(0.0, p - drop)
         fields = {
             "model": decision.model,

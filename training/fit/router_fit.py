@@ -111,7 +111,7 @@ def fit_router(
         "estimator_config": estimator_config.model_dump(mode="json"),
         "params": asdict(params),
         # What served traffic is compared with to detect drift (router monitor).
-        "traffic_reference": traffic_reference(data.descriptions, estimator, data.facts),
+        "traffic_reference": traffic_reference(data.descriptions, estimator),
     }
     return FittedRouter(arrays, meta, fitted, featurizer)
 
