@@ -31,7 +31,8 @@ class DecisionEvent(_Event):
     ``score`` and ``level`` are what the router served (the learned router derives them from its predicted
     success); ``heuristic_score`` is the estimator's score of the description alone, the feature the
     training reference bins, so drift is measured the same way for both routers, with or without files.
-    ``p_success`` and ``expected_cost_usd`` are per candidate model (``p_success`` is empty for the heuristic router).
+    ``p_success`` and ``expected_cost_usd`` are per candidate model (``p_success`` is empty for the
+    heuristic router).
     """
 
     kind: Literal["decision"] = "decision"
