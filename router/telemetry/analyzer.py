@@ -211,6 +211,8 @@ def analyze(
     tasks = kinds["first"]
     n_attempts = len(arows)
     successes = sum(bool(a.success) for a in arows)
+    # Errors are calls that failed (timeouts, 5xx, rate limits...), not answers the caller rejected.
+    errors = sum(1 for a in arows if not a.success and a.reason != "quality")
     base_n, base_s = len(baseline), sum(bool(s) for (s,) in baseline)
     drop, drop_p = proportion_drop(base_s, base_n, successes, n_attempts)
     cost = sum(a.cost_usd for a in arows)
@@ -227,7 +229,7 @@ def analyze(
         decision_latency_p50_ms=percentile(latencies, 50),
         decision_latency_p95_ms=percentile(latencies, 95),
         success_rate=successes / n_attempts if n_attempts else None,
-        error_rate=(n_attempts - successes) / n_attempts if n_attempts else None,
+        error_rate=errors / n_attempts if n_attempts else None,
         retry_rate=kinds["retry"] / tasks if tasks else None,
         fallback_rate=kinds["fallback"] / tasks if tasks else None,
         escalation_rate=kinds["escalation"] / tasks if tasks else None,
