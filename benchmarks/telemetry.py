@@ -131,15 +131,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parser.parse_args(argv)
     result = run(args.quick, database_url=args.database_url)
     lat, out = result["latency"], result["throughput"]
-    print(
-        f"route p50 without a collector {lat['route_p50_us_without']:.1f} µs, "
-        f"with {lat['route_p50_us_with']:.1f} µs: added {lat['added_p50_us']:+.1f} µs (goal <= {GOAL_ADDED_P50_US:g}); record_decision alone "
-        f"{lat['record_decision_p50_us']:.2f} µs p50"
-    )
-    print(
-        f"{out['events']:,} events ({out['backend']}): recorded at {out['record_per_s']:,.0f}/s, written at "
-        f"{out['written_per_s']:,.0f}/s, dropped {out['dropped']}"
-    )
+    without, with_ = lat["route_p50_us_without"], lat["route_p50_us_with"]
+    print(f"route p50 without a collector {without:.1f} µs, with {with_:.1f} µs")
+    print(f"added {lat['added_p50_us']:+.1f} µs p50 (goal <= {GOAL_ADDED_P50_US:g} µs)")
+    print(f"record_decision alone: {lat['record_decision_p50_us']:.2f} µs p50")
+    print(f"{out['events']:,} events ({out['backend']}): recorded {out['record_per_s']:,.0f}/s")
+    print(f"written {out['written_per_s']:,.0f}/s, dropped {out['dropped']}")
     return result
 
 
