@@ -215,8 +215,11 @@ def learning_loop() -> None:
 
 
 def main() -> None:
+    from demo_monitor import monitor_demo  # scripts/ is on the path when this file runs
+
     show_heuristic()
     learning_loop()
+    monitor_demo()
 
 
 if __name__ == "__main__":

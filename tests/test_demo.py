@@ -49,3 +49,12 @@ def test_demo_runs_the_learning_loop_on_the_embedded_store(demo):
     rows = {name: (float(s), float(c)) for name, s, c in BEFORE_AFTER.findall(out)}
     assert set(rows) == {"before", "after"}
     assert (cwd / ".router" / "demo" / "mlflow.db").is_file(), "the embedded default store, in the data dir"
+
+
+@pytest.mark.slow
+def test_demo_ends_with_a_monitor_report_then_the_drift_alert(demo):
+    out = demo[0].stdout
+    assert "router monitor report --window 1h" in out and "Drift against" in out
+    assert "router monitor check: 0 rules crossed after the first hour" in out
+    assert re.search(r"^Alert \[warning\] traffic-drift: drift_psi [\d.]+ > 0\.1", out, re.MULTILINE)
+    assert re.search(r"alerts fired: .*traffic-drift", out)
