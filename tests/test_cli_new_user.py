@@ -5,7 +5,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,7 @@ from typer.testing import CliRunner
 
 from router._outcome_log import write_outcomes
 from router.cli import app
+from tests._helpers import ROOT
 from training import train_router
 from training.synthetic import generate_outcomes
 
@@ -170,3 +174,25 @@ def test_help_does_not_show_bool_metavars(cli):
         result = cli(*path, "--help")
         assert result.exit_code == 0, (path, result.output)
         assert "<bool>" not in result.stdout, path
+
+
+@pytest.mark.slow
+def test_train_and_promote_print_no_mlflow_info_lines_unless_verbose(tmp_path, logs):
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "MLFLOW_LOGGING_LEVEL")}
+    env |= {"ROUTER_DATA_DIR": str(tmp_path / "data"), "PYTHONPATH": str(ROOT)}
+
+    def router(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "router.cli", *args],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300,
+        )  # fmt: skip
+
+    trained = router("train", "--data", str(logs["full"]), "--json")
+    assert trained.returncode == 0, trained.stderr
+    assert " INFO " not in trained.stderr, trained.stderr
+    promoted = router("promote", "--run", json.loads(trained.stdout)["run_id"])
+    assert promoted.returncode == 0, promoted.stderr
+    assert " INFO " not in promoted.stderr + promoted.stdout, promoted.stderr
+    verbose = router("train", "--data", str(logs["full"]), "--json", "--verbose")
+    assert verbose.returncode == 0, verbose.stderr
+    assert " INFO mlflow" in verbose.stderr

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -56,6 +58,24 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
             raise typer.Exit(FAILURE) from None
 
     return wrapper
+
+
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show MLflow's INFO log lines (database set-up, validation).")
+]
+
+
+def mlflow_verbosity(verbose: bool) -> None:
+    """MLflow logs INFO lines on every run (creating its tables, validating the model): show WARNING and
+    above only, unless ``--verbose`` (or ``MLFLOW_LOGGING_LEVEL`` says otherwise).
+
+    MLflow reads ``MLFLOW_LOGGING_LEVEL`` when it is first imported, which the commands do after this; when
+    it is already imported (the tests), its logger is set directly.
+    """
+    level = "INFO" if verbose else os.environ.get("MLFLOW_LOGGING_LEVEL", "WARNING").upper()
+    os.environ["MLFLOW_LOGGING_LEVEL"] = level
+    if "mlflow" in sys.modules:
+        logging.getLogger("mlflow").setLevel(level)
 
 
 def print_json(payload: Any) -> None:

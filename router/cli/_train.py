@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from router.cli._app import app, handle_errors, out, print_json
+from router.cli._app import VerboseOption, app, handle_errors, mlflow_verbosity, out, print_json
 
 CatalogFile = Annotated[
     Path | None,
@@ -56,11 +56,13 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of the task split and folds.")] = 0,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Only write the artifact.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Train a router from an outcome log, report held-out metrics and save the artifact.
 
     Example:  router train --data datasets/generated/synthetic.parquet --experiment demo
     """
+    mlflow_verbosity(verbose)
     from training import train_router
 
     result = train_router(
