@@ -210,3 +210,17 @@ def test_bad_settings_are_refused(tmp_path, kwargs, match):
 
     with pytest.raises(InvalidInputError, match=match):
         Collector(tmp_path / "ledger.db", **kwargs)
+
+
+def test_a_database_that_refuses_the_writes_costs_the_events_not_the_caller(tmp_path, caplog):
+    location = tmp_path / "ledger.db"
+    with Collector(location, flush_interval_s=0.01) as collector:
+        with collector.store.write_lock() as conn:
+            conn.exec_driver_sql("DROP TABLE telemetry_decisions")  # every insert now fails
+        decision = Router(collector=collector).route("Fix typo in README")
+        with caplog.at_level(logging.ERROR, logger="router.telemetry"):
+            assert collector.flush(timeout_s=60)
+        stats = collector.stats()
+    assert decision.model == "haiku"
+    assert (stats.written, stats.failed, stats.dropped) == (0, 1, 0)
+    assert "1 events lost" in caplog.text
