@@ -177,7 +177,11 @@ def test_json_shape_holds_the_documented_fields(logged):
 
 @pytest.mark.parametrize(
     ("spec", "kind"),
-    [("heuristic", HeuristicPolicy), ("model:opus", SingleModelPolicy), ("mix:haiku=1,opus=1", FixedMixPolicy)],
+    [
+        ("heuristic", HeuristicPolicy),
+        ("model:opus", SingleModelPolicy),
+        ("mix:haiku=1,opus=1", FixedMixPolicy),
+    ],
     ids=["heuristic", "single", "mix"],
 )
 def test_policy_from_spec(spec, kind):
@@ -186,7 +190,11 @@ def test_policy_from_spec(spec, kind):
 
 @pytest.mark.parametrize(
     ("spec", "message"),
-    [("mix:haiku=x", "Bad fixed mix"), ("mix:haiku=-1", "shares >= 0"), ("nowhere/router", "No router artifact")],
+    [
+        ("mix:haiku=x", "Bad fixed mix"),
+        ("mix:haiku=-1", "shares >= 0"),
+        ("nowhere/router", "No router artifact"),
+    ],
     ids=["not-a-number", "negative", "missing-artifact"],
 )
 def test_bad_policy_specs_are_refused(spec, message):

@@ -271,7 +271,8 @@ def _estimate(
     utility = draw_s - cost_weight * draw_c
     estimate = PolicyEstimate(
         policy=prepared.name, estimator=estimator, n_tasks=n, full_information_tasks=int(log.full.sum()),
-        cost_weight=cost_weight, success=_interval(point_s[0], draw_s), cost_usd=_interval(point_c[0], draw_c),
+        cost_weight=cost_weight, success=_interval(point_s[0], draw_s),
+        cost_usd=_interval(point_c[0], draw_c),
         utility=_interval(point_s[0] - cost_weight * point_c[0], utility), support=prepared.support,
         logging=_logging(log),
     )  # fmt: skip
@@ -360,7 +361,9 @@ def compare_policies(
         for p, who in ((candidate, "the candidate"), (champion, "the champion"))
     ]
     weight = candidate.cost_weight if cost_weight is None else cost_weight
-    return paired(log, sides[0], sides[1], estimator=estimator, cost_weight=weight, bootstrap=bootstrap, seed=seed)
+    return paired(
+        log, sides[0], sides[1], estimator=estimator, cost_weight=weight, bootstrap=bootstrap, seed=seed
+    )
 
 
 def paired(

@@ -51,6 +51,7 @@ class PartialLog:
     first: np.ndarray  # index of the model of each task's first attempt
     full: np.ndarray  # per task: every model tried
     spend: np.ndarray
+    solved: np.ndarray  # per task: the best outcome of any attempt (escalations included)
     rows: int = 0
     notes: dict[str, int] = field(default_factory=dict)
 
@@ -67,7 +68,7 @@ class PartialLog:
         return PartialLog(
             self.task_ids[rows], [self.descriptions[i] for i in rows], [self.facts[i] for i in rows],
             self.models, self.observed[rows], self.probability[rows], self.success[rows], self.cost[rows],
-            self.first[rows], self.full[rows], self.spend[rows], rows=0,
+            self.first[rows], self.full[rows], self.spend[rows], self.solved[rows], rows=0,
         )  # fmt: skip
 
 
@@ -126,7 +127,9 @@ def partial_log(outcomes: Outcomes, models: list[str] | None = None) -> PartialL
     names = sorted(frame["model"].unique()) if models is None else list(models)
     unknown = sorted(set(frame["model"]) - set(names))
     if unknown:
-        raise InvalidInputError(f"The log names models outside the evaluation's: {unknown}. Allowed: {names}.")
+        raise InvalidInputError(
+            f"The log names models outside the evaluation's: {unknown}. Allowed: {names}."
+        )
     if "timestamp" in frame.columns:
         stamps = pd.to_datetime(frame["timestamp"], utc=True, format="ISO8601", errors="coerce")
         frame = frame.iloc[np.argsort(stamps.to_numpy(), kind="stable")]
@@ -178,6 +181,8 @@ def _build(frame: pd.DataFrame, names: list[str]) -> PartialLog:
             raise _refusal({"first attempt without a propensity": int(missing.sum())})
         probability[rows[partial], first[partial]] = logged[partial]
     spend = np.bincount(task, weights=frame["cost_usd"].to_numpy(float), minlength=n)
+    solved = np.zeros(n)
+    np.maximum.at(solved, task, frame["success"].to_numpy(float))
     firsts = frame.iloc[first_row]
     files = firsts["files"] if "files" in firsts.columns else pd.Series([""] * n)
     return PartialLog(
@@ -185,6 +190,6 @@ def _build(frame: pd.DataFrame, names: list[str]) -> PartialLog:
         descriptions=firsts["description"].astype(str).tolist(),
         facts=[FileFacts(_file_count(v), 0) for v in files],
         models=names, observed=observed, probability=probability, success=success, cost=cost,
-        first=first, full=full, spend=spend, rows=len(frame),
+        first=first, full=full, spend=spend, solved=solved, rows=len(frame),
         notes={"escalation rows not used": int(partial[task].sum() - partial.sum())},
     )  # fmt: skip

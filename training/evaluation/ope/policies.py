@@ -143,7 +143,8 @@ def _mix(text: str) -> dict[str, float]:
             shares[name.strip()] = float(share)
         except ValueError:
             raise InvalidInputError(
-                f"Bad fixed mix {text!r}: write mix:MODEL=SHARE,MODEL=SHARE (for example mix:haiku=0.7,opus=0.3)"
+                f"Bad fixed mix {text!r}: write mix:MODEL=SHARE,MODEL=SHARE "
+                "(for example mix:haiku=0.7,opus=0.3)"
             ) from None
     return shares
 

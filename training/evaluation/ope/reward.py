@@ -43,9 +43,7 @@ def _fit_predict(x_train: object, y: np.ndarray, x_test: object) -> np.ndarray:
     return np.asarray(Ridge(alpha=ALPHA, solver="sparse_cg").fit(x_train, y).predict(x_test)).reshape(-1, 2)
 
 
-def fit_rewards(
-    log: PartialLog, *, features: object = None, folds: int = FOLDS, seed: int = 0
-) -> Rewards:
+def fit_rewards(log: PartialLog, *, features: object = None, folds: int = FOLDS, seed: int = 0) -> Rewards:
     """Cross-fitted predictions of success and cost for every task and model of ``log``.
 
     ``features`` (one row per task) defaults to :func:`text_features` of the descriptions; pass them to

@@ -63,7 +63,9 @@ def explore(probs: np.ndarray, epsilon: float) -> np.ndarray:
     return (1.0 - epsilon) * probs + epsilon / probs.shape[1]
 
 
-def draw_log(world: World, logging: np.ndarray, size: int, rng: np.random.Generator) -> tuple[PartialLog, np.ndarray]:
+def draw_log(
+    world: World, logging: np.ndarray, size: int, rng: np.random.Generator
+) -> tuple[PartialLog, np.ndarray]:
     """A partial log of ``size`` tasks drawn with replacement, one model each from ``logging``; and the
     world's row of each logged task."""
     n, m = world.success.shape
@@ -80,7 +82,7 @@ def draw_log(world: World, logging: np.ndarray, size: int, rng: np.random.Genera
         task_ids=tasks.astype(object), descriptions=[world.descriptions[i] for i in tasks],
         facts=[world.facts[i] for i in tasks], models=world.models, observed=observed,
         probability=probability, success=success, cost=cost, first=action, full=np.zeros(size, dtype=bool),
-        spend=world.cost[tasks, action], rows=size,
+        spend=world.cost[tasks, action], solved=world.success[tasks, action], rows=size,
     )  # fmt: skip
     return log, tasks
 
@@ -162,7 +164,9 @@ def gate_study(
         x = None if features is None else features[tasks]  # type: ignore[index]
         rewards = fit_rewards(log, features=x, folds=folds, seed=k)
         sides = [
-            prepare_probabilities(log, name, probs[tasks], estimator="dr", rewards=rewards, max_unsupported=1.0)
+            prepare_probabilities(
+                log, name, probs[tasks], estimator="dr", rewards=rewards, max_unsupported=1.0
+            )
             for name, probs in (("candidate", candidate), ("champion", champion))
         ]
         result = paired(log, *sides, estimator="dr", cost_weight=0.0, bootstrap=bootstrap, seed=k)
