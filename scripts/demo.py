@@ -13,8 +13,6 @@ the demo prints the ``mlflow ui`` command that shows the runs.
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import logging
 import os
@@ -26,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from demo_gate import promote_on_partial_log  # scripts/ is on the path: demo.py runs as a script
 
 from router import Router
-from router._outcome_log import write_outcomes
 from router._paths import data_dir
 from router.cli._route import show_decision
 
@@ -49,7 +47,6 @@ PRODUCTION_TASKS = 1200  # routed by the heuristic; their outcomes are the train
 SHADOW_SHARE = 0.25  # share of production tasks also run on every model, so held-out metrics exist
 EXPLORATION = 0.1  # share of decisions made uniformly at random (their propensity is logged)
 FRESH_TASKS = 400  # routed before and after, to compare
-BENCHMARK_TASKS = 300  # every model tried on each, never trained on: the promotion gate's data
 SHOWN = ("apgr", "gain_over_hull", "cascade_apgr", "ece_max", "decision_latency_p50_ms")
 RUNS = {"C=0.3": {"C": 0.3}, "C=0.02, 500 features": {"C": 0.02, "max_features": 500}}
 
@@ -72,6 +69,8 @@ def quiet_mlflow() -> None:
     """MLflow's progress bars, INFO logs and its own deprecation warnings are noise in a demo."""
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # a demo does not report usage anywhere
+    import mlflow  # noqa: F401  (importing it configures its loggers: first, so the levels below stick)
+
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
@@ -147,7 +146,7 @@ def first_choice(router: Router, world: Any, tasks: Any) -> tuple[float, float]:
 
 def learning_loop() -> None:
     from training import train_router
-    from training.experiments import CHAMPION, compare_runs, promote
+    from training.experiments import CHAMPION, compare_runs
     from training.synthetic import generate_outcomes
 
     started = time.perf_counter()
@@ -191,14 +190,7 @@ def learning_loop() -> None:
             f"{m['cascade_apgr']:>14.3f}{m['ece_max']:>9.3f}{m['decision_latency_p50_ms']:>8.2f}"
         )
 
-    benchmark = write_outcomes(generate_outcomes(BENCHMARK_TASKS, seed=3), root / "benchmark.parquet")
-    print(f"4. promotion gate on a benchmark neither run saw ({BENCHMARK_TASKS} tasks, every model tried):")
-    for r in reversed(ranked):  # the weaker first: it becomes champion, then the better one must beat it
-        with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Created version ..." to stderr
-            result = promote(r["run_id"], data=benchmark)
-        verdict = "promoted" if result.promoted else "refused"
-        why = result.reason.split(", on ")[0]
-        print(f"   {label_of[r['run_id']]}: {verdict} (version {result.version}): {why}")
+    promote_on_partial_log(ranked, label_of, root)  # the gate on a partial log (scripts/demo_gate.py)
 
     fresh_world, fresh = world_of(FRESH_TASKS, seed=2)
     champion = Router.load(f"models:/task-router@{CHAMPION}", strict=True)

@@ -42,8 +42,10 @@ def test_demo_runs_the_learning_loop_on_the_embedded_store(demo):
     assert "attempts recorded in outcomes.parquet" in out
     assert len(re.findall(r"-> [0-9a-f]{8}", out)) == 2, "two training runs"
     assert re.search(r": promoted \(version 1\): no champion yet", out), "the first promotion succeeds"
+    assert "4. promotion gate on a partial log" in out and "with its propensity" in out
     assert re.search(
-        r": (promoted|refused) \(version 2\): apgr [\d.]+ is (at least as good as|worse than)", out
+        r": (promoted|refused) \(version 2\): doubly robust utility .* one-sided 95% lower bound [-+][\d.]+",
+        out,
     )
     assert "models:/task-router@champion (learned)" in out
     rows = {name: (float(s), float(c)) for name, s, c in BEFORE_AFTER.findall(out)}
