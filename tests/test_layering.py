@@ -31,6 +31,7 @@ TOP_MODULES = {
     "training.synthetic",
     "training.bootstrap",
     "training.experiments",
+    "training.zeroeval",
 }
 
 
