@@ -3,8 +3,6 @@ LiteLLM's ``mock_response`` (no network), and helpers to read who answered."""
 
 from __future__ import annotations
 
-import asyncio
-import time
 from typing import Any
 
 # Deployments LiteLLM's packaged cost map prices, so rows carry LiteLLM's own computed cost.
@@ -35,12 +33,3 @@ def answered_by(response: Any) -> str:
     text = response.choices[0].message.content
     assert text.startswith("answered by "), text
     return text.removeprefix("answered by ")
-
-
-async def wait_for(predicate: Any, timeout_s: float = 30.0) -> None:
-    """LiteLLM runs logging callbacks as background tasks: wait (bounded) until they are done."""
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("LiteLLM's callbacks did not finish in time")
-        await asyncio.sleep(0.02)

@@ -27,7 +27,7 @@ log = logging.getLogger("router.integrations.litellm")
 _SEEN = 4096  # call ids remembered, so a call logged by both LiteLLM's sync and async paths counts once
 
 
-class LedgerLogger(CustomLogger):  # type: ignore[misc]  # litellm's class is untyped
+class LedgerLogger(CustomLogger):
     """A LiteLLM ``CustomLogger`` that records every call in a ``CostTracker``.
 
     Parameters
@@ -87,6 +87,20 @@ class LedgerLogger(CustomLogger):  # type: ignore[misc]  # litellm's class is un
         self, kwargs: dict[str, Any], response_obj: Any, start_time: Any, end_time: Any
     ) -> None:
         await asyncio.to_thread(self._record, self._row(kwargs, start_time, end_time, _exception(kwargs)))
+
+    async def flush(self) -> None:
+        """Wait until the log events LiteLLM has queued are recorded.
+
+        LiteLLM hands its async callbacks to a background worker; a long-running service never needs this,
+        a script that ends right after its calls awaits it so that the last rows are not lost.
+        """
+        # LiteLLM 1.110 spawns a task per call that queues its log events on a worker; neither is
+        # re-exported at the top of the package. Wait for the tasks, then for the worker's queue.
+        from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+        from litellm.responses.streaming_iterator import drain_logging_tasks
+
+        await drain_logging_tasks()
+        await GLOBAL_LOGGING_WORKER.flush()
 
     # -- one row ---------------------------------------------------------------------------------------
     def _row(
