@@ -163,3 +163,65 @@ def test_a_failing_deployment_is_recorded_as_a_failure(ledger, monkeypatch):
     assert (row.input_tokens, row.output_tokens, row.total_cost) == (0, 0, 0.0)
     assert row.decision_id and row.propensity == 1.0
     assert row.description == task
+
+
+def test_when_our_model_has_no_deployment_litellm_decides_and_no_propensity_is_claimed(ledger, monkeypatch):
+    logger = LedgerLogger(ledger, MODELS)
+    monkeypatch.setattr(litellm, "callbacks", [logger])
+    cheap_only = [d for d in model_list() if d["litellm_params"]["model"] != DEPLOYMENTS["opus"]]
+    task = "Fix SQL injection security vulnerability in the production login endpoint"  # opus
+
+    async def run() -> str:
+        gateway = litellm.Router(
+            model_list=cheap_only, plugins=[RouterPlugin(Router(), MODELS)], num_retries=0
+        )
+        response = await gateway.acompletion(model="auto", messages=[{"role": "user", "content": task}])
+        await logger.flush()
+        return answered_by(response)
+
+    answered = asyncio.run(run())
+    (row,) = ledger.get_recent_entries(10)
+    assert answered in ("haiku", "sonnet") and row.model == answered
+    assert row.decision_id and row.level == "critical"
+    assert row.propensity is None  # LiteLLM chose this model, not our policy
+
+
+def test_unmapped_deployments_are_recorded_under_their_litellm_name(ledger, monkeypatch):
+    logger = LedgerLogger(ledger, MODELS)
+    monkeypatch.setattr(litellm, "callbacks", [logger])
+    other = [
+        {"model_name": "other", "litellm_params": {"model": "openai/gpt-4o-mini", "mock_response": "hi"}}
+    ]
+
+    async def run() -> Any:
+        response = await litellm.Router(model_list=other).acompletion(
+            model="other", messages=[{"role": "user", "content": "Summarise the release notes"}]
+        )
+        await logger.flush()
+        return response
+
+    response = asyncio.run(run())
+    (row,) = ledger.get_recent_entries(10)
+    assert (row.model, row.decision_id, row.propensity) == ("openai/gpt-4o-mini", None, None)
+    assert row.total_cost == pytest.approx(response._hidden_params["response_cost"]) and row.total_cost > 0
+
+
+def test_a_ledger_that_refuses_never_fails_the_call(monkeypatch, caplog):
+    class Refusing:
+        catalog = None
+
+        def record(self, **fields: Any) -> None:
+            raise RuntimeError("database is locked")
+
+    logger = LedgerLogger(Refusing(), MODELS)
+    monkeypatch.setattr(litellm, "callbacks", [logger])
+
+    async def run() -> str:
+        gateway = litellm.Router(model_list=model_list(), plugins=[RouterPlugin(Router(), MODELS)])
+        response = await gateway.acompletion(model="auto", messages=[{"role": "user", "content": "Fix typo"}])
+        await logger.flush()
+        return answered_by(response)
+
+    assert asyncio.run(run()) == "haiku"
+    assert (logger.recorded, logger.errors) == (0, 1)
+    assert "The ledger refused a LiteLLM call's row" in caplog.text

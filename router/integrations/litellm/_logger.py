@@ -110,7 +110,8 @@ class LedgerLogger(CustomLogger):
             return self._fields(kwargs, start_time, end_time, error)
         except Exception:
             log.exception("llm-task-router could not read a LiteLLM call's log event")
-            self.errors += 1
+            with self._lock:
+                self.errors += 1
             return None
 
     def _fields(
@@ -155,7 +156,8 @@ class LedgerLogger(CustomLogger):
             fields["total_cost"] = 0.0  # not in our catalog, and LiteLLM knows no price for it
         # else: LiteLLM's cost map does not price this deployment (it says 0): the ledger prices the tokens
         # from our catalog.
-        if name is not None and name == decided.get("model") and attempt == 1:
+        # The decision's propensity is the chance of this model only when the plugin narrowed to it.
+        if name is not None and name == decided.get("model") and decided.get("narrowed") and attempt == 1:
             fields["propensity"] = decided.get("propensity")
         return fields
 
@@ -168,9 +170,12 @@ class LedgerLogger(CustomLogger):
             log.exception(
                 "The ledger refused a LiteLLM call's row: %s", {k: fields[k] for k in ("model", "task_id")}
             )
-            self.errors += 1
+            stored = False
         else:
-            self.recorded += 1
+            stored = True
+        with self._lock:  # rows are written from worker threads
+            self.recorded += stored
+            self.errors += not stored
 
     def _first_time(self, key: str) -> bool:
         with self._lock:
