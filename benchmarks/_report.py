@@ -259,6 +259,20 @@ def ledger_md(section: dict[str, Any]) -> list[str]:
     return [*out, *table(["measure", "inserts", "summary over all entries"], rows), ""]
 
 
+def telemetry_md(section: dict[str, Any]) -> list[str]:
+    lat, out, goal = section["latency"], section["throughput"], section["goals"]["added_p50_us"]
+    added = lat["added_p50_us"]
+    rows = [
+        [f"route p50 without / with a collector ({lat['calls']:,} calls x {lat['repeats']})",
+         f"{lat['route_p50_us_without']:.1f} / {lat['route_p50_us_with']:.1f} µs", "", ""],
+        ["added decision latency (p50)", f"{added:+.1f} µs", f"<= {goal:g} µs", met(added <= goal)],
+        ["record_decision alone (p50)", f"{lat['record_decision_p50_us']:.2f} µs", "", ""],
+        [f"events written ({out['backend']}, {out['events']:,} events, one thread)",
+         rate(out["written_per_s"]), "", ""],
+    ]  # fmt: skip
+    return ["### Telemetry collector", "", *table(["measure", "value", "goal", ""], rows), ""]
+
+
 def training_md(section: dict[str, Any]) -> list[str]:
     stage_names: list[str] = []
     for r in section["sizes"]:
@@ -327,7 +341,13 @@ def training_md(section: dict[str, Any]) -> list[str]:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# Benchmark results", "", *machine_md(results["machine"], results["meta"]), ""]
-    renderers = {"latency": latency_md, "quality": quality_md, "ledger": ledger_md, "training": training_md}
+    renderers = {
+        "latency": latency_md,
+        "quality": quality_md,
+        "ledger": ledger_md,
+        "training": training_md,
+        "telemetry": telemetry_md,
+    }
     for name, render in renderers.items():
         section = results["sections"].get(name)
         if section is None:

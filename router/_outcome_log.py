@@ -63,6 +63,11 @@ def log_format(path: str | Path) -> str:
 
 def read_outcomes(path: str | Path) -> OutcomeLog:
     """Read and validate an outcome-log file (CSV, Parquet or JSONL by extension)."""
+    return validate_outcomes(read_frame(path))
+
+
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """An outcome-log file's rows as they are, before validation (``read_outcomes`` validates them)."""
     import pandas as pd
 
     fmt = log_format(path)
@@ -78,7 +83,7 @@ def read_outcomes(path: str | Path) -> OutcomeLog:
             frame = _integral_ids(pd.read_json(path, lines=True, dtype=False))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"Cannot read outcome log {str(path)!r} as {fmt}: {exc}") from exc
-    return validate_outcomes(frame)
+    return frame
 
 
 def _integral_ids(frame: pd.DataFrame) -> pd.DataFrame:

@@ -17,7 +17,6 @@ champion, the notebook and ``mlflow ui``.
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import os
@@ -30,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from demo_gate import promote_on_partial_log  # scripts/ is on the path: demo.py runs as a script
 
 from router import ExecutionError, Router
 from router._outcome_log import write_outcomes
@@ -57,7 +57,6 @@ PRODUCTION_TASKS = 1200  # routed by the heuristic; their outcomes are the train
 SHADOW_SHARE = 0.25  # share of production tasks also run on every model, so held-out metrics exist
 EXPLORATION = 0.1  # share of decisions made uniformly at random (their propensity is logged)
 FRESH_TASKS = 400  # routed before and after, to compare
-BENCHMARK_TASKS = 300  # every model tried on each, never trained on: the promotion gate's data
 SHOWN = ("apgr", "gain_over_hull", "cascade_apgr", "ece_max", "decision_latency_p50_ms")
 RUNS = {"C=0.3": {"C": 0.3}, "C=0.02, 500 features": {"C": 0.02, "max_features": 500}}
 
@@ -80,6 +79,8 @@ def quiet_mlflow() -> None:
     """MLflow's progress bars, INFO logs and its own deprecation warnings are noise in a demo."""
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # a demo does not report usage anywhere
+    import mlflow  # noqa: F401  (importing it configures its loggers: first, so the levels below stick)
+
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
@@ -183,9 +184,9 @@ def first_choice(router: Router, world: Any, tasks: Any) -> tuple[float, float]:
     )
 
 
-def learning_loop() -> None:
+def learning_loop() -> tuple[Path, bool]:
     from training import train_router
-    from training.experiments import CHAMPION, compare_runs, promote
+    from training.experiments import CHAMPION, compare_runs
     from training.synthetic import generate_outcomes
 
     started = time.perf_counter()
@@ -231,14 +232,7 @@ def learning_loop() -> None:
             f"{m['cascade_apgr']:>14.3f}{m['ece_max']:>9.3f}{m['decision_latency_p50_ms']:>8.2f}"
         )
 
-    benchmark = write_outcomes(generate_outcomes(BENCHMARK_TASKS, seed=3), root / "benchmark.parquet")
-    print(f"4. promotion gate on a benchmark neither run saw ({BENCHMARK_TASKS} tasks, every model tried):")
-    for r in reversed(ranked):  # the weaker first: it becomes champion, then the better one must beat it
-        with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Created version ..." to stderr
-            result = promote(r["run_id"], data=benchmark)
-        verdict = "promoted" if result.promoted else "refused"
-        why = result.reason.split(", on ")[0]
-        print(f"   {label_of[r['run_id']]}: {verdict} (version {result.version}): {why}")
+    promote_on_partial_log(ranked, label_of, root)  # the gate on a partial log (scripts/demo_gate.py)
 
     fresh_world, fresh = world_of(FRESH_TASKS, seed=2)
     champion = Router.load(f"models:/task-router@{CHAMPION}", strict=True)
@@ -249,7 +243,7 @@ def learning_loop() -> None:
     print(f"   {'before':<12}{before[0]:>9.1%}{'$' + format(before[1], '.4f'):>12}   heuristic")
     print(f"   {'after':<12}{after[0]:>9.1%}{'$' + format(after[1], '.4f'):>12}   learned champion")
     print(f"\n(loop took {time.perf_counter() - started:.0f} s)")
-    print_next_steps(root, own)
+    return root, own
 
 
 def demo_root() -> tuple[Path, bool]:
@@ -288,8 +282,12 @@ def print_next_steps(root: Path, own: bool) -> None:
 
 
 def main() -> None:
+    from demo_monitor import monitor_demo  # scripts/ is on the path when this file runs
+
     show_heuristic()
-    learning_loop()
+    root, own = learning_loop()
+    monitor_demo()
+    print_next_steps(root, own)  # last, so the commands to go on with are what the screen ends on
 
 
 if __name__ == "__main__":

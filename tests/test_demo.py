@@ -52,8 +52,10 @@ def test_demo_runs_the_learning_loop_on_the_embedded_store(demo):
     assert "attempts recorded in outcomes.parquet" in out
     assert len(re.findall(r"-> [0-9a-f]{8}", out)) == 2, "two training runs"
     assert re.search(r": promoted \(version 1\): no champion yet", out), "the first promotion succeeds"
+    assert "4. promotion gate on a partial log" in out and "with its propensity" in out
     assert re.search(
-        r": (promoted|refused) \(version 2\): apgr [\d.]+ is (at least as good as|worse than)", out
+        r": (promoted|refused) \(version 2\): doubly robust utility .* one-sided 95% lower bound [-+][\d.]+",
+        out,
     )
     assert "models:/task-router@champion (learned)" in out
     rows = {name: (float(s), float(c)) for name, s, c in BEFORE_AFTER.findall(out)}
@@ -131,3 +133,15 @@ def test_the_demo_keeps_to_demo_dir_when_the_data_dir_holds_other_data(monkeypat
     assert module.demo_root() == (tmp_path / "data" / "demo", False)
     (tmp_path / "data" / module.DEMO_MARK).write_text("")  # an earlier demo's directory
     assert module.demo_root() == (tmp_path / "data", True)
+
+
+@pytest.mark.slow
+def test_demo_ends_with_a_monitor_report_then_the_drift_alert(demo):
+    out = demo[0].stdout
+    assert "router monitor report --window 1h" in out and "Drift against" in out
+    # The usual traffic of the first hour does not drift (the champion's calibration on it may be off: the
+    # demo's simulated world is not what the model learned, and that rule is allowed to say so).
+    quiet = re.search(r"^router monitor check: \d+ rules crossed after the first hour \((.*)\)$", out, re.M)
+    assert quiet is not None and "traffic-drift" not in quiet[1]
+    assert re.search(r"^Alert \[warning\] traffic-drift: drift_psi [\d.]+ > 0\.1", out, re.MULTILINE)
+    assert re.search(r"alerts fired: .*traffic-drift", out)

@@ -11,7 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError, RouterError, UnrecoverableError
@@ -24,6 +24,9 @@ from router.execution.failures import HEALTH_FAILURES, describe
 from router.execution.run import Call, Outcome, Sleep, Steps, TaskRun
 from router.execution.strategy import FallbackStrategy, plan_next
 from router.selection.selector import ModelSelector
+
+if TYPE_CHECKING:
+    from router._sink import EventSink
 
 T = TypeVar("T")
 
@@ -48,6 +51,9 @@ class FallbackHandler:
         Shared breaker; a new one (with ``config.breaker`` and ``clock``) when omitted.
     recorder : AttemptRecorder, optional
         A ledger: its ``record(**fields)`` is called once per attempt. Its errors propagate.
+    collector : EventSink, optional
+        Telemetry (``router.telemetry.Collector``): told of every attempt, each task's outcome and each
+        breaker opening. Never raises into the task.
     clock, wall_clock, sleep, async_sleep : callables, optional
         Monotonic seconds, epoch seconds (for HTTP-date ``Retry-After``), and the two ways to wait.
     rng : random.Random, optional
@@ -81,6 +87,7 @@ class FallbackHandler:
         selector: ModelSelector | None = None,
         breaker: CircuitBreaker | None = None,
         recorder: AttemptRecorder | None = None,
+        collector: EventSink | None = None,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], float] = time.time,
         sleep: Callable[[float], object] = time.sleep,
@@ -104,6 +111,7 @@ class FallbackHandler:
                 raise InvalidInputError("the selector already has a different circuit breaker; pass that one")
             selector.breaker = self.breaker
         self.recorder = recorder
+        self.collector = collector
         self.backoff = Backoff(config.retry, rng)
         self._clock, self._wall_clock = clock, wall_clock
         self._sleep, self._async_sleep = sleep, async_sleep

@@ -7,20 +7,27 @@ awaits them; the decisions are the same code.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, NoReturn, Protocol
+from typing import TYPE_CHECKING, Any, NoReturn, Protocol
 
 from router._catalog import Catalog
 from router._exceptions import ExecutionError, TaskDeadlineError, UnrecoverableError
 from router.execution.attempts import Attempt, AttemptRecorder, Statistics, usage_of
 from router.execution.backoff import Backoff
-from router.execution.breaker import CircuitBreaker
+from router.execution.breaker import BreakerState, CircuitBreaker
 from router.execution.config import ExecutionConfig
 from router.execution.failures import HEALTH_FAILURES, Failure, FailureReason, describe
 from router.execution.strategy import FallbackStrategy, order_by_strategy, plan_next
+
+if TYPE_CHECKING:
+    from router._sink import EventSink
+
+
+log = logging.getLogger("router")
 
 
 class Handler(Protocol):
@@ -30,6 +37,7 @@ class Handler(Protocol):
     catalog: Catalog
     breaker: CircuitBreaker
     recorder: AttemptRecorder | None
+    collector: EventSink | None
     backoff: Backoff
     _stats: Statistics
     _clock: Callable[[], float]
@@ -85,6 +93,7 @@ class TaskRun:
         self.last_result: Any = None
         self.last_error: BaseException | None = None
         self.escalating = False
+        self.kind = "first"  # the current attempt's kind, for telemetry
         start = handler._clock()
         deadline_s = handler.config.retry.task_deadline_s
         self.deadline = start + deadline_s if deadline_s is not None else math.inf
@@ -186,7 +195,7 @@ class TaskRun:
             failure = describe(outcome.error, self.h._wall_clock)
             self.last_error = outcome.error
             if failure.reason in HEALTH_FAILURES:
-                self.h.breaker.record_failure(model, failure.retry_after)
+                self._breaker_failure(model, failure.retry_after)
             elif failure.fatal:
                 self.h.breaker.release(model)
             else:
@@ -206,6 +215,20 @@ class TaskRun:
             kind = "escalation" if self.escalating else "fallback"
         self.per_model[model] += 1
         self.h._stats.attempt(kind)
+        self.kind = kind
+
+    def _breaker_failure(self, model: str, retry_after: float | None) -> None:
+        breaker, collector = self.h.breaker, self.h.collector
+        if collector is None:
+            breaker.record_failure(model, retry_after)
+            return
+        was_open = breaker.state(model) is BreakerState.OPEN
+        breaker.record_failure(model, retry_after)
+        if not was_open and breaker.state(model) is BreakerState.OPEN:
+            try:
+                collector.record_breaker_open(model)
+            except Exception as exc:
+                log.warning("telemetry collector failed (%r); the task goes on", exc)
 
     def _record(
         self, model: str, outcome: Outcome, waited: float, tokens: tuple[int, int], failure: Failure | None
@@ -239,11 +262,36 @@ class TaskRun:
                 # follow from that attempt's failure.
                 **(self.fields if attempt.number == 1 else _without(self.fields, "propensity")),
             )
+        collector = self.h.collector
+        if collector is not None:
+            fields = {
+                **self.fields,
+                "model": model,
+                "task_id": self.task_id,
+                "input_tokens": tokens[0],
+                "output_tokens": tokens[1],
+                "duration_ms": attempt.duration_ms,
+                "success": failure is None,
+                "attempt": attempt.number,
+            }
+            try:
+                collector.record_attempt(fields, self.kind, None if failure is None else failure.reason.value)
+            except Exception as exc:
+                log.warning("telemetry collector failed (%r); the task goes on", exc)
 
     # -- the end -------------------------------------------------------------------------------------
     def _finish(self, *, succeeded: bool) -> None:
         had_failures = any(not a.success for a in self.attempts)
         self.h._stats.task_done(succeeded=succeeded, had_failures=had_failures)
+        collector = self.h.collector
+        if collector is not None:
+            last = self.attempts[-1].model if self.attempts else None
+            try:
+                collector.record_outcome(
+                    self.fields.get("decision_id") or "", self.task_id, last, succeeded, len(self.attempts)
+                )
+            except Exception as exc:
+                log.warning("telemetry collector failed (%r); the task goes on", exc)
 
     def _give_up(self, kind: type[ExecutionError], why: str) -> NoReturn:
         self._finish(succeeded=False)

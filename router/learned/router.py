@@ -1,8 +1,12 @@
-"""The learned router: a trained artifact served in-process behind the ``Router`` interface.
+"""The public ``Router`` and the learned router: a trained artifact served in-process behind its interface.
+
+``Router`` is the heuristic router plus ``Router.load``; it lives here, beside ``LearnedRouter`` (a
+``Router`` too), so that loading needs no import back from the selection stage.
 
 A decision is a handful of numpy operations on the featurizer's output: the same features training used,
-one matrix product for every model's success logit and log-cost, then the policy (``_policy``). No network
-call and no MLflow on the decision path; MLflow is imported only to fetch a ``models:/`` or ``runs:/`` URI.
+one matrix product for every model's success logit and log-cost, then the policy (``router.learned.policy``).
+No network call and no MLflow on the decision path; MLflow is imported only to fetch a ``models:/`` or
+``runs:/`` URI.
 
 If the artifact cannot be used, ``load_router`` logs a warning and returns the heuristic router (or raises
 ``ArtifactError`` when ``strict``); if a decision fails unexpectedly, that one decision falls back to the
@@ -13,8 +17,10 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -34,6 +40,9 @@ from router.learned.model import LearnedComplexityEstimator, LearnedModel
 from router.learned.policy import choose, choose_many, escalation, escalation_many, mu_for
 from router.selection.heuristic import HeuristicRouter, check_tradeoff
 
+if TYPE_CHECKING:
+    from router._sink import EventSink
+
 log = logging.getLogger("router")
 BATCH_CHUNK = 256  # tasks per vectorised step of route_many
 
@@ -41,14 +50,9 @@ BATCH_CHUNK = 256  # tasks per vectorised step of route_many
 class Router(HeuristicRouter):
     """Decides which model should take a task: the heuristic router, or a trained one from ``Router.load``.
 
-    Parameters
-    ----------
-    catalog : Catalog, optional
-        Models, prices and the level routing table; the packaged default when omitted.
-    estimator_config : EstimatorConfig, optional
-        Weights and keywords of the heuristic estimator; the packaged default when omitted.
-    cost_threshold : float, optional
-        Dollars per call above which the selector downgrades.
+    ``Router(...)`` takes the parameters of :class:`~router.selection.heuristic.HeuristicRouter` (catalog,
+    estimator configuration, cost threshold, collector); ``Router.load(uri)`` returns a
+    :class:`LearnedRouter`, which is a ``Router`` too.
 
     Examples
     --------
@@ -59,16 +63,24 @@ class Router(HeuristicRouter):
 
     @classmethod
     def load(
-        cls, uri: str | Path, *, strict: bool = False, exploration_rate: float = 0.0, seed: int | None = None
+        cls,
+        uri: str | Path,
+        *,
+        strict: bool = False,
+        exploration_rate: float = 0.0,
+        seed: int | None = None,
+        collector: EventSink | None = None,
     ) -> Router:
         """A learned router from a local artifact directory or a ``models:/NAME@ALIAS`` registry URI.
 
         When the artifact cannot be used (missing, corrupt, tampered, incompatible) this logs a warning and
         returns the heuristic router, or raises ``ArtifactError`` when ``strict`` is true.
         ``exploration_rate`` is the share of decisions made uniformly at random (their propensities are
-        logged), so that retraining sees every model.
+        logged), so that retraining sees every model. ``collector`` receives every decision, named by ``uri``.
         """
-        return load_router(uri, strict=strict, exploration_rate=exploration_rate, seed=seed)
+        return load_router(
+            uri, strict=strict, exploration_rate=exploration_rate, seed=seed, collector=collector
+        )
 
 
 class LearnedRouter(Router):
@@ -83,14 +95,25 @@ class LearnedRouter(Router):
         each decision's ``propensity`` is the probability with which its model was chosen.
     seed : int, optional
         Seed of the exploration's random choices.
+    collector : EventSink, optional
+        Receives every decision (``router.telemetry.Collector``).
+    model_uri : str, optional
+        How telemetry names this model (``Router.load`` passes its URI).
     """
 
     source = "learned"
 
     def __init__(
-        self, model: LearnedModel, *, exploration_rate: float = 0.0, seed: int | None = None
+        self,
+        model: LearnedModel,
+        *,
+        exploration_rate: float = 0.0,
+        seed: int | None = None,
+        collector: EventSink | None = None,
+        model_uri: str | None = None,
     ) -> None:
-        super().__init__(model.catalog, estimator_config=model.levels)
+        super().__init__(model.catalog, estimator_config=model.levels, collector=collector)
+        self.model_uri = model_uri
         if not 0.0 <= exploration_rate <= 1.0:
             raise InvalidInputError(f"exploration_rate must be in [0, 1], got {exploration_rate!r}")
         self.model = model
@@ -110,33 +133,41 @@ class LearnedRouter(Router):
         context: str | None = None,
         tradeoff: float | None = None,
     ) -> RoutingDecision:
+        start = time.perf_counter()
         t = check_tradeoff(tradeoff)
         text = check_description(description)
         if context is not None and not isinstance(context, str):
             raise InvalidInputError(f"context must be a str or None, got {type(context).__name__}")
         facts, context_chars = count_file_lines(files), len(context or "")
         try:
-            return self._decide_one(text, facts, context_chars, t)
+            decision = self._decide_one(text, facts, context_chars, t)
         except Exception as exc:  # never let a broken model take the orchestrator down
             log.warning("learned router failed (%r); falling back to the heuristic for this decision", exc)
-            return self._heuristic_decision(text, facts, context_chars, t)
+            decision = self._heuristic_decision(text, facts, context_chars, t)
+        if self.collector is not None:
+            self._emit(decision, time.perf_counter() - start, len(text))
+        return decision
 
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
         """Route a batch: each task analysed in turn, then one product and one policy step for all of them."""
+        start = time.perf_counter()
         t = check_tradeoff(tradeoff)
         texts = check_descriptions(descriptions)
         if not texts:
             return []
         try:
             # Chunks bound the temporaries of a vectorised stage, whatever the batch's size.
-            return [
+            decisions = [
                 d
                 for at in range(0, len(texts), BATCH_CHUNK)
                 for d in self._decide_many(texts[at : at + BATCH_CHUNK], t)
             ]
         except Exception as exc:  # as in route: the batch falls back, loudly, rather than failing
             log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
-            return [self._heuristic_decision(text, NO_FILES, 0, t) for text in texts]
+            decisions = [self._heuristic_decision(text, NO_FILES, 0, t) for text in texts]
+        if self.collector is not None:
+            self._emit_many(decisions, texts, time.perf_counter() - start)
+        return decisions
 
     def _heuristic_decision(
         self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
@@ -261,14 +292,25 @@ def resolve_uri(uri: str | Path) -> Path:
 
 
 def load_router(
-    uri: str | Path, *, strict: bool = False, exploration_rate: float = 0.0, seed: int | None = None
+    uri: str | Path,
+    *,
+    strict: bool = False,
+    exploration_rate: float = 0.0,
+    seed: int | None = None,
+    collector: EventSink | None = None,
 ) -> Router:
     """See ``Router.load``."""
     try:
         arrays, meta = load_artifact(resolve_uri(uri))
-        return LearnedRouter(LearnedModel(arrays, meta), exploration_rate=exploration_rate, seed=seed)
+        return LearnedRouter(
+            LearnedModel(arrays, meta),
+            exploration_rate=exploration_rate,
+            seed=seed,
+            collector=collector,
+            model_uri=str(uri),
+        )
     except ArtifactError as exc:
         if strict:
             raise
         log.warning("%s Falling back to the heuristic router.", exc)
-        return Router()
+        return Router(collector=collector)

@@ -6,9 +6,12 @@ model behind the same methods; it lives above the learned stage so that this one
 
 from __future__ import annotations
 
+import logging
 import math
 import numbers
+import time
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
@@ -16,6 +19,11 @@ from router._types import RoutingDecision, TaskComplexity, construct, new_decisi
 from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator, FileArg, check_descriptions, level_for
 from router.selection.selector import ModelSelector
+
+if TYPE_CHECKING:
+    from router._sink import EventSink
+
+log = logging.getLogger("router")
 
 
 def check_tradeoff(tradeoff: object) -> float | None:
@@ -41,6 +49,8 @@ class HeuristicRouter:
         Weights and keywords of the heuristic estimator; the packaged default when omitted.
     cost_threshold : float, optional
         Dollars per call above which the selector downgrades.
+    collector : EventSink, optional
+        Receives every decision (``router.telemetry.Collector``); without one nothing is recorded.
 
     Examples
     --------
@@ -50,6 +60,8 @@ class HeuristicRouter:
     """
 
     source = "heuristic"
+    #: What the telemetry names as the served model (the artifact's URI for a learned router).
+    model_uri: str | None = None
 
     def __init__(
         self,
@@ -57,7 +69,9 @@ class HeuristicRouter:
         *,
         estimator_config: EstimatorConfig | None = None,
         cost_threshold: float | None = None,
+        collector: EventSink | None = None,
     ) -> None:
+        self.collector = collector
         self.catalog = catalog or Catalog.default()
         self.estimator = ComplexityEstimator(estimator_config, recommend=self.catalog.primary_for)
         self.selector = ModelSelector(self.catalog, cost_threshold=cost_threshold)
@@ -75,14 +89,38 @@ class HeuristicRouter:
         level rule: 0 leans to cheaper models, 1 to stronger ones, and the expected cost never falls as it
         rises. A critical task stays critical for any tradeoff >= 0.5.
         """
+        start = time.perf_counter()
         t = check_tradeoff(tradeoff)
         complexity = self.estimator.estimate(description, files, context)
-        return self._decide(complexity, t)
+        decision = self._decide(complexity, t)
+        if self.collector is not None:
+            self._emit(decision, time.perf_counter() - start, len(description))
+        return decision
 
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
         """Route a batch of descriptions (no files or context) at one tradeoff."""
+        start = time.perf_counter()
         t = check_tradeoff(tradeoff)
-        return [self._decide(self.estimator.estimate(d), t) for d in check_descriptions(descriptions)]
+        texts = check_descriptions(descriptions)
+        decisions = [self._decide(self.estimator.estimate(d), t) for d in texts]
+        if self.collector is not None:
+            self._emit_many(decisions, texts, time.perf_counter() - start)
+        return decisions
+
+    def _emit(self, decision: RoutingDecision, latency_s: float, chars: int) -> None:
+        """Tell the collector; a failing one is logged, never raised into the caller's decision."""
+        collector = self.collector
+        if collector is None:
+            return
+        try:
+            collector.record_decision(decision, latency_s, chars, self.model_uri)
+        except Exception as exc:
+            log.warning("telemetry collector failed (%r); the decision stands", exc)
+
+    def _emit_many(self, decisions: list[RoutingDecision], texts: list[str], latency_s: float) -> None:
+        each = latency_s / len(decisions) if decisions else 0.0  # a batch's decisions share its time
+        for decision, text in zip(decisions, texts, strict=True):
+            self._emit(decision, each, len(text))
 
     def _decide(
         self, complexity: TaskComplexity, tradeoff: float | None, source: str | None = None

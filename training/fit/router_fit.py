@@ -75,12 +75,10 @@ def fit_router(
 ) -> FittedRouter:
     estimator_config = estimator_config or EstimatorConfig.default()
     from router.estimation.estimator import ComplexityEstimator
+    from router.telemetry.reference import traffic_reference
 
-    featurizer = Featurizer(
-        max_features=params.max_features,
-        min_df=params.min_df,
-        estimator=ComplexityEstimator(estimator_config, recommend=lambda level: ""),
-    )
+    estimator = ComplexityEstimator(estimator_config, recommend=lambda level: "")
+    featurizer = Featurizer(max_features=params.max_features, min_df=params.min_df, estimator=estimator)
     x, _ = featurizer.fit_transform(data.descriptions, data.facts)
     fitted = fit_models(x, data, params)
     kappa = kappa_of(
@@ -112,6 +110,8 @@ def fit_router(
         "catalog": catalog_dict(catalog, data.models),
         "estimator_config": estimator_config.model_dump(mode="json"),
         "params": asdict(params),
+        # What served traffic is compared with to detect drift (router monitor).
+        "traffic_reference": traffic_reference(data.descriptions, estimator),
     }
     return FittedRouter(arrays, meta, fitted, featurizer)
 

@@ -1,0 +1,203 @@
+"""``router monitor report|check|serve``: how a served router is doing, its alert rules, and Prometheus."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from router._exceptions import InvalidInputError
+from router.cli._app import FAILURE, app, handle_errors, out, print_json
+from router.cli._costs import DbOption, JsonOption, UrlOption
+from router.ledger import default_ledger_path
+
+monitor_app = typer.Typer(
+    help="Watch a served router: window metrics, drift and calibration, alert rules, Prometheus.",
+    no_args_is_help=True,
+)
+app.add_typer(monitor_app, name="monitor")
+
+ModelOption = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        help="The served router (artifact path or models:/ URI): its training reference and predictions "
+        "are checked. Without it only model-free metrics run.",
+    ),
+]
+WindowOption = Annotated[
+    str, typer.Option("--window", "-w", help="30m, 1h, 24h, 7d, or an ISO 8601 start time.")
+]
+
+
+def open_store(db: Path | None, database_url: str | None) -> Any:
+    from router.telemetry.store import Store
+
+    if db is not None and database_url:
+        raise InvalidInputError("Give --db or --database-url (ROUTER_DATABASE_URL), not both.")
+    if database_url:
+        return Store.open(database_url=database_url)
+    path = db or default_ledger_path()
+    if not path.exists():
+        raise InvalidInputError(f"No ledger at {str(path)!r}. Give --db PATH or --database-url URL.")
+    return Store.open(path)
+
+
+def _reference(model: str | None) -> tuple[dict[str, Any] | None, str]:
+    if model is None:
+        return None, ""
+    from router.telemetry.analyzer import load_reference
+
+    return load_reference(model)
+
+
+@monitor_app.command("report")
+@handle_errors
+def report(
+    window: WindowOption = "24h",
+    model: ModelOption = None,
+    plot: Annotated[
+        Path | None, typer.Option("--plot", help="Write a PNG of success, cost and calibration over time.")
+    ] = None,
+    db: DbOption = None,
+    database_url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Metrics over a window: per model, calibration, drift, fallbacks, exploration, breakers, spend.
+
+    Example:  router monitor report --window 24h --model .router/models/router-... --plot monitor.png
+    """
+    from router.telemetry.analyzer import analyze
+    from router.telemetry.window import Window
+
+    now = datetime.now(UTC)
+    span = Window.parse(window, now)
+    if plot is not None and plot.suffix.lower() != ".png":
+        raise InvalidInputError(f"--plot must name a .png file, got {str(plot)!r}")
+    reference, reason = _reference(model)
+    store = open_store(db, database_url)
+    try:
+        kwargs = {"reference_reason": reason} if reason else {}
+        result = analyze(store, span, model_uri=model, reference=reference, **kwargs)
+        if plot is not None:
+            from router.telemetry.plot import plot_window
+
+            plot_window(store, span, model, plot)
+    finally:
+        store.close()
+    if as_json:
+        print_json(result.to_json())
+        return
+    from router.cli._monitor_show import show_report
+
+    show_report(out, result)
+    if plot is not None:
+        out.print(f"Wrote {plot}", highlight=False)
+
+
+@monitor_app.command("check")
+@handle_errors
+def check(
+    model: ModelOption = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option("--rules", help="A rules TOML file (default: the packaged router/data/monitor.toml)."),
+    ] = None,
+    webhook: Annotated[
+        str | None, typer.Option("--webhook", help="POST alerts as JSON to this URL (overrides the file's).")
+    ] = None,
+    db: DbOption = None,
+    database_url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Evaluate the rules once: exit 0 when none is crossed, 1 when one is, 2 on bad input.
+
+    Each crossing is alerted once (log, webhook, alert table) across every process sharing the database.
+
+    Example:  router monitor check --model models:/router@champion --rules monitor.toml
+    """
+    from router.telemetry.alerts import check_rules
+    from router.telemetry.rules import RuleSet, Webhook
+
+    rule_set = RuleSet.load(rules)
+    hook = None
+    if webhook is not None:
+        if not webhook.startswith(("http://", "https://")):
+            raise InvalidInputError(f"--webhook must be an http:// or https:// URL, got {webhook!r}")
+        hook = Webhook(url=webhook)
+    reference, reason = _reference(model)
+    store = open_store(db, database_url)
+    try:
+        result = check_rules(
+            store,
+            rule_set,
+            datetime.now(UTC),
+            model_uri=model,
+            reference=reference,
+            reference_reason=reason,
+            webhook=hook,
+        )
+    finally:
+        store.close()
+    if as_json:
+        print_json(
+            {
+                "crossed": [v.rule.name for v in result.crossed],
+                "fired": [a.model_dump(mode="json") for a in result.fired],
+                "rules": [
+                    {
+                        "rule": v.rule.name,
+                        "metric": v.rule.metric,
+                        "window": v.rule.window,
+                        "value": v.value,
+                        "samples": v.samples,
+                        "crossed": v.crossed,
+                        "detail": v.detail,
+                    }
+                    for v in result.verdicts
+                ],
+            }
+        )
+    else:
+        table = Table("rule", "metric", "window", "samples", "status", "detail", title="Monitoring rules")
+        for v in result.verdicts:
+            status = {None: "[dim]no verdict[/]", False: "ok", True: "[bold red]CROSSED[/]"}[v.crossed]
+            table.add_row(v.rule.name, v.rule.metric, v.rule.window, str(v.samples), status, v.detail)
+        out.print(table)
+    if result.crossed:
+        raise typer.Exit(FAILURE)
+
+
+@monitor_app.command("serve")
+@handle_errors
+def serve(
+    port: Annotated[int, typer.Option("--port", help="TCP port for /metrics.", min=0, max=65535)] = 9464,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    db: DbOption = None,
+    database_url: UrlOption = None,
+) -> None:
+    """Expose the telemetry as Prometheus metrics at http://HOST:PORT/metrics until interrupted.
+
+    Example:  router monitor serve --port 9464
+    """
+    from router.telemetry.prometheus import serve as serve_metrics
+
+    store = open_store(db, database_url)
+    try:
+        server = serve_metrics(store, port, host)
+    except OSError as exc:
+        store.close()
+        raise InvalidInputError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    out.print(f"Serving http://{host}:{server.server_port}/metrics (Ctrl-C to stop)", highlight=False)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.shutdown()
+        store.close()

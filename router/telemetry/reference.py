@@ -1,0 +1,99 @@
+"""The traffic a router was trained on, as binned distributions, and the same binning for served traffic.
+
+Training stores :func:`traffic_reference` in the artifact's metadata (``traffic_reference``); the analyzer
+bins a window's decisions with :func:`traffic_features` and compares. Both sides use the estimator's score
+of the description alone (:func:`description_score`), task type and critical flag, and the description's
+length, so the heuristic and the learned router are measured alike, with or without files.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from router.estimation.estimator import ComplexityEstimator, FileFacts
+
+REFERENCE_VERSION = 1
+#: Lower edges of the score bins (0–100) and of the description-length bins (characters, doubling).
+SCORE_EDGES = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90)
+LENGTH_EDGES = (0, 25, 50, 100, 200, 400, 800, 1600, 3200)
+FEATURES = ("score", "level", "task_type", "length")
+_WORD = re.compile(r"[a-z0-9_]{4,}")
+
+
+def _bin(value: float, edges: tuple[int, ...]) -> str:
+    return str(edges[max(0, bisect.bisect_right(edges, value) - 1)])
+
+
+#: Factors that come from the files and the context rather than the description: left out of the drift
+#: score, because training knows only how many files a task had, and serving may count lines on disk.
+NOT_DESCRIPTION = frozenset({"file_count", "line_count", "context_size"})
+
+
+def description_score(factor_points: Mapping[str, float]) -> float:
+    """The estimator's score from the description alone (its factor points, capped at 100)."""
+    total = sum(v for k, v in factor_points.items() if k not in NOT_DESCRIPTION)
+    return min(100.0, max(0.0, total))
+
+
+def level_of(score: float, is_critical: bool, moderate: float = 25, complex_: float = 50) -> str:
+    """The level rule on the estimator's score, with the default thresholds, for drift only."""
+    if is_critical:
+        return "critical"
+    return "simple" if score < moderate else "moderate" if score < complex_ else "complex"
+
+
+def traffic_features(score: float, task_type: str, is_critical: bool, chars: int) -> dict[str, str]:
+    """The category of each drift feature for one task."""
+    return {
+        "score": _bin(score, SCORE_EDGES),
+        "level": level_of(score, is_critical),
+        "task_type": task_type,
+        "length": _bin(chars, LENGTH_EDGES),
+    }
+
+
+def count_features(rows: Iterable[dict[str, str]]) -> dict[str, dict[str, int]]:
+    counts: dict[str, Counter[str]] = {name: Counter() for name in FEATURES}
+    for row in rows:
+        for name in FEATURES:
+            counts[name][row[name]] += 1
+    return {name: dict(sorted(c.items())) for name, c in counts.items()}
+
+
+def traffic_reference(
+    descriptions: list[str],
+    estimator: ComplexityEstimator,
+    top_terms: int = 30,
+) -> dict[str, Any]:
+    """The reference a trained artifact stores: counts per category of each feature, and the top terms."""
+    rows = []
+    terms: Counter[str] = Counter()
+    no_files = FileFacts(0, 0)
+    for text in descriptions:
+        complexity = estimator.estimate_text(text.lower(), no_files, 0)
+        score = description_score(complexity.factor_points)
+        rows.append(traffic_features(score, complexity.task_type.value, complexity.is_critical, len(text)))
+        terms.update(set(_words(text)))
+    return {
+        "version": REFERENCE_VERSION,
+        "tasks": len(descriptions),
+        "counts": count_features(rows),
+        # Document frequencies of the most common words: shown in reports; the PSI tests use the features.
+        "top_terms": dict(terms.most_common(top_terms)),
+    }
+
+
+def _words(text: str) -> list[str]:
+    return _WORD.findall(text.lower())
+
+
+def reference_of(meta: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The artifact's reference, or None for artifacts trained before it was stored."""
+    ref = meta.get("traffic_reference")
+    if not isinstance(ref, dict) or ref.get("version") != REFERENCE_VERSION:
+        return None
+    return ref
