@@ -126,6 +126,11 @@ def test_the_model_that_answers_is_the_one_our_router_chose(
         )
         assert row.description == tasks[int(task_id.rsplit("-", 1)[1])][0]
         assert row.duration_ms is not None and row.duration_ms >= 0
+    p_success = [recorder.signals[task_id]["p_success"] for task_id in responses]
+    if kind == "heuristic":
+        assert set(p_success) == {None}  # the heuristic predicts no probabilities
+    else:
+        assert all(0 < p < 1 for p in p_success)
     if kind == "learned":  # exploration logs propensities below 1 for training to weight by
         assert any(r.propensity < 1 for r in rows.values())
         assert all(r.propensity is not None and 0 < r.propensity <= 1 for r in rows.values())
