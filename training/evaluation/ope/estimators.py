@@ -12,9 +12,9 @@ importance ratio of an observed pair is ``pi / q`` and:
   model, and close to it in variance when the reward model is good.
 
 Intervals are normal intervals with the bootstrap's standard error over tasks (the reward model held fixed:
-cross-fitting keeps each task's prediction independent of its own outcome). Utility is ``success - cost_weight * cost``, both from the same
-resample; a paired difference of two policies uses one shared resample, so what the tasks have in common
-cancels.
+cross-fitting keeps each task's prediction independent of its own outcome). Utility is
+``success - cost_weight * cost``, both from the same resample; a paired difference of two policies uses one
+shared resample, so what the tasks have in common cancels.
 
 Support: with ``w_i = sum_a ratio``, the effective sample size ``(sum w)^2 / sum w^2`` and the largest weight
 are reported. A choice the logging policy could never have made has no weight to correct it: the share of the

@@ -61,7 +61,7 @@ def fit_rewards(log: PartialLog, *, features: object = None, folds: int = FOLDS,
     ``features`` (one row per task) defaults to :func:`text_features` of the descriptions; pass them to
     reuse one featurisation across many logs of the same tasks.
     """
-    x = text_features(log.descriptions) if features is None else features
+    x = text_features(log.descriptions) if features is None else np.asarray(features)
     n, m = log.observed.shape
     success = np.empty((n, m))
     cost = np.empty((n, m))
