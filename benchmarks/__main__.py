@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _ledger, _report, latency, quality, training_scale
+from benchmarks import _ledger, _report, latency, ope, quality, training_scale
 from benchmarks._machine import describe
 from benchmarks._util import ROOT, progress
 
@@ -30,6 +30,7 @@ SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "quality": quality.run,
     "ledger": _ledger.run,
     "training": training_scale.run,
+    "ope": ope.run,
 }
 
 
