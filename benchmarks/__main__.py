@@ -21,7 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _ledger, _report, latency, quality, telemetry, training_scale
+from benchmarks import _ledger, _report, latency, ope, quality, telemetry, training_scale
 from benchmarks._machine import describe
 from benchmarks._util import ROOT, progress
 
@@ -31,6 +31,7 @@ SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "ledger": _ledger.run,
     "training": training_scale.run,
     "telemetry": telemetry.run,
+    "ope": ope.run,
 }
 
 

@@ -339,6 +339,55 @@ def training_md(section: dict[str, Any]) -> list[str]:
     ]
 
 
+def ope_md(section: dict[str, Any]) -> list[str]:
+    """Off-policy evaluation: coverage, bias, RMSE and width against log size; the gate; the timing."""
+    lines = ["### Off-policy evaluation", ""]
+    study = section.get("study")
+    if study:
+        lines += [
+            f"Partial logs drawn from {study['world']}: the heuristic router logs, exploring with "
+            "probability epsilon; the judged policy is the heuristic at tradeoff 0.7, its true success known "
+            "from the full information. Per cell, over the logs: coverage of the 95% interval, bias and RMSE "
+            "of the success estimate, mean interval width (DR / IPS / SNIPS).",
+            "",
+        ]
+        rows = []
+        for c in study["cells"]:
+
+            def three(key: str, fmt: Any, c: dict[str, Any] = c) -> str:
+                return " / ".join(fmt(c[key][e]) for e in ("dr", "ips", "snips"))
+
+            signed = three("bias", lambda v: f"{v:+.4f}")
+            rows.append([f"{c['epsilon']:g}", f"{c['size']:,}", str(c["logs"]), three("coverage", ratio),
+                         signed, three("rmse", ratio), three("width", ratio)])  # fmt: skip
+        lines += [*table(["epsilon", "log size", "logs", "coverage", "bias", "RMSE", "width"], rows), ""]
+        gate = study["gate"]
+        lines += [
+            f"Promotion gate (DR paired difference, one-sided 95% lower bound >= 0) on logs of 2,000 tasks "
+            f"logged by the champion: a candidate {100 * gate['gain']:.1f} points better at equal cost "
+            f"({gate['swap']} on some tasks, cost gap ${gate['cost_gap']:+.4f}) against the reverse "
+            "(goals: promotes the better >= 80%, the worse <= 5%).",
+            "",
+            *table(
+                ["epsilon", "promotes the better", "promotes the worse", "logs"],
+                [
+                    [f"{r['epsilon']:g}", pct(r["power"]), pct(r["size"]), str(r["logs"])]
+                    for r in gate["rows"]
+                ],
+            ),
+            "",
+        ]
+    scale = section.get("scale")
+    if scale:
+        stages = ", ".join(f"{k} {v:.1f} s" for k, v in scale["stages"].items())
+        lines += [
+            f"Estimating one learned router by DR on a {scale['rows']:,}-row partial log: "
+            f"{scale['total_s']:.0f} s ({stages}); goal <= {scale['goal_s']:.0f} s: {met(scale['met'])}.",
+            "",
+        ]
+    return lines
+
+
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# Benchmark results", "", *machine_md(results["machine"], results["meta"]), ""]
     renderers = {
@@ -347,6 +396,7 @@ def markdown(results: dict[str, Any]) -> str:
         "ledger": ledger_md,
         "training": training_md,
         "telemetry": telemetry_md,
+        "ope": ope_md,
     }
     for name, render in renderers.items():
         section = results["sections"].get(name)

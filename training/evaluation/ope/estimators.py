@@ -11,10 +11,10 @@ importance ratio of an observed pair is ``pi / q`` and:
   cross-fitted reward model (:mod:`.reward`): unbiased when the propensities are right, whatever the reward
   model, and close to it in variance when the reward model is good.
 
-Intervals are percentile bootstraps over tasks (the reward model held fixed: cross-fitting keeps each task's
-prediction independent of its own outcome). Utility is ``success - cost_weight * cost``, both from the same
-resample; a paired difference of two policies uses one shared resample, so what the tasks have in common
-cancels.
+Intervals are normal intervals with the bootstrap's standard error over tasks (the reward model held fixed:
+cross-fitting keeps each task's prediction independent of its own outcome). Utility is
+``success - cost_weight * cost``, both from the same resample; a paired difference of two policies uses one
+shared resample, so what the tasks have in common cancels.
 
 Support: with ``w_i = sum_a ratio``, the effective sample size ``(sum w)^2 / sum w^2`` and the largest weight
 are reported. A choice the logging policy could never have made has no weight to correct it: the share of the
@@ -38,6 +38,7 @@ ESTIMATORS = ("dr", "ips", "snips")
 BOOTSTRAP = 200
 MAX_UNSUPPORTED = 0.05
 CONFIDENCE = 0.95
+_Z = {0.95: 1.959964, 0.9: 1.644854}  # two-sided normal quantiles; 0.9 two-sided = 0.95 one-sided
 _SURE = 1.0 - 1e-9  # a propensity this close to 1: the logging router could choose nothing else
 
 
@@ -202,9 +203,14 @@ def _columns(terms: Terms) -> list[np.ndarray]:
 
 
 def _interval(point: float, draws: np.ndarray, confidence: float = CONFIDENCE) -> Interval:
-    tail = 100 * (1 - confidence) / 2
-    low, high = np.nanpercentile(draws, [tail, 100 - tail])
-    return Interval(float(point), float(low), float(high))
+    """``point`` plus or minus the normal quantile times the bootstrap's standard error.
+
+    Not the percentiles of the draws: with a few large importance weights the resampled means are skewed
+    and narrow exactly when a rare large term is missing, and the percentile interval then covers the truth
+    less often (0.895 against 0.935 for this one in the synthetic study of ``tests/training``).
+    """
+    half = _Z[confidence] * float(np.nanstd(draws, ddof=1))
+    return Interval(float(point), float(point - half), float(point + half))
 
 
 def _logging(log: PartialLog) -> dict[str, float]:
@@ -388,10 +394,10 @@ def paired(
         "cost_usd": cand.cost_usd.value - champ.cost_usd.value,
         "utility": cand.utility.value - champ.utility.value,
     }
-    tail = 100 * (1 - CONFIDENCE)
     return PairedEstimate(
         cand,
         champ,
         {k: _interval(points[k], diff[:, j]) for j, k in enumerate(points)},
-        {k: float(np.nanpercentile(diff[:, j], tail)) for j, k in enumerate(points)},
+        # One-sided 95%: the lower end of the two-sided 90% interval.
+        {k: _interval(points[k], diff[:, j], 0.9).ci_low for j, k in enumerate(points)},
     )

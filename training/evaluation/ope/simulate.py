@@ -16,6 +16,7 @@ from router.estimation.estimator import FileFacts
 from training.data.outcomes import Outcomes, load_outcomes, task_matrix
 from training.evaluation.ope.estimators import (
     _columns,
+    _interval,
     _values,
     paired,
     prepare_probabilities,
@@ -130,8 +131,8 @@ def coverage_study(
             cols = np.vstack(_columns(terms))
             point = _values(cols.sum(axis=1)[None, :], terms, size, 0)[0][0]
             draws = _values(resample_sums(cols, bootstrap, seed + k), terms, size, 0)[0]
-            low, high = np.nanpercentile(draws, [2.5, 97.5])
-            found[estimator].append((float(point), float(low), float(high)))
+            interval = _interval(point, draws)
+            found[estimator].append((interval.value, interval.ci_low, interval.ci_high))
     coverage, bias, rmse, width = {}, {}, {}, {}
     for estimator, rows in found.items():
         arr = np.array(rows)

@@ -1,0 +1,159 @@
+"""Off-policy evaluation: the estimators' coverage, bias, RMSE and interval width against log size, the
+promotion gate's power and size, and the time to estimate one router on a large log.
+
+Partial logs are drawn from full-information outcomes (SWE-bench Verified when ``../shared`` holds it, else
+synthetic) with the heuristic router as the logging policy, exploring with probability epsilon; the judged
+policy is the heuristic at tradeoff 0.7 (it differs from the logger on about a quarter of the tasks), whose
+true value the full information gives. Measurements, not tests: nothing here asserts a figure.
+
+    python -m benchmarks.ope                  # full: 200 logs per cell, 1,000,000 rows for the timing
+    python -m benchmarks.ope --quick          # 40 logs per cell, 100,000 rows
+    python -m benchmarks.ope --parts scale --rows 1000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from benchmarks._util import progress, write_json
+
+FULL_LOGS, QUICK_LOGS = 200, 40
+SIZES, QUICK_SIZES = (500, 2000, 8000), (500, 2000)
+EPSILONS = (0.05, 0.1, 0.3)
+GATE_EPSILONS = (0.1, 0.3, 1.0)
+FULL_ROWS, QUICK_ROWS = 1_000_000, 100_000
+GOAL_SCALE_S = 60.0
+
+
+def _world() -> tuple[Any, Any, str]:
+    from router._exceptions import InvalidInputError
+    from training.evaluation.ope.simulate import World
+
+    try:
+        from training.swebench import load_swebench, swebench_catalog
+
+        return (
+            World.from_outcomes(load_swebench().frame),
+            swebench_catalog(),
+            "SWE-bench Verified (500 tasks)",
+        )
+    except InvalidInputError:
+        from training.synthetic import generate_outcomes
+
+        return World.from_outcomes(generate_outcomes(1500, seed=0)), None, "synthetic (1,500 tasks)"
+
+
+def study(quick: bool) -> dict[str, Any]:
+    from training.evaluation.ope import HeuristicPolicy
+    from training.evaluation.ope.reward import text_features
+    from training.evaluation.ope.simulate import coverage_study, explore
+
+    world, catalog, name = _world()
+    logs = QUICK_LOGS if quick else FULL_LOGS
+    greedy = world.probabilities(HeuristicPolicy(catalog))
+    target = world.probabilities(HeuristicPolicy(catalog, tradeoff=0.7))
+    x = text_features(world.descriptions)
+    cells = []
+    grid = [(0.1, n) for n in (QUICK_SIZES if quick else SIZES)] + [(e, 2000) for e in EPSILONS if e != 0.1]
+    for epsilon, size in grid:
+        started = time.perf_counter()
+        found = coverage_study(
+            world, explore(greedy, epsilon), target, size=size, logs=logs, features=x, folds=2
+        )
+        cells.append({"epsilon": epsilon, "size": size, "logs": logs, "truth": found.truth,
+                      "coverage": found.coverage, "bias": found.bias, "rmse": found.rmse,
+                      "width": found.width, "seconds": time.perf_counter() - started})  # fmt: skip
+        progress(f"ope study: epsilon {epsilon}, {size} tasks: DR coverage {found.coverage['dr']:.3f}")
+    gate = _gate(world, greedy, x, logs)
+    return {"world": name, "cells": cells, "gate": gate}
+
+
+def _gate(world: Any, champion: np.ndarray, x: np.ndarray, logs: int) -> dict[str, Any]:
+    """A candidate 3+ points better at equal cost: the champion with gpt-5-nano swapped for gpt-5-mini (the
+    same price) on the fewest tasks that make it so; on synthetic worlds, haiku swapped for sonnet."""
+    from training.evaluation.ope.simulate import explore, gate_study
+
+    cheap, alike = ("gpt-5-nano", "gpt-5-mini") if "gpt-5-nano" in world.models else ("haiku", "sonnet")
+    c, a = world.models.index(cheap), world.models.index(alike)
+    order = np.random.default_rng(0).permutation(np.flatnonzero(champion[:, c] == 1))
+    better = champion
+    for k in range(1, len(order) + 1):
+        better = champion.copy()
+        better[order[:k], c], better[order[:k], a] = 0.0, 1.0
+        if world.value(better)[0] - world.value(champion)[0] >= 0.03:
+            break
+    rows = []
+    for epsilon in GATE_EPSILONS:
+        logging = explore(champion, epsilon)
+        power = gate_study(world, logging, better, champion, size=2000, logs=logs, features=x, folds=2)
+        size = gate_study(world, logging, champion, better, size=2000, logs=logs, features=x, folds=2)
+        rows.append({"epsilon": epsilon, "power": power, "size": size, "logs": logs})
+        progress(f"ope gate: epsilon {epsilon}: promotes better {power:.2f}, worse {size:.2f}")
+    gain = world.value(better)[0] - world.value(champion)[0]
+    cost_gap = world.value(better)[1] - world.value(champion)[1]
+    return {"swap": f"{cheap} -> {alike}", "gain": gain, "cost_gap": cost_gap, "rows": rows}
+
+
+def scale(rows: int) -> dict[str, Any]:
+    """Seconds per stage to estimate one learned router by DR on a ``rows``-row partial log (one row per
+    task, distinct synthetic descriptions)."""
+    from training import train_router
+    from training.evaluation.ope import LearnedPolicy, evaluate_policy, fit_rewards, partial_log
+    from training.synthetic import generate_outcomes
+
+    stages: dict[str, float] = {}
+    frame = generate_outcomes(rows, seed=9, mode="logged", epsilon=0.2)
+    with tempfile.TemporaryDirectory() as tmp:
+        train_router(generate_outcomes(1000, seed=1), log_to_mlflow=False, output_dir=tmp)
+        policy = LearnedPolicy(tmp)
+        started = time.perf_counter()
+        log = partial_log(frame)
+        stages["read and check the log"] = time.perf_counter() - started
+        mark = time.perf_counter()
+        rewards = fit_rewards(log)
+        stages["reward model (features, 5 folds)"] = time.perf_counter() - mark
+        mark = time.perf_counter()
+        estimate = evaluate_policy(log, policy, rewards=rewards)
+        stages["policy's choices and bootstrap"] = time.perf_counter() - mark
+        total = time.perf_counter() - started
+    return {"rows": rows, "stages": stages, "total_s": total, "goal_s": GOAL_SCALE_S,
+            "met": total <= GOAL_SCALE_S, "estimate": estimate.to_dict()["estimates"]["success"]}  # fmt: skip
+
+
+def run(
+    quick: bool, workdir: Path, parts: tuple[str, ...] = ("study", "scale"), rows: int | None = None
+) -> dict:
+    result: dict[str, Any] = {"status": "ok"}
+    if "study" in parts:
+        result["study"] = study(quick)
+    if "scale" in parts:
+        result["scale"] = scale(rows or (QUICK_ROWS if quick else FULL_ROWS))
+        progress(f"ope scale: {result['scale']['rows']:,} rows in {result['scale']['total_s']:.0f} s")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.ope", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--parts", default="study,scale", help="study, scale or both")
+    parser.add_argument("--rows", type=int, default=None, help="rows of the timing log")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = run(args.quick, Path(tmp), tuple(args.parts.split(",")), args.rows)
+    if args.json:
+        write_json(args.json, result)
+    from benchmarks._report import ope_md
+
+    print("\n".join(ope_md(result)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
