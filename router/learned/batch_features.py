@@ -1,0 +1,118 @@
+"""The featurizer's numbers for a whole batch in numpy passes, equal to the per-task ``Featurizer.analyze``.
+
+Words: the runs of ``[a-z0-9_]`` in the batch's one-byte-per-character buffer (``TextBatch``), from one
+boolean diff; runs of one character are dropped, as ``features.words`` drops them. Each word's bytes are read
+as fixed-width integer keys from a ``uint64`` view of the buffer and looked up in the vocabulary's
+``KeyTable`` (exact: sorted hashes, then a full-key check); bigram ids come from consecutive word ids of one
+text. The dense block's columns come from the batch estimate's arrays; its logarithms go through
+``math.log1p`` like the per-task row's, so both paths give the same floats (numpy's SIMD ``log1p`` may not).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from router.estimation.batch_estimate import TASK_TYPES, BatchComplexity
+from router.estimation.text_batch import TextBatch, runs
+
+
+@dataclass(frozen=True, slots=True)
+class WordSpans:
+    """Where the featurizer's words are in a ``TextBatch``: start, length and text of each, in text order."""
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    doc: np.ndarray
+
+
+def word_spans(batch: TextBatch) -> WordSpans:
+    """The words (two or more of ``[a-z0-9_]``) of every text of the batch."""
+    starts, ends = runs(batch.is_ascii_word)
+    lengths = ends - starts
+    keep = lengths > 1
+    starts, lengths = starts[keep], lengths[keep]
+    return WordSpans(starts, lengths, batch.doc_of(starts))
+
+
+def _log1p(values: np.ndarray) -> np.ndarray:
+    return np.fromiter(map(math.log1p, values.tolist()), dtype=np.float64, count=len(values))
+
+
+def dense_matrix(batch: TextBatch, complexity: BatchComplexity, context_tokens: np.ndarray) -> np.ndarray:
+    """``features.dense_row`` for every text of the batch (rows are tasks), the same floats."""
+    n = len(batch)
+    lowered = batch.lowered
+    types = (complexity.task_type[:, None] == np.arange(len(TASK_TYPES))).astype(np.float64)
+    numbers = np.column_stack(
+        [
+            _log1p(batch.lengths),
+            _log1p(np.fromiter((t.count("\n") for t in lowered), dtype=np.int64, count=n)),
+            np.fromiter((t.count("```") for t in lowered), dtype=np.int64, count=n) / 2.0,
+            np.fromiter(("traceback" in t for t in lowered), dtype=np.float64, count=n),
+            _log1p(complexity.file_count),
+            _log1p(complexity.line_count),
+            _log1p(np.asarray(context_tokens, dtype=np.int64)),
+        ]
+    )
+    return np.hstack([complexity.factor_points / 100.0, types, numbers.reshape(n, -1)])
+
+
+def bigram_pairs(ids: np.ndarray, doc: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The place of each pair of consecutive words of one text in ``ids`` (the first word's), and whether
+    the two belong to the same text (pairs across texts are not bigrams)."""
+    at = np.arange(len(ids) - 1) if len(ids) else np.zeros(0, dtype=np.int64)
+    return at, doc[:-1] == doc[1:]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchAnalysis:
+    """A batch read once: its buffer, heuristic estimate, raw dense rows and word spans."""
+
+    batch: TextBatch
+    complexity: BatchComplexity
+    dense: np.ndarray  # float64 (tasks, len(DENSE_NAMES)), unscaled
+    spans: WordSpans
+
+
+def batch_document_frequencies(analysis: BatchAnalysis) -> dict[bytes, int]:
+    """In how many tasks each word unigram and bigram appears (the vocabulary's candidates when fitting).
+
+    The words are cut once from the whole buffer by C-level ``translate`` and ``split`` and numbered with one
+    dict; the per-task counting is numpy over (task, term id) pairs.
+    """
+    spans = analysis.spans
+    text = analysis.batch.codes.tobytes().translate(_WORD_BYTES)
+    found = [w for w in text.split() if len(w) > 1]  # the spans' words, in the same order
+    numbering: dict[bytes, int] = {}
+    ids = np.fromiter(
+        (numbering.setdefault(w, len(numbering)) for w in found), dtype=np.int64, count=len(found)
+    )
+    vocab = list(numbering)
+    n_words = max(len(vocab), 1)
+    doc = spans.doc
+    df: dict[bytes, int] = {}
+    uni = np.unique(doc * n_words + ids)
+    uni_df = np.bincount(uni % n_words, minlength=len(vocab))
+    df.update(zip(vocab, uni_df.tolist(), strict=True))
+    same = np.flatnonzero(doc[:-1] == doc[1:])
+    pair = ids[same] * n_words + ids[same + 1]
+    # Each (task, pair) once: sorted by task then pair, a row equal to the one before is a repeat.
+    pair_doc = doc[same]
+    order = np.lexsort((pair, pair_doc))
+    pair, pair_doc = pair[order], pair_doc[order]
+    new = np.ones(len(pair), dtype=bool)
+    new[1:] = (pair[1:] != pair[:-1]) | (pair_doc[1:] != pair_doc[:-1])
+    keys, counts = np.unique(pair[new], return_counts=True)
+    first, second = np.divmod(keys, n_words)
+    for a, b, n in zip(first.tolist(), second.tolist(), counts.tolist(), strict=True):
+        df[vocab[a] + b" " + vocab[b]] = n
+    return df
+
+
+# ASCII letters, digits and "_" stay; every other byte (0x80 and 0x81 included) separates words.
+_WORD_BYTES = bytes(
+    c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c == 95) else 32 for c in range(256)
+)
