@@ -11,12 +11,13 @@ text. The dense block's columns come from the batch estimate's arrays; its logar
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from router.estimation.batch_estimate import TASK_TYPES, BatchComplexity
-from router.estimation.text_batch import TextBatch, runs
+from router.estimation.text_batch import TextBatch, runs, text_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,12 @@ def word_spans(batch: TextBatch) -> WordSpans:
     keep = lengths > 1
     starts, lengths = starts[keep], lengths[keep]
     return WordSpans(starts, lengths, batch.doc_of(starts))
+
+
+def word_spans_of(descriptions: Sequence[str]) -> tuple[TextBatch, WordSpans]:
+    """The buffer and word spans of raw descriptions: all the text block needs (no keyword scan)."""
+    batch = text_batch([d.lower() for d in descriptions])
+    return batch, word_spans(batch)
 
 
 def _log1p(values: np.ndarray) -> np.ndarray:
@@ -77,39 +84,74 @@ class BatchAnalysis:
     spans: WordSpans
 
 
-def batch_document_frequencies(analysis: BatchAnalysis) -> dict[bytes, int]:
-    """In how many tasks each word unigram and bigram appears (the vocabulary's candidates when fitting).
+class DocumentFrequencies:
+    """In how many tasks each word unigram and bigram appears, accumulated over a stream of batches.
 
-    The words are cut once from the whole buffer by C-level ``translate`` and ``split`` and numbered with one
-    dict; the per-task counting is numpy over (task, term id) pairs.
+    Words are cut from each batch's buffer by C-level ``translate`` and ``split`` and numbered with one dict
+    shared by every batch; counting is numpy over (task, term id) pairs, so Python touches each distinct word
+    once per batch and each distinct term once at the end, for the terms that can enter the vocabulary.
     """
-    spans = analysis.spans
-    text = analysis.batch.codes.tobytes().translate(_WORD_BYTES)
-    found = [w for w in text.split() if len(w) > 1]  # the spans' words, in the same order
-    numbering: dict[bytes, int] = {}
-    ids = np.fromiter(
-        (numbering.setdefault(w, len(numbering)) for w in found), dtype=np.int64, count=len(found)
-    )
-    vocab = list(numbering)
-    n_words = max(len(vocab), 1)
-    doc = spans.doc
-    df: dict[bytes, int] = {}
-    uni = np.unique(doc * n_words + ids)
-    uni_df = np.bincount(uni % n_words, minlength=len(vocab))
-    df.update(zip(vocab, uni_df.tolist(), strict=True))
-    same = np.flatnonzero(doc[:-1] == doc[1:])
-    pair = ids[same] * n_words + ids[same + 1]
-    # Each (task, pair) once: sorted by task then pair, a row equal to the one before is a repeat.
-    pair_doc = doc[same]
-    order = np.lexsort((pair, pair_doc))
-    pair, pair_doc = pair[order], pair_doc[order]
-    new = np.ones(len(pair), dtype=bool)
-    new[1:] = (pair[1:] != pair[:-1]) | (pair_doc[1:] != pair_doc[:-1])
-    keys, counts = np.unique(pair[new], return_counts=True)
-    first, second = np.divmod(keys, n_words)
-    for a, b, n in zip(first.tolist(), second.tolist(), counts.tolist(), strict=True):
-        df[vocab[a] + b" " + vocab[b]] = n
-    return df
+
+    def __init__(self) -> None:
+        self._numbering: dict[bytes, int] = {}
+        self._unigram_df = np.zeros(0, dtype=np.int64)
+        self._pairs: list[tuple[np.ndarray, np.ndarray]] = []  # (bigram keys, their df) per batch
+        self._pair_rows = 0
+
+    def add(self, analysis: BatchAnalysis) -> None:
+        text = analysis.batch.codes.tobytes().translate(_WORD_BYTES)
+        found = [w for w in text.split() if len(w) > 1]  # the spans' words, in the same order
+        numbering = self._numbering
+        ids = np.fromiter(
+            (numbering.setdefault(w, len(numbering)) for w in found), dtype=np.int64, count=len(found)
+        )
+        doc = analysis.spans.doc
+        width = max(len(numbering), 1)
+        first = np.unique(doc * width + ids) % width
+        df = np.bincount(first, minlength=len(numbering))
+        df[: len(self._unigram_df)] += self._unigram_df
+        self._unigram_df = df
+        same = np.flatnonzero(doc[:-1] == doc[1:])
+        pair = ids[same] << 32 | ids[same + 1]
+        # Each (task, pair) once: sorted by task then pair, a row equal to the one before is a repeat.
+        pair_doc = doc[same]
+        order = np.lexsort((pair, pair_doc))
+        pair, pair_doc = pair[order], pair_doc[order]
+        new = np.ones(len(pair), dtype=bool)
+        new[1:] = (pair[1:] != pair[:-1]) | (pair_doc[1:] != pair_doc[:-1])
+        self._pairs.append(np.unique(pair[new], return_counts=True))
+        self._pair_rows += len(self._pairs[-1][0])
+        if len(self._pairs) > 1 and self._pair_rows > 4 * len(self._pairs[0][0]) + 1_000_000:
+            self._pairs = [self._merged()]  # bound the memory of a long stream
+            self._pair_rows = len(self._pairs[0][0])
+
+    def _merged(self) -> tuple[np.ndarray, np.ndarray]:
+        if not self._pairs:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+        keys = np.concatenate([k for k, _ in self._pairs])
+        counts = np.concatenate([c for _, c in self._pairs])
+        distinct, which = np.unique(keys, return_inverse=True)
+        return distinct, np.bincount(which, counts, minlength=len(distinct)).astype(np.int64)
+
+    def candidates(self, min_df: int, max_features: int) -> dict[bytes, int]:
+        """The terms (with their df) among which the vocabulary is chosen: every term with ``df >= min_df``
+        whose df is at least the ``max_features``-th largest, so ties at the cut stay for the term order."""
+        pair_keys, pair_df = self._merged()
+        df = np.concatenate([self._unigram_df, pair_df])
+        ok = np.flatnonzero(df >= min_df)
+        if len(ok) > max_features:
+            cut = np.partition(df[ok], len(ok) - max_features)[len(ok) - max_features]
+            ok = ok[df[ok] >= cut]
+        words = list(self._numbering)
+        n_uni = len(self._unigram_df)
+        out: dict[bytes, int] = {}
+        for i, n in zip(ok.tolist(), df[ok].tolist(), strict=True):
+            if i < n_uni:
+                out[words[i]] = n
+            else:
+                key = int(pair_keys[i - n_uni])
+                out[words[key >> 32] + b" " + words[key & 0xFFFFFFFF]] = n
+        return out
 
 
 # ASCII letters, digits and "_" stay; every other byte (0x80 and 0x81 included) separates words.

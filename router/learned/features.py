@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain, pairwise, repeat
 from typing import TYPE_CHECKING, Any
 
@@ -29,12 +29,14 @@ import numpy as np
 from router._types import TaskComplexity, TaskType
 from router.estimation.batch_estimate import estimate_batch
 from router.estimation.estimator import FACTORS, ComplexityEstimator, FileFacts
-from router.estimation.text_batch import HashSlots, KeyTable, text_batch
+from router.estimation.text_batch import HashSlots, KeyTable, TextBatch, text_batch
 from router.learned.batch_features import (
     BatchAnalysis,
-    batch_document_frequencies,
+    DocumentFrequencies,
+    WordSpans,
     dense_matrix,
     word_spans,
+    word_spans_of,
 )
 
 if TYPE_CHECKING:
@@ -43,6 +45,7 @@ if TYPE_CHECKING:
 FEATURE_VERSION = "1"
 # Bigram pairs from which a hash table beats a binary search (a batch); one task's few hundred search.
 _HASH_FROM = 4096
+FIT_CHUNK = 8192  # tasks per batch analysis when featurizing a training set
 NO_FILES = FileFacts(0, 0)
 _TASK_TYPES = tuple(TaskType)
 DENSE_NAMES = (
@@ -322,15 +325,14 @@ class Featurizer:
         )
         return BatchAnalysis(batch, complexity, dense_matrix(batch, complexity, tokens), word_spans(batch))
 
-    def word_ids(self, analysis: BatchAnalysis) -> np.ndarray:
-        """The vocabulary id of each word of a batch (0: no vocabulary term has this word)."""
-        spans = analysis.spans
-        return self._word_table.find(analysis.batch.view("<u8"), spans.starts, spans.lengths) + 1
-
     def batch_text_matrix(self, analysis: BatchAnalysis) -> csr_matrix:
         """The text block (TF-IDF) of an analysed batch, equal to ``text_matrix`` of its tasks' words."""
-        n = len(analysis.batch)
-        return self._csr(*self._entries(self.word_ids(analysis), analysis.spans.doc, n), n)
+        return self._text_block((analysis.batch, analysis.spans))
+
+    def _text_block(self, words: tuple[TextBatch, WordSpans]) -> csr_matrix:
+        batch, spans = words
+        ids = self._word_table.find(batch.view("<u8"), spans.starts, spans.lengths) + 1
+        return self._csr(*self._entries(ids, spans.doc, len(batch)), len(batch))
 
     def batch_matrix(self, analysis: BatchAnalysis) -> csr_matrix:
         """Every feature of an analysed batch (dense block first), as ``transform`` gives it."""
@@ -340,19 +342,46 @@ class Featurizer:
         return hstack([csr_matrix(dense), self.batch_text_matrix(analysis)], format="csr")
 
     def matrix(self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None) -> csr_matrix:
-        """``transform``'s matrix alone, without building a complexity record per task (for training)."""
-        return self.batch_matrix(self.analyze_batch(descriptions, facts))
+        """``transform``'s matrix alone, without a complexity record per task (training and evaluation).
+
+        Analysed in chunks of ``FIT_CHUNK`` tasks, so a million tasks never sit in one buffer.
+        """
+        from scipy.sparse import vstack
+
+        parts = [self.batch_matrix(a) for a in self._chunks(descriptions, facts)]
+        return vstack(parts, format="csr") if parts else self.batch_matrix(self.analyze_batch([]))
 
     def fit_matrix(self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None) -> csr_matrix:
-        """``fit`` then ``matrix``, analysing each task once."""
-        analysis = self.analyze_batch(descriptions, facts)
-        self._fit_batch(analysis)
-        return self.batch_matrix(analysis)
+        """``fit`` then ``matrix``: the same vocabulary, IDF and scaling as ``fit``, and the same matrix.
 
-    def _fit_batch(self, analysis: BatchAnalysis) -> None:
-        """``_fit_analyzed`` on an analysed batch: the same vocabulary, IDF and scaling."""
-        df = batch_document_frequencies(analysis)
-        self._fit_from(df, len(analysis.batch), analysis.dense)
+        One pass counts document frequencies chunk by chunk (``DocumentFrequencies``); the chunks' dense rows
+        are kept for the scaling, and the words are analysed again for the matrix once the vocabulary is
+        known (re-reading costs less than keeping every chunk's buffer).
+        """
+        from scipy.sparse import csr_matrix, hstack, vstack
+
+        df = DocumentFrequencies()
+        dense = []
+        for analysis in self._chunks(descriptions, facts):
+            df.add(analysis)
+            dense.append(analysis.dense)
+        rows = np.vstack(dense) if dense else np.zeros((0, len(DENSE_NAMES)))
+        self._fit_from(df.candidates(self.min_df, self.max_features), len(rows), rows)
+        if not len(rows):
+            return csr_matrix((0, self.n_features))
+        # The second pass reads only the words: the dense rows are kept from the first.
+        text = [
+            self._text_block(word_spans_of(descriptions[at : at + FIT_CHUNK]))
+            for at in range(0, len(descriptions), FIT_CHUNK)
+        ]
+        return hstack([csr_matrix(self.scale_dense(rows)), vstack(text, format="csr")], format="csr")
+
+    def _chunks(
+        self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None
+    ) -> Iterator[BatchAnalysis]:
+        for at in range(0, len(descriptions), FIT_CHUNK):
+            part = None if facts is None else facts[at : at + FIT_CHUNK]
+            yield self.analyze_batch(descriptions[at : at + FIT_CHUNK], part)
 
     # -- persistence (plain arrays, so artifacts load without executing code) ------------------------
     def to_arrays(self) -> dict[str, Any]:

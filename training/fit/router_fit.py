@@ -81,7 +81,7 @@ def fit_router(
         min_df=params.min_df,
         estimator=ComplexityEstimator(estimator_config, recommend=lambda level: ""),
     )
-    x, _ = featurizer.fit_transform(data.descriptions, data.facts)
+    x = featurizer.fit_matrix(data.descriptions, data.facts)
     fitted = fit_models(x, data, params)
     kappa = kappa_of(
         np.where(data.observed, data.success, np.nan), np.where(data.observed, data.cost, np.nan)
