@@ -22,7 +22,13 @@ from router._types import (
     construct,
     new_decision_ids,
 )
-from router.estimation.batch_estimate import LEVELS, TASK_TYPES, estimate_batch, levels_for
+from router.estimation.batch_estimate import (
+    LEVELS,
+    TASK_TYPES,
+    BatchComplexity,
+    estimate_batch,
+    levels_for,
+)
 from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator, FileArg, check_descriptions, level_for
 from router.estimation.text_batch import text_batch
@@ -96,7 +102,24 @@ class HeuristicRouter:
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
         """Route a batch of descriptions (no files or context) at one tradeoff."""
         t = check_tradeoff(tradeoff)
-        return [self._decide(self.estimator.estimate(d), t) for d in check_descriptions(descriptions)]
+        texts = check_descriptions(descriptions)
+        decisions = []
+        for at in range(0, len(texts), TABLE_CHUNK):
+            # The batch estimate (numpy over the chunk), then the records route() would build.
+            found = self._estimate_batch(texts[at : at + TABLE_CHUNK])
+            decisions += [self._decide(c, t) for c in found.records(self.estimator)]
+        return decisions
+
+    def _estimate_batch(self, texts: list[str]) -> BatchComplexity:
+        """The estimator's arrays for a chunk of validated texts, counted in its statistics as ``estimate``
+        counts each task."""
+        found = estimate_batch(self.estimator, text_batch([t.lower() for t in texts]))
+        self.estimator.count_batch(
+            (LEVELS[i].value for i in found.level.tolist()),
+            (TASK_TYPES[i].value for i in found.task_type.tolist()),
+            float(found.score.sum()),
+        )
+        return found
 
     def route_table(
         self,
@@ -118,12 +141,7 @@ class HeuristicRouter:
 
     def _table(self, texts: list[str], tradeoff: float | None, source: str | None = None) -> RouteTable:
         estimator, catalog = self.estimator, self.catalog
-        found = estimate_batch(estimator, text_batch([t.lower() for t in texts]))
-        estimator.count_batch(
-            (LEVELS[i].value for i in found.level.tolist()),
-            (TASK_TYPES[i].value for i in found.task_type.tolist()),
-            float(found.score.sum()),
-        )
+        found = self._estimate_batch(texts)
         routed = found.level
         if tradeoff is not None and tradeoff != 0.5:
             shifted = np.minimum(100.0, np.maximum(0.0, found.score + (tradeoff - 0.5) * 100))
