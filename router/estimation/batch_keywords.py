@@ -25,7 +25,7 @@ from router.estimation.keywords import KeywordIndex, _parse
 from router.estimation.text_batch import PAD, KeyTable, TextBatch, runs
 
 _WORD_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
-_MAX_GROUPS = 64  # distinct keyword lengths: one bit each in the prefix table
+_MAX_GROUPS = 32  # distinct keyword lengths: one bit each in the prefix tables' uint32 bit sets
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,21 +106,22 @@ class BatchKeywords:
         # Per length ("group"): the keywords of that length. Candidates are the word starts whose first bytes
         # begin some keyword: a direct table over two bytes for keywords of one or two characters, and
         # collision-free hash tables over three and four bytes for the others; each gives a bit set of groups.
-        self._groups: list[tuple[int, KeyTable, np.ndarray]] = []
-        self._short_bits = np.zeros(1 << 16, dtype=np.uint64)
+        self._short_bits = np.zeros(1 << 16, dtype=np.uint32)
         self._prefix_tables: list[_PrefixTable] = []
         if not self.exact:
             return
         wide: dict[int, dict[int, int]] = {3: {}, 4: {}}
+        self._keys = KeyTable([b.encode() for b in self.bodies])  # item i is body i
+        self._group_len = np.array(lengths, dtype=np.int64)
+        self._group_bytes = -(-len(lengths) // 8)
         for g, size in enumerate(lengths):
             ids = [i for i, b in enumerate(self.bodies) if len(b) == size]
-            self._groups.append((size, KeyTable([self.bodies[i].encode() for i in ids]), np.array(ids)))
             for i in ids:
                 head = self.bodies[i].encode()[:4]
                 if size == 1:  # any byte may follow a one-character keyword
-                    self._short_bits[head[0] | (np.arange(256) << 8)] |= np.uint64(1 << g)
+                    self._short_bits[head[0] | (np.arange(256) << 8)] |= np.uint32(1 << g)
                 elif size == 2:
-                    self._short_bits[head[0] | head[1] << 8] |= np.uint64(1 << g)
+                    self._short_bits[head[0] | head[1] << 8] |= np.uint32(1 << g)
                 else:
                     key = int.from_bytes(head, "little")
                     wide[len(head)][key] = wide[len(head)].get(key, 0) | 1 << g
@@ -137,17 +138,15 @@ class BatchKeywords:
         for table in self._prefix_tables:
             bits |= table.bits(heads)
         candidates = np.flatnonzero(bits)
-        starts_c, bits_c = word_starts[candidates], bits[candidates]
-        view64 = batch.view("<u8")
-        pos_parts, body_parts = [], []
-        for g, (size, keys, ids) in enumerate(self._groups):
-            at = starts_c[(bits_c & np.uint64(1 << g)) != 0]
-            found = keys.find(view64, at, np.full(len(at), size, dtype=np.int64))
-            hit = found >= 0
-            pos_parts.append(at[hit])
-            body_parts.append(ids[found[hit]])
-        pos = np.concatenate(pos_parts) if pos_parts else np.zeros(0, dtype=np.int64)
-        body = np.concatenate(body_parts) if body_parts else np.zeros(0, dtype=np.int64)
+        # One (word start, keyword length) pair per bit set, then one look-up for all of them.
+        flags = np.unpackbits(
+            bits[candidates].view(np.uint8).reshape(-1, 4)[:, : self._group_bytes], axis=1, bitorder="little"
+        )
+        row, group = np.divmod(np.flatnonzero(flags), flags.shape[1])
+        at = word_starts[candidates[row]]
+        found = self._keys.find(batch.view("<u8"), at, self._group_len[group])
+        hit = found >= 0
+        pos, body = at[hit], found[hit]
         ends_word = ~is_word[pos + self._body_len[body]]
         # One row per (occurrence, list entry it counts for); a whole-word entry needs the word's end.
         count = self._credit_count[body]
@@ -202,29 +201,35 @@ class BatchKeywords:
 
 class _PrefixTable:
     """The group bit set of each keyword prefix of ``width`` (3 or 4) bytes, found by a multiplicative hash
-    into 65,536 slots with a multiplier under which the prefixes do not collide; a slot keeps its prefix, so a
-    text's prefix that lands in a slot but differs from it gets no bits."""
+    into 4,096 slots (small enough to stay in cache) with a multiplier under which the prefixes do not
+    collide; a slot keeps its prefix, so a text's prefix that lands in a slot but differs gets no bits."""
+
+    BITS = 12
 
     def __init__(self, width: int, bits: dict[int, int]) -> None:
         self.mask = np.uint32((1 << (8 * width)) - 1)
         keys = np.array(list(bits), dtype=np.uint32)
-        for attempt in range(1000):  # a multiplier without collisions: a handful of tries for ~100 prefixes
+        self.shift = np.uint32(32 - self.BITS)
+        if len(keys) > (1 << self.BITS) // 8:  # a configuration with thousands of keywords: a larger table
+            self.shift = np.uint32(32 - min(20, 3 + int(len(keys)).bit_length()))
+        for attempt in range(100_000):  # a multiplier without collisions: a handful of tries
             self.multiplier = np.uint32((0x9E3779B1 + 2 * 0x61C88647 * attempt) % (1 << 32) | 1)
             slots = self._slots(keys)
             if len(np.unique(slots)) == len(slots):
                 break
-        else:  # pragma: no cover - 1,000 multipliers all colliding on a few hundred keys does not happen
+        else:  # pragma: no cover - 100,000 multipliers all colliding does not happen
             raise ValueError("no collision-free multiplier for the keyword prefixes")
-        self.keys = np.zeros(1 << 16, dtype=np.uint32)
-        self.group_bits = np.zeros(1 << 16, dtype=np.uint64)
+        size = 1 << (32 - int(self.shift))
+        self.keys = np.zeros(size, dtype=np.uint32)
+        self.group_bits = np.zeros(size, dtype=np.uint32)
         self.keys[slots] = keys
-        self.group_bits[slots] = np.array(list(bits.values()), dtype=np.uint64)
+        self.group_bits[slots] = np.array(list(bits.values()), dtype=np.uint32)
 
     def _slots(self, keys: np.ndarray) -> np.ndarray:
-        return (keys * self.multiplier) >> np.uint32(16)
+        return (keys * self.multiplier) >> self.shift
 
     def bits(self, heads: np.ndarray) -> np.ndarray:
         """Per four-byte head read at a word start: the groups of the keywords it may begin."""
         keys = heads & self.mask
         slots = self._slots(keys)
-        return np.where(self.keys[slots] == keys, self.group_bits[slots], np.uint64(0))
+        return np.where(self.keys[slots] == keys, self.group_bits[slots], np.uint32(0))

@@ -98,81 +98,118 @@ def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return edges[0::2], edges[1::2]
 
 
-def read_keys(view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, chunks: int) -> list[np.ndarray]:
-    """Fixed-width keys: the first ``lengths`` bytes at each start, zero-padded, as ``chunks`` uint64 arrays.
-
-    Chunk ``j`` is read only where the span is longer than ``8 * j``, so no read goes further than 7 bytes
-    past a span's end; a span may run past its text (a keyword tried near the end), by less than ``PAD - 8``.
-    """
-    keys = [view64[starts] & MASKS[np.minimum(lengths, 8)]]
-    for j in range(1, chunks):
-        rest = lengths - 8 * j
-        at = np.flatnonzero(rest > 0)
-        column = np.zeros(len(starts), dtype=np.uint64)
-        column[at] = view64[starts[at] + 8 * j] & MASKS[np.minimum(rest[at], 8)]
-        keys.append(column)
-    return keys
-
-
 _MIX = np.uint64(0x9E3779B97F4A7C15)
+_MIX2 = np.uint64(0xBF58476D1CE4E5B9)
+_SHIFT = np.uint64(31)
 
 
-def hash_keys(keys: list[np.ndarray], salt: int = 0) -> np.ndarray:
-    """One uint64 per span of ``read_keys`` (wrapping arithmetic); equal keys give equal hashes.
+@dataclass(frozen=True, slots=True)
+class SpanKeys:
+    """Fixed-width integer keys of byte spans: their first 8 bytes (zero-padded) for every span, the next
+    8-byte chunks only for the spans that reach them, the lengths, and a hash of it all."""
 
-    Not collision-free by itself: ``KeyTable`` picks a salt under which its items' hashes differ, and checks
-    the full key of whatever a hash finds.
+    lengths: np.ndarray  # int64
+    first: np.ndarray  # uint64
+    rest: list[tuple[np.ndarray, np.ndarray]]  # chunk j >= 1: (spans longer than 8 * j, their chunk j)
+    hashes: np.ndarray  # uint64: equal spans, equal hashes
+
+
+def span_keys(
+    view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, chunks: int, salt: int
+) -> SpanKeys:
+    """The keys of spans (starts, lengths) of a buffer read through its ``uint64`` view (``TextBatch.view``).
+
+    A chunk is read only for the spans that reach it, so a read goes at most 7 bytes past a span's end; a
+    span may run past its text (a keyword tried near the end), by less than ``PAD - 8``.
     """
     mix = _MIX + np.uint64(2 * salt)
-    h = keys[0] * mix
-    for column in keys[1:]:
-        h = (h ^ (h >> np.uint64(29))) + column
-        h *= mix
-    return h
+    first = view64[starts] & MASKS[np.minimum(lengths, 8)]
+    h = first * mix + lengths.astype(np.uint64)
+    rest = []
+    at = np.arange(len(starts))
+    for j in range(1, chunks):
+        at = at[lengths[at] > 8 * j]
+        chunk = view64[starts[at] + 8 * j] & MASKS[np.minimum(lengths[at] - 8 * j, 8)]
+        rest.append((at, chunk))
+        mixed = h[at]
+        h[at] = (mixed ^ (mixed >> _SHIFT)) * mix + chunk
+    h ^= h >> _SHIFT
+    h *= _MIX2
+    h ^= h >> _SHIFT
+    return SpanKeys(lengths, first, rest, h)
 
 
-class HashSlots:
-    """Open addressing over distinct uint64 keys: ``find`` gives each query's index among the keys, or -1.
+class PerfectSlots:
+    """A collision-free look-up of distinct uint64 keys (hash and displace): ``find`` maps each query to its
+    index among the keys, or -1, in a fixed number of numpy passes (no probing loop, no binary search).
 
-    A table of at least four slots per key, indexed by a multiplicative hash, linear probing; a look-up is a
-    few numpy passes over the queries (most end at their first slot), not a binary search per query.
+    Keys go to buckets of about two by their high bits; each bucket gets a displacement (XOR-ed into a
+    second hash) under which its keys land in free slots of a table twice the size of the key set. The
+    table keeps each slot's key, so a query that is not a key lands on another key (or none) and misses.
     """
 
     def __init__(self, keys: np.ndarray) -> None:
         keys = np.asarray(keys, dtype=np.uint64)
-        self.bits = max(4, int(len(keys) * 4).bit_length())
-        size = 1 << self.bits
-        self.keys = np.zeros(size, dtype=np.uint64)
-        self.index = np.full(size, -1, dtype=np.int64)
-        mask = size - 1
-        for i, (key, slot) in enumerate(zip(keys.tolist(), self._slots(keys).tolist(), strict=True)):
-            while self.index[slot] >= 0:
-                if self.keys[slot] == key:
-                    raise ValueError("HashSlots keys must be distinct")
-                slot = (slot + 1) & mask
-            self.keys[slot] = key
-            self.index[slot] = i
+        n = len(keys)
+        self.slot_bits = max(4, (2 * n).bit_length())
+        self.bucket_bits = max(1, (n // 2).bit_length())
+        for salt in range(
+            64
+        ):  # a salt under which every bucket finds a displacement (the first, in practice)
+            self.offset = np.uint64((2 * salt + 1) * int(_MIX) % (1 << 64))
+            placed = self._place(keys)
+            if placed is not None:
+                self.displacement, self.index = placed
+                break
+        else:  # pragma: no cover - 64 salts all failing on distinct keys does not happen
+            raise ValueError("no perfect hash found")
+        self.keys = np.zeros(1 << self.slot_bits, dtype=np.uint64)
+        self.keys[self.index >= 0] = keys[self.index[self.index >= 0]]
 
-    def _slots(self, keys: np.ndarray) -> np.ndarray:
-        return ((keys * _MIX) >> np.uint64(64 - self.bits)).astype(np.int64)
+    def _mixed(self, keys: np.ndarray) -> np.ndarray:
+        # splitmix64's finalizer: structured keys (bigram ids) spread over every bit.
+        z = keys + self.offset
+        z = (z ^ (z >> np.uint64(30))) * _MIX2
+        z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+        return z ^ (z >> _SHIFT)
+
+    def _buckets_and_bases(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        z = self._mixed(keys)
+        buckets = (z >> np.uint64(64 - self.bucket_bits)).astype(np.int64)
+        return buckets, (z & np.uint64((1 << self.slot_bits) - 1)).astype(np.int64)
+
+    def _place(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        size = 1 << self.slot_bits
+        buckets, bases = self._buckets_and_bases(keys)
+        index = np.full(size, -1, dtype=np.int64)
+        displacement = np.zeros(1 << self.bucket_bits, dtype=np.int64)
+        order = np.argsort(buckets, kind="stable")
+        starts = np.flatnonzero(np.diff(buckets[order], prepend=-1))
+        groups = np.split(order, starts[1:]) if len(order) else []
+        for members in sorted(groups, key=len, reverse=True):  # the fullest buckets first
+            base = bases[members]
+            if len(np.unique(base)) < len(base):
+                return None  # no displacement separates keys with one base: try another salt
+            for d in range(size):
+                slots = base ^ d
+                if (index[slots] < 0).all():
+                    index[slots] = members
+                    displacement[buckets[members[0]]] = d
+                    break
+            else:  # pragma: no cover - a table twice the key count always has room
+                return None
+        return displacement, index
 
     def find(self, queries: np.ndarray) -> np.ndarray:
         queries = np.asarray(queries, dtype=np.uint64)
-        found = np.full(len(queries), -1, dtype=np.int64)
-        pending = np.arange(len(queries))
-        slots = self._slots(queries)
-        mask = len(self.keys) - 1
-        while len(pending):
-            index = self.index[slots]
-            hit = (self.keys[slots] == queries) & (index >= 0)
-            found[pending[hit]] = index[hit]
-            go_on = ~hit & (index >= 0)  # an occupied slot with another key: try the next one
-            pending, queries, slots = pending[go_on], queries[go_on], (slots[go_on] + 1) & mask
-        return found
+        buckets, bases = self._buckets_and_bases(queries)
+        slots = bases ^ self.displacement[buckets]
+        index = self.index[slots]
+        return np.where(self.keys[slots] == queries, index, -1)
 
 
 class KeyTable:
-    """Exact look-up of byte strings by their fixed-width keys: a hash, then a full-key check.
+    """Exact look-up of byte strings by their fixed-width keys: a perfect hash, then a full-key check.
 
     Parameters
     ----------
@@ -189,29 +226,43 @@ class KeyTable:
         if len(items) > 1:
             np.cumsum(lengths[:-1], out=offsets[1:])
         view64 = np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-        self.keys = read_keys(view64, offsets, lengths, self.chunks)
         for salt in range(64):  # a salt under which the items' hashes are distinct (the first, in practice)
-            hashes = hash_keys(self.keys, salt)
-            if len(np.unique(hashes)) == len(hashes):
+            keys = span_keys(view64, offsets, lengths, self.chunks, salt)
+            if len(np.unique(keys.hashes)) == len(items):
                 break
         else:  # pragma: no cover - 64 salts all colliding on distinct strings does not happen
             raise ValueError("no collision-free hash salt found")
         self.salt = salt
-        self.slots = HashSlots(hashes)
+        self.lengths = lengths
+        self.first = keys.first
+        # Chunk j of every item (zero where an item is shorter), to check the spans that reach chunk j.
+        self.rest = []
+        for at, chunk in keys.rest:
+            column = np.zeros(len(items), dtype=np.uint64)
+            column[at] = chunk
+            self.rest.append(column)
+        self._hashes = keys.hashes
+        self._slots: PerfectSlots | None = None
+
+    @property
+    def slots(self) -> PerfectSlots:
+        if self._slots is None:  # built on first use: one decision at a time never needs it
+            self._slots = PerfectSlots(self._hashes)
+        return self._slots
 
     def find(self, view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """The item index of each span (starts, lengths) of the buffer, or -1 where it is none of them."""
-        found = np.full(len(starts), -1, dtype=np.int64)
-        fits = np.flatnonzero(lengths <= self.max_len)
-        if not len(fits) or not len(self.keys[0]):
-            return found
-        keys = read_keys(view64, starts[fits], lengths[fits], self.chunks)
-        at = self.slots.find(hash_keys(keys, self.salt))
+        if not len(self.lengths):
+            return np.full(len(starts), -1, dtype=np.int64)
+        fits = lengths <= self.max_len
+        lengths = np.where(fits, lengths, 0)  # too long for any item: read nothing, miss below
+        keys = span_keys(view64, starts, lengths, self.chunks, self.salt)
+        found = self.slots.find(keys.hashes)
         # Distinct items have distinct hashes, so a span whose hash matches is that item or none of them.
-        hit = np.flatnonzero(at >= 0)
-        item = at[hit]
-        same = np.ones(len(hit), dtype=bool)
-        for mine, theirs in zip(keys, self.keys, strict=True):
-            same &= mine[hit] == theirs[item]
-        found[fits[hit[same]]] = item[same]
+        item = np.maximum(found, 0)
+        same = fits & (self.lengths[item] == lengths) & (self.first[item] == keys.first)
+        found = np.where(same, found, -1)
+        for (at, chunk), theirs in zip(keys.rest, self.rest, strict=True):
+            candidate = found[at]
+            found[at[(candidate >= 0) & (theirs[np.maximum(candidate, 0)] != chunk)]] = -1
         return found

@@ -29,7 +29,7 @@ import numpy as np
 from router._types import TaskComplexity, TaskType
 from router.estimation.batch_estimate import estimate_batch
 from router.estimation.estimator import FACTORS, ComplexityEstimator, FileFacts
-from router.estimation.text_batch import HashSlots, KeyTable, TextBatch, text_batch
+from router.estimation.text_batch import KeyTable, PerfectSlots, TextBatch, text_batch
 from router.learned.batch_features import (
     BatchAnalysis,
     DocumentFrequencies,
@@ -115,6 +115,7 @@ class Featurizer:
         self.idf_ = np.zeros(0)
         self.mean_ = np.zeros(len(DENSE_NAMES))
         self.scale_ = np.ones(len(DENSE_NAMES))
+        self._bigram_slots: PerfectSlots | None = None
         self._set_vocabulary([])
 
     @property
@@ -156,6 +157,8 @@ class Featurizer:
         """
         keys = ids[:-1] * self._n_ids + ids[1:]
         if len(keys) > _HASH_FROM:
+            if self._bigram_slots is None:  # built on first use: one task at a time never needs it
+                self._bigram_slots = PerfectSlots(self._bigram_keys[:-1].astype(np.uint64))
             at = self._bigram_slots.find(keys.astype(np.uint64))
             hit = at >= 0
             return np.where(hit, at, len(self._bigram_col) - 1), hit
@@ -191,7 +194,7 @@ class Featurizer:
         self._unigram_col = unigram_col
         self._bigram_keys = np.array([*keys, np.iinfo(np.int64).max], dtype=np.int64)
         self._bigram_col = np.array([*(bigrams[k] for k in keys), -1], dtype=np.int64)
-        self._bigram_slots = HashSlots(np.array(keys, dtype=np.uint64))
+        self._bigram_slots = None
 
     def _text_entries(self, docs: Sequence[list[bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Rows, columns and TF-IDF weights of the text block for a batch of tasks' words (rows sorted)."""
