@@ -327,7 +327,15 @@ def training_md(section: dict[str, Any]) -> list[str]:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# Benchmark results", "", *machine_md(results["machine"], results["meta"]), ""]
-    renderers = {"latency": latency_md, "quality": quality_md, "ledger": ledger_md, "training": training_md}
+    from benchmarks.batch import batch_md
+
+    renderers = {
+        "latency": latency_md,
+        "batch": batch_md,
+        "quality": quality_md,
+        "ledger": ledger_md,
+        "training": training_md,
+    }
     for name, render in renderers.items():
         section = results["sections"].get(name)
         if section is None:

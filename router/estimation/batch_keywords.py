@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from router.estimation.keywords import KeywordIndex, _parse
-from router.estimation.text_batch import PAD, KeyTable, TextBatch, runs
+from router.estimation.text_batch import PAD, KeyTable, TextBatch
 
 _WORD_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 _MAX_GROUPS = 32  # distinct keyword lengths: one bit each in the prefix tables' uint32 bit sets
@@ -132,7 +132,7 @@ class BatchKeywords:
         if self._fallback is not None:
             return self._scan_each(batch)
         is_word = batch.is_word
-        word_starts = runs(is_word)[0]
+        word_starts = batch.word_runs()[0]
         bits = self._short_bits[batch.view("<u2")[word_starts]]
         heads = batch.view("<u4")[word_starts]
         for table in self._prefix_tables:
@@ -211,7 +211,7 @@ class _PrefixTable:
         keys = np.array(list(bits), dtype=np.uint32)
         self.shift = np.uint32(32 - self.BITS)
         if len(keys) > (1 << self.BITS) // 8:  # a configuration with thousands of keywords: a larger table
-            self.shift = np.uint32(32 - min(20, 3 + int(len(keys)).bit_length()))
+            self.shift = np.uint32(32 - min(20, 3 + len(keys).bit_length()))
         for attempt in range(100_000):  # a multiplier without collisions: a handful of tries
             self.multiplier = np.uint32((0x9E3779B1 + 2 * 0x61C88647 * attempt) % (1 << 32) | 1)
             slots = self._slots(keys)

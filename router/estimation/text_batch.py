@@ -20,6 +20,7 @@ is decoded to code points once, and only its distinct non-ASCII code points are 
 from __future__ import annotations
 
 import codecs
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -39,11 +40,18 @@ _TO_IS_ASCII_WORD = bytes(1 if c in _ASCII_WORD else 0 for c in range(256))
 MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 
 
+@functools.lru_cache(maxsize=4096)
+def _classes(run: str) -> bytes:
+    return bytes(ALNUM_HIGH if ch.isalnum() else OTHER_HIGH for ch in run)
+
+
 def _classify_non_ascii(error: UnicodeError) -> tuple[bytes, int]:
-    """``encode("ascii")`` error handler: one byte per non-ASCII character, 0x80 if it is alphanumeric."""
+    """``encode("ascii")`` error handler: one byte per non-ASCII character, 0x80 if it is alphanumeric.
+
+    Runs of non-ASCII characters repeat (accents, quotes, dashes), so their classes are cached.
+    """
     assert isinstance(error, UnicodeEncodeError)
-    run = error.object[error.start : error.end]
-    return bytes(ALNUM_HIGH if ch.isalnum() else OTHER_HIGH for ch in run), error.end
+    return _classes(error.object[error.start : error.end]), error.end
 
 
 codecs.register_error("router.text_batch", _classify_non_ascii)
@@ -59,6 +67,8 @@ class TextBatch:
     lengths: np.ndarray  # int64, characters per text
     is_word: np.ndarray  # bool per byte: a word character as the regex \w has it on the Unicode text
     is_ascii_word: np.ndarray  # bool per byte: one of the featurizer's word bytes [a-z0-9_]
+    has_alnum_high: bool  # some non-ASCII letter or digit (else word runs and ASCII word runs are the same)
+    _runs: dict[str, tuple[np.ndarray, np.ndarray]]  # computed once per batch (word_runs, ascii_word_runs)
 
     def __len__(self) -> int:
         return len(self.lowered)
@@ -67,6 +77,19 @@ class TextBatch:
         """Little-endian integers (``"<u2"``, ``"<u8"``) read at every byte offset of the buffer (a view)."""
         size = np.dtype(dtype).itemsize
         return np.ndarray(shape=(len(self.codes) - size + 1,), dtype=dtype, buffer=self.codes, strides=(1,))
+
+    def word_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        r"""Start and end of every run of word characters (the regex ``\w``)."""
+        if "word" not in self._runs:
+            # Without non-ASCII letters or digits, they are the runs of the featurizer's word bytes.
+            self._runs["word"] = runs(self.is_word) if self.has_alnum_high else self.ascii_word_runs()
+        return self._runs["word"]
+
+    def ascii_word_runs(self) -> tuple[np.ndarray, np.ndarray]:
+        """Start and end of every run of ``[a-z0-9_]``."""
+        if "ascii" not in self._runs:
+            self._runs["ascii"] = runs(self.is_ascii_word)
+        return self._runs["ascii"]
 
     def doc_of(self, positions: np.ndarray) -> np.ndarray:
         """The text each position belongs to."""
@@ -89,7 +112,8 @@ def text_batch(lowered: Sequence[str]) -> TextBatch:
     codes = np.frombuffer(raw, dtype=np.uint8)
     is_word = np.frombuffer(raw.translate(_TO_IS_WORD), dtype=np.bool_)
     is_ascii_word = np.frombuffer(raw.translate(_TO_IS_ASCII_WORD), dtype=np.bool_)
-    return TextBatch(lowered, codes, starts, lengths, is_word, is_ascii_word)
+    has_alnum_high = raw.find(ALNUM_HIGH) >= 0
+    return TextBatch(lowered, codes, starts, lengths, is_word, is_ascii_word, has_alnum_high, {})
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

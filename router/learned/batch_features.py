@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from router.estimation.batch_estimate import TASK_TYPES, BatchComplexity
-from router.estimation.text_batch import TextBatch, runs, text_batch
+from router.estimation.text_batch import TextBatch, text_batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,7 +31,7 @@ class WordSpans:
 
 def word_spans(batch: TextBatch) -> WordSpans:
     """The words (two or more of ``[a-z0-9_]``) of every text of the batch."""
-    starts, ends = runs(batch.is_ascii_word)
+    starts, ends = batch.ascii_word_runs()
     lengths = ends - starts
     keep = lengths > 1
     starts, lengths = starts[keep], lengths[keep]
