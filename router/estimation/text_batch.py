@@ -110,9 +110,10 @@ def text_batch(lowered: Sequence[str]) -> TextBatch:
         starts[1:] += 1
     raw = b"\n" + b"\n".join([t.encode("ascii", "router.text_batch") for t in lowered]) + bytes(PAD)
     codes = np.frombuffer(raw, dtype=np.uint8)
-    is_word = np.frombuffer(raw.translate(_TO_IS_WORD), dtype=np.bool_)
     is_ascii_word = np.frombuffer(raw.translate(_TO_IS_ASCII_WORD), dtype=np.bool_)
     has_alnum_high = raw.find(ALNUM_HIGH) >= 0
+    # Without a non-ASCII letter or digit, the word characters are the ASCII ones.
+    is_word = np.frombuffer(raw.translate(_TO_IS_WORD), dtype=np.bool_) if has_alnum_high else is_ascii_word
     return TextBatch(lowered, codes, starts, lengths, is_word, is_ascii_word, has_alnum_high, {})
 
 
@@ -172,8 +173,9 @@ class PerfectSlots:
     table keeps each slot's key, so a query that is not a key lands on another key (or none) and misses.
     """
 
-    def __init__(self, keys: np.ndarray) -> None:
+    def __init__(self, keys: np.ndarray, *, mixed: bool = False) -> None:
         keys = np.asarray(keys, dtype=np.uint64)
+        self.premixed = mixed  # keys that are hashes already need one multiplication, not a full mix
         n = len(keys)
         self.slot_bits = max(4, (2 * n).bit_length())
         self.bucket_bits = max(1, (n // 2).bit_length())
@@ -191,6 +193,8 @@ class PerfectSlots:
         self.keys[self.index >= 0] = keys[self.index[self.index >= 0]]
 
     def _mixed(self, keys: np.ndarray) -> np.ndarray:
+        if self.premixed:
+            return keys * self.offset  # odd: a bijection, and each salt reshuffles buckets and bases
         # splitmix64's finalizer: structured keys (bigram ids) spread over every bit.
         z = keys + self.offset
         z = (z ^ (z >> np.uint64(30))) * _MIX2
@@ -271,7 +275,7 @@ class KeyTable:
     @property
     def slots(self) -> PerfectSlots:
         if self._slots is None:  # built on first use: one decision at a time never needs it
-            self._slots = PerfectSlots(self._hashes)
+            self._slots = PerfectSlots(self._hashes, mixed=True)
         return self._slots
 
     def find(self, view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:

@@ -116,6 +116,7 @@ class Featurizer:
         self.mean_ = np.zeros(len(DENSE_NAMES))
         self.scale_ = np.ones(len(DENSE_NAMES))
         self._bigram_slots: PerfectSlots | None = None
+        self._bigram_first = self._bigram_second = np.zeros(0, dtype=bool)
         self._set_vocabulary([])
 
     @property
@@ -155,15 +156,29 @@ class Featurizer:
         A pair with an unknown word (id 0) has a key no bigram has (``0 * n + b < n`` and ``a * n + 0`` has
         no second word), so no masking is needed; the table ends with a sentinel larger than any key.
         """
+        if len(ids) > _HASH_FROM:
+            return self._bigram_hits_batch(ids)
         keys = ids[:-1] * self._n_ids + ids[1:]
-        if len(keys) > _HASH_FROM:
-            if self._bigram_slots is None:  # built on first use: one task at a time never needs it
-                self._bigram_slots = PerfectSlots(self._bigram_keys[:-1].astype(np.uint64))
-            at = self._bigram_slots.find(keys.astype(np.uint64))
-            hit = at >= 0
-            return np.where(hit, at, len(self._bigram_col) - 1), hit
         at = np.searchsorted(self._bigram_keys, keys)
         return at, self._bigram_keys[at] == keys
+
+    def _bigram_hits_batch(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``_bigram_hits`` for a batch: only pairs whose first word begins some bigram and whose second ends
+        one are looked up, in a perfect hash of the bigram keys (built on first use)."""
+        if self._bigram_slots is None:
+            keys = self._bigram_keys[:-1]
+            self._bigram_slots = PerfectSlots(keys.astype(np.uint64))
+            self._bigram_first = np.zeros(self._n_ids, dtype=bool)
+            self._bigram_first[keys // self._n_ids] = True
+            self._bigram_second = np.zeros(self._n_ids, dtype=bool)
+            self._bigram_second[keys % self._n_ids] = True
+        maybe = np.flatnonzero(self._bigram_first[ids[:-1]] & self._bigram_second[ids[1:]])
+        found = self._bigram_slots.find((ids[maybe] * self._n_ids + ids[maybe + 1]).astype(np.uint64))
+        at = np.full(len(ids) - 1, len(self._bigram_col) - 1, dtype=np.int64)  # the sentinel: no bigram
+        at[maybe] = np.where(found >= 0, found, len(self._bigram_col) - 1)
+        hit = np.zeros(len(ids) - 1, dtype=bool)
+        hit[maybe] = found >= 0
+        return at, hit
 
     def _set_vocabulary(self, kept: Sequence[str]) -> None:
         """The vocabulary, and the integer tables that let numpy find a batch's terms without Python loops.

@@ -128,6 +128,13 @@ def test_batch_equals_per_task_on_edge_cases(estimator, featurizer):
     assert_batch_equals_per_task(estimator, featurizer, texts)
 
 
+@settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(TEXTS, min_size=1, max_size=8))
+def test_large_batches_take_the_hashed_look_ups_with_the_same_results(estimator, featurizer, texts):
+    """Batches of thousands of words look bigrams up in a perfect hash instead of a binary search."""
+    assert_batch_equals_per_task(estimator, featurizer, [*texts, " ".join(PIECES) * 3] * 25)
+
+
 KEYWORD = st.text(alphabet="abcxyz_- '.é0", min_size=1, max_size=6)
 
 
