@@ -148,7 +148,7 @@ class Featurizer:
         # A running sum, not a dot product: the batch path sums each row's squares in the same order, so
         # both give the same norm to the last bit (BLAS's dot may sum in another order).
         squares = np.cumsum(weights * weights)
-        return cols, weights / np.sqrt(squares[-1] if len(squares) else 0.0)
+        return cols, weights / (math.sqrt(squares[-1]) if len(squares) else 0.0)
 
     def _bigram_hits(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each adjacent pair of word ids: its place in the bigram table and whether it is there.
