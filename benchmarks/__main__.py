@@ -21,12 +21,13 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _ledger, _report, latency, ope, quality, telemetry, training_scale
+from benchmarks import _ledger, _report, batch, latency, ope, quality, telemetry, training_scale
 from benchmarks._machine import describe
 from benchmarks._util import ROOT, progress
 
 SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "latency": latency.run,
+    "batch": batch.run,
     "quality": quality.run,
     "ledger": _ledger.run,
     "training": training_scale.run,

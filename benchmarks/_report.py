@@ -390,8 +390,11 @@ def ope_md(section: dict[str, Any]) -> list[str]:
 
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# Benchmark results", "", *machine_md(results["machine"], results["meta"]), ""]
+    from benchmarks.batch import batch_md
+
     renderers = {
         "latency": latency_md,
+        "batch": batch_md,
         "quality": quality_md,
         "ledger": ledger_md,
         "training": training_md,

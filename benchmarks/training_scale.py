@@ -5,12 +5,13 @@ synthetic generator's full-information log over the default catalog (three model
 tasks); generating it is timed apart from the fit. The fit is ``train_router(..., log_to_mlflow=False)``: the
 held-out fit and evaluation, then the final fit on every task, as a user runs it. Stage timers (featurizer,
 calibration folds, final classifier fits, held-out cascade evaluation) wrap the training functions by name,
-with no effect on the result, so every run shows where the time goes: "featurizer" is the heuristic estimate
-and term extraction of every task (``Featurizer._analyze_many``), "calibration folds" the out-of-fold
-LogisticRegression and Ridge fits that Platt scaling and the tradeoff need (``_out_of_fold``), "final LR fits"
-the per-model LogisticRegression on all rows, "cascade evaluation" the held-out cascade curve
-(``cascade_points``), "other" the rest (task matrix, final Ridge fits, tradeoff calibration, saving). A size
-still running after ``--timeout`` seconds is stopped and reported as such, with the memory it had reached.
+with no effect on the result, so every run shows where the time goes: "featurizer" is the heuristic
+estimate and term extraction of every task (``Featurizer.fit_matrix``, ``matrix``), "calibration folds"
+the out-of-fold LogisticRegression and Ridge fits that Platt scaling and the tradeoff need
+(``_out_of_fold``), "final LR fits" the per-model LogisticRegression on all rows, "cascade evaluation"
+the held-out cascade curve (``cascade_points``), "other" the rest (task matrix, final Ridge fits, tradeoff
+calibration, saving). A size still running after ``--timeout`` seconds is stopped and reported as such, with
+the memory it had reached.
 
     python -m benchmarks.training_scale [--quick] [--sizes 10000 100000] [--timeout 240]
 """
@@ -72,7 +73,8 @@ def _instrument() -> StageTimer:
     import training.fit.classifiers as fit
 
     timer = StageTimer()
-    timer.wrap(features.Featurizer, "_analyze_many", "featurizer")
+    timer.wrap(features.Featurizer, "fit_matrix", "featurizer")
+    timer.wrap(features.Featurizer, "matrix", "featurizer", unless_inside="featurizer")
     timer.wrap(fit, "_out_of_fold", "calibration folds")
     timer.wrap(fit, "_fit_success", "final LR fits", unless_inside="calibration folds")
     timer.wrap(train, "cascade_points", "cascade evaluation")

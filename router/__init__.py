@@ -46,6 +46,7 @@ from router.ledger import (
     RoutingStats,
 )
 from router.selection.selector import ModelSelector
+from router.selection.table import RouteTable
 
 __all__ = [
     "ArtifactError",
@@ -80,6 +81,7 @@ __all__ = [
     "NoModelAvailableError",
     "OutcomeTransfer",
     "RetryConfig",
+    "RouteTable",
     "Router",
     "RouterError",
     "RoutingDecision",

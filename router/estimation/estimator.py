@@ -22,6 +22,7 @@ from typing import Any
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
 from router._types import ComplexityLevel, ScoreContribution, TaskComplexity, TaskType, construct
+from router.estimation.batch_keywords import BatchKeywords
 from router.estimation.config import EstimatorConfig, Steps
 from router.estimation.keywords import KeywordIndex
 
@@ -176,7 +177,9 @@ class ComplexityEstimator:
         lists.update(
             {key: rule.keywords for (key, _), rule in zip(self._type_order, cfg.task_types, strict=True)}
         )
+        self._lists = lists
         self._index = KeywordIndex(lists)
+        self._batch_keywords: BatchKeywords | None = None
         self._lock = threading.Lock()
         self._levels: Counter[str] = Counter()
         self._types: Counter[str] = Counter()
@@ -202,11 +205,22 @@ class ComplexityEstimator:
 
     def estimate_text(self, lowered: str, facts: FileFacts, context_chars: int) -> TaskComplexity:
         """Score already-validated, lower-cased text; no statistics are kept (the featurizer's entry)."""
+        return self.from_hits(len(lowered), self._index.scan(lowered), facts, context_chars)
+
+    def keywords_batch(self) -> BatchKeywords:
+        """The batch keyword scan over this estimator's lists (built on first use)."""
+        if self._batch_keywords is None:
+            self._batch_keywords = BatchKeywords(self._lists)
+        return self._batch_keywords
+
+    def from_hits(
+        self, length: int, hits: dict[str, list[str]], facts: FileFacts, context_chars: int
+    ) -> TaskComplexity:
+        """The complexity of a text of ``length`` characters whose keyword scan found ``hits``."""
         cfg = self.config
         parts: list[ScoreContribution] = []
         flags: dict[str, bool] = {}
 
-        hits = self._index.scan(lowered)
         critical = hits["critical"][0] if hits["critical"] else None
         if critical:
             parts.append(
@@ -234,9 +248,12 @@ class ComplexityEstimator:
                 factor = getattr(cfg, name)
                 parts.append(_part(factor=name, points=factor.points, detail=f"keyword '{hits[name][0]}'"))
 
-        score = min(100.0, max(0.0, sum(p.points for p in parts)))
+        total = 0.0
+        for part in parts:  # added one by one, in this order: the batch path adds its columns the same way
+            total += part.points
+        score = min(100.0, max(0.0, total))
         level = level_for(score, critical is not None, cfg)
-        tokens = int((len(lowered) + context_chars) / cfg.context_size.chars_per_token) + facts.lines * 10
+        tokens = int((length + context_chars) / cfg.context_size.chars_per_token) + facts.lines * 10
         factor_points = dict.fromkeys(FACTORS, 0.0)
         for part in parts:
             factor_points[part.factor] = part.points
@@ -274,6 +291,13 @@ class ComplexityEstimator:
             if hits[key]:
                 return task_type
         return TaskType.GENERAL
+
+    def count_batch(self, levels: Iterable[str], task_types: Iterable[str], score_sum: float) -> None:
+        """Add a batch's estimates to the statistics ``estimate`` keeps (level and type values, score sum)."""
+        with self._lock:
+            self._levels.update(levels)
+            self._types.update(task_types)
+            self._score_sum += score_sum
 
     def get_statistics(self) -> dict[str, Any]:
         """Tasks estimated so far, their level and task-type distributions and mean score."""

@@ -20,19 +20,32 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import chain, pairwise, repeat
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from router._types import TaskComplexity, TaskType
+from router.estimation.batch_estimate import estimate_batch
 from router.estimation.estimator import FACTORS, ComplexityEstimator, FileFacts
+from router.estimation.text_batch import KeyTable, PerfectSlots, TextBatch, text_batch
+from router.learned.batch_features import (
+    BatchAnalysis,
+    DocumentFrequencies,
+    WordSpans,
+    dense_matrix,
+    word_spans,
+    word_spans_of,
+)
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
 FEATURE_VERSION = "1"
+# Bigram pairs from which a hash table beats a binary search (a batch); one task's few hundred search.
+_HASH_FROM = 4096
+FIT_CHUNK = 8192  # tasks per batch analysis when featurizing a training set
 NO_FILES = FileFacts(0, 0)
 _TASK_TYPES = tuple(TaskType)
 DENSE_NAMES = (
@@ -102,6 +115,8 @@ class Featurizer:
         self.idf_ = np.zeros(0)
         self.mean_ = np.zeros(len(DENSE_NAMES))
         self.scale_ = np.ones(len(DENSE_NAMES))
+        self._bigram_slots: PerfectSlots | None = None
+        self._bigram_first = self._bigram_second = np.zeros(0, dtype=bool)
         self._set_vocabulary([])
 
     @property
@@ -130,7 +145,10 @@ class Featurizer:
         cols = np.flatnonzero(counts)
         tf = counts[cols]
         weights = (1.0 + np.log(tf)) * self.idf_[cols]
-        return cols, weights / np.sqrt(weights @ weights)
+        # A running sum, not a dot product: the batch path sums each row's squares in the same order, so
+        # both give the same norm to the last bit (BLAS's dot may sum in another order).
+        squares = np.cumsum(weights * weights)
+        return cols, weights / (math.sqrt(squares[-1]) if len(squares) else 0.0)
 
     def _bigram_hits(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For each adjacent pair of word ids: its place in the bigram table and whether it is there.
@@ -138,9 +156,29 @@ class Featurizer:
         A pair with an unknown word (id 0) has a key no bigram has (``0 * n + b < n`` and ``a * n + 0`` has
         no second word), so no masking is needed; the table ends with a sentinel larger than any key.
         """
+        if len(ids) > _HASH_FROM:
+            return self._bigram_hits_batch(ids)
         keys = ids[:-1] * self._n_ids + ids[1:]
         at = np.searchsorted(self._bigram_keys, keys)
         return at, self._bigram_keys[at] == keys
+
+    def _bigram_hits_batch(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``_bigram_hits`` for a batch: only pairs whose first word begins some bigram and whose second ends
+        one are looked up, in a perfect hash of the bigram keys (built on first use)."""
+        if self._bigram_slots is None:
+            keys = self._bigram_keys[:-1]
+            self._bigram_slots = PerfectSlots(keys.astype(np.uint64))
+            self._bigram_first = np.zeros(self._n_ids, dtype=bool)
+            self._bigram_first[keys // self._n_ids] = True
+            self._bigram_second = np.zeros(self._n_ids, dtype=bool)
+            self._bigram_second[keys % self._n_ids] = True
+        maybe = np.flatnonzero(self._bigram_first[ids[:-1]] & self._bigram_second[ids[1:]])
+        found = self._bigram_slots.find((ids[maybe] * self._n_ids + ids[maybe + 1]).astype(np.uint64))
+        at = np.full(len(ids) - 1, len(self._bigram_col) - 1, dtype=np.int64)  # the sentinel: no bigram
+        at[maybe] = np.where(found >= 0, found, len(self._bigram_col) - 1)
+        hit = np.zeros(len(ids) - 1, dtype=bool)
+        hit[maybe] = found >= 0
+        return at, hit
 
     def _set_vocabulary(self, kept: Sequence[str]) -> None:
         """The vocabulary, and the integer tables that let numpy find a batch's terms without Python loops.
@@ -166,37 +204,39 @@ class Featurizer:
                 bigrams[parts[0] * n_ids + parts[1]] = col
         keys = sorted(bigrams)
         self._word_ids = word_ids
+        self._word_table = KeyTable(list(word_ids))  # item i is word id i + 1 (dicts keep insertion order)
         self._n_ids = n_ids
         self._unigram_col = unigram_col
         self._bigram_keys = np.array([*keys, np.iinfo(np.int64).max], dtype=np.int64)
         self._bigram_col = np.array([*(bigrams[k] for k in keys), -1], dtype=np.int64)
+        self._bigram_slots = None
 
     def _text_entries(self, docs: Sequence[list[bytes]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Rows, columns and TF-IDF weights of the text block for a batch of tasks' words (rows sorted).
-
-        The tasks' words are joined into one sequence with an unknown word between tasks, so no bigram
-        spans two tasks and one set of numpy operations serves the whole batch.
-        """
+        """Rows, columns and TF-IDF weights of the text block for a batch of tasks' words (rows sorted)."""
         n_docs = len(docs)
-        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs) + 1
+        lengths = np.fromiter(map(len, docs), dtype=np.int64, count=n_docs)
         total = int(lengths.sum())
-        joined = chain.from_iterable(chain(doc, (b"",)) for doc in docs)
+        joined = chain.from_iterable(docs)
         ids = np.fromiter(map(self._word_ids.get, joined, repeat(0, total)), dtype=np.int64, count=total)
-        doc_of = np.repeat(np.arange(n_docs, dtype=np.int64), lengths)
+        return self._entries(ids, np.repeat(np.arange(n_docs, dtype=np.int64), lengths), n_docs)
+
+    def _entries(
+        self, ids: np.ndarray, doc: np.ndarray, n_docs: int
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows, columns and TF-IDF weights from every task's word ids in order (``doc``: each word's task).
+
+        One set of numpy operations serves the whole batch; a pair of consecutive words of two tasks is no
+        bigram.
+        """
         unigrams = self._unigram_col[ids]
         uni_at = np.flatnonzero(unigrams >= 0)
         at, hit = self._bigram_hits(ids)
-        bi_at = np.flatnonzero(hit)
+        bi_at = np.flatnonzero(hit & (doc[:-1] == doc[1:]))
         vocab = max(len(self.vocabulary_), 1)
-        cell, tf = np.unique(
-            np.concatenate(
-                (
-                    doc_of[uni_at] * vocab + unigrams[uni_at],
-                    doc_of[bi_at] * vocab + self._bigram_col[at[bi_at]],
-                )
-            ),
-            return_counts=True,
+        cells = np.concatenate(
+            (doc[uni_at] * vocab + unigrams[uni_at], doc[bi_at] * vocab + self._bigram_col[at[bi_at]])
         )
+        cell, tf = np.unique(cells, return_counts=True)  # a bincount over every cell measured slower
         rows, cols = np.divmod(cell, vocab)
         weights = (1.0 + np.log(tf)) * self.idf_[cols]
         norms = np.sqrt(np.bincount(rows, weights * weights, minlength=n_docs))
@@ -222,12 +262,14 @@ class Featurizer:
         df: Counter[bytes] = Counter()
         for _, _, task_words in analyzed:
             df.update(set(terms(task_words)))
+        self._fit_from(df, len(analyzed), np.array([row for _, row, _ in analyzed]))
+
+    def _fit_from(self, df: Mapping[bytes, int], n_docs: int, dense: np.ndarray) -> None:
+        """Vocabulary (the most frequent terms, ties by term), IDF and scaling from document frequencies."""
         kept = sorted((t for t, n in df.items() if n >= self.min_df), key=lambda t: (-df[t], t))
         kept = sorted(kept[: self.max_features])
         self._set_vocabulary([t.decode("ascii") for t in kept])
-        n_docs = len(analyzed)
         self.idf_ = np.array([math.log((1 + n_docs) / (1 + df[t])) + 1.0 for t in kept])
-        dense = np.array([row for _, row, _ in analyzed])
         self.mean_ = dense.mean(axis=0)
         self.scale_ = np.where(dense.std(axis=0) > 1e-12, dense.std(axis=0), 1.0)
 
@@ -250,11 +292,13 @@ class Featurizer:
 
     def text_matrix(self, docs: Sequence[list[bytes]]) -> csr_matrix:
         """The text block (TF-IDF) of a batch of tasks' words as a sparse matrix."""
+        return self._csr(*self._text_entries(docs), len(docs))
+
+    def _csr(self, rows: np.ndarray, cols: np.ndarray, weights: np.ndarray, n_docs: int) -> csr_matrix:
         from scipy.sparse import csr_matrix
 
-        rows, cols, weights = self._text_entries(docs)
-        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=len(docs)))])
-        return csr_matrix((weights, cols, indptr), shape=(len(docs), len(self.vocabulary_)))
+        indptr = np.concatenate([[0], np.cumsum(np.bincount(rows, minlength=n_docs))])
+        return csr_matrix((weights, cols, indptr), shape=(n_docs, len(self.vocabulary_)))
 
     def analyze_many(
         self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None
@@ -272,6 +316,85 @@ class Featurizer:
         self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None
     ) -> list[tuple[TaskComplexity, list[float], list[bytes]]]:
         return list(zip(*self.analyze_many(descriptions, facts), strict=True))
+
+    # -- a batch in numpy passes (batch_features) ---------------------------------------------------
+    def analyze_batch(
+        self,
+        descriptions: Sequence[str],
+        facts: Sequence[FileFacts] | None = None,
+        context_chars: Sequence[int] | None = None,
+    ) -> BatchAnalysis:
+        """``analyze`` for a batch of validated descriptions, in arrays: same numbers, no loop per word."""
+        batch = text_batch([d.lower() for d in descriptions])
+        n = len(batch)
+        counts = lines = None
+        if facts is not None:
+            counts = np.fromiter((f.count for f in facts), dtype=np.int64, count=n)
+            lines = np.fromiter((f.lines for f in facts), dtype=np.int64, count=n)
+        context = None if context_chars is None else np.asarray(context_chars, dtype=np.int64)
+        complexity = estimate_batch(self.estimator, batch, counts, lines, context)
+        tokens = (complexity.context_chars / self.estimator.config.context_size.chars_per_token).astype(
+            np.int64
+        )
+        return BatchAnalysis(batch, complexity, dense_matrix(batch, complexity, tokens), word_spans(batch))
+
+    def batch_text_matrix(self, analysis: BatchAnalysis) -> csr_matrix:
+        """The text block (TF-IDF) of an analysed batch, equal to ``text_matrix`` of its tasks' words."""
+        return self._text_block((analysis.batch, analysis.spans))
+
+    def _text_block(self, words: tuple[TextBatch, WordSpans]) -> csr_matrix:
+        batch, spans = words
+        ids = self._word_table.find(batch.view("<u8"), spans.starts, spans.lengths) + 1
+        return self._csr(*self._entries(ids, spans.doc, len(batch)), len(batch))
+
+    def batch_matrix(self, analysis: BatchAnalysis) -> csr_matrix:
+        """Every feature of an analysed batch (dense block first), as ``transform`` gives it."""
+        from scipy.sparse import csr_matrix, hstack
+
+        dense = self.scale_dense(analysis.dense)
+        return hstack([csr_matrix(dense), self.batch_text_matrix(analysis)], format="csr")
+
+    def matrix(self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None) -> csr_matrix:
+        """``transform``'s matrix alone, without a complexity record per task (training and evaluation).
+
+        Analysed in chunks of ``FIT_CHUNK`` tasks, so a million tasks never sit in one buffer.
+        """
+        from scipy.sparse import vstack
+
+        parts = [self.batch_matrix(a) for a in self._chunks(descriptions, facts)]
+        return vstack(parts, format="csr") if parts else self.batch_matrix(self.analyze_batch([]))
+
+    def fit_matrix(self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None = None) -> csr_matrix:
+        """``fit`` then ``matrix``: the same vocabulary, IDF and scaling as ``fit``, and the same matrix.
+
+        One pass counts document frequencies chunk by chunk (``DocumentFrequencies``); the chunks' dense rows
+        are kept for the scaling, and the words are analysed again for the matrix once the vocabulary is
+        known (re-reading costs less than keeping every chunk's buffer).
+        """
+        from scipy.sparse import csr_matrix, hstack, vstack
+
+        df = DocumentFrequencies()
+        dense = []
+        for analysis in self._chunks(descriptions, facts):
+            df.add(analysis)
+            dense.append(analysis.dense)
+        rows = np.vstack(dense) if dense else np.zeros((0, len(DENSE_NAMES)))
+        self._fit_from(df.candidates(self.min_df, self.max_features), len(rows), rows)
+        if not len(rows):
+            return csr_matrix((0, self.n_features))
+        # The second pass reads only the words: the dense rows are kept from the first.
+        text = [
+            self._text_block(word_spans_of(descriptions[at : at + FIT_CHUNK]))
+            for at in range(0, len(descriptions), FIT_CHUNK)
+        ]
+        return hstack([csr_matrix(self.scale_dense(rows)), vstack(text, format="csr")], format="csr")
+
+    def _chunks(
+        self, descriptions: Sequence[str], facts: Sequence[FileFacts] | None
+    ) -> Iterator[BatchAnalysis]:
+        for at in range(0, len(descriptions), FIT_CHUNK):
+            part = None if facts is None else facts[at : at + FIT_CHUNK]
+            yield self.analyze_batch(descriptions[at : at + FIT_CHUNK], part)
 
     # -- persistence (plain arrays, so artifacts load without executing code) ------------------------
     def to_arrays(self) -> dict[str, Any]:

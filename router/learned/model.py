@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -20,6 +20,7 @@ from router.estimation.estimator import (
     count_file_lines,
     level_for,
 )
+from router.learned.batch_features import BatchAnalysis
 from router.learned.features import DENSE_NAMES, NO_FILES, Featurizer
 from router.learned.policy import choose, logit_table, mu_for
 
@@ -93,6 +94,27 @@ class LearnedModel:
         dense = np.asarray(dense_raw, dtype=np.float64).reshape(len(dense_raw), self._n_dense)
         z = self._bias + dense @ self._dense_w + self.featurizer.text_matrix(words) @ self._text_w
         return self._outputs(z)
+
+    def predict_batch(self, analysis: BatchAnalysis) -> tuple[np.ndarray, np.ndarray]:
+        """``predict`` for a batch from ``Featurizer.analyze_batch``: one dense and one sparse product."""
+        z = (
+            self._bias
+            + analysis.dense @ self._dense_w
+            + self.featurizer.batch_text_matrix(analysis) @ self._text_w
+        )
+        return self._outputs(z)
+
+    def analyze_batch(
+        self, texts: Sequence[str], metadata: Sequence[Mapping[str, str]] | None = None
+    ) -> tuple[BatchAnalysis, np.ndarray, np.ndarray]:
+        """The batch analysis, P(success) and expected cost per model (rows are tasks) of validated texts.
+
+        The one analysis ``route_many`` and ``route_table`` share. ``metadata`` (checked by the caller, one
+        mapping per task) is for metadata features; this model has none, so it is not read here.
+        """
+        analysis = self.featurizer.analyze_batch(texts)
+        p, cost = self.predict_batch(analysis)
+        return analysis, p, cost
 
     def _outputs(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = len(self.names)

@@ -27,6 +27,7 @@ import numpy as np
 from router._exceptions import ArtifactError, InvalidInputError
 from router._paths import default_tracking_uri
 from router._types import ModelSelection, RoutingDecision, TaskComplexity, construct, new_decision_ids
+from router.estimation.batch_estimate import LEVELS, levels_for
 from router.estimation.estimator import (
     FileArg,
     FileFacts,
@@ -38,13 +39,14 @@ from router.learned.artifact import load_artifact
 from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
 from router.learned.policy import choose, choose_many, escalation, escalation_many, mu_for
-from router.selection.heuristic import HeuristicRouter, check_tradeoff
+from router.selection.heuristic import TABLE_CHUNK, HeuristicRouter, check_tradeoff
+from router.selection.table import Metadata, RouteTable, check_metadata, concat_tables
 
 if TYPE_CHECKING:
     from router._sink import EventSink
 
 log = logging.getLogger("router")
-BATCH_CHUNK = 256  # tasks per vectorised step of route_many
+BATCH_CHUNK = 2048  # tasks per vectorised step of route_many
 
 
 class Router(HeuristicRouter):
@@ -149,7 +151,8 @@ class LearnedRouter(Router):
         return decision
 
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
-        """Route a batch: each task analysed in turn, then one product and one policy step for all of them."""
+        """Route a batch: the whole batch analysed in numpy passes, one product and one policy step for all
+        of them, then a record per decision (``route_table`` gives the same decisions as columns)."""
         start = time.perf_counter()
         t = check_tradeoff(tradeoff)
         texts = check_descriptions(descriptions)
@@ -168,6 +171,74 @@ class LearnedRouter(Router):
         if self.collector is not None:
             self._emit_many(decisions, texts, time.perf_counter() - start)
         return decisions
+
+    def route_table(
+        self,
+        descriptions: Iterable[str],
+        tradeoff: float | None = None,
+        metadata: Metadata | Sequence[Metadata] | None = None,
+    ) -> RouteTable:
+        """Route a batch and return the decisions as columns (``RouteTable``), with no record per task.
+
+        The same decisions as ``route_many``: model, the learned complexity level and score, P(success) and
+        expected cost per model, propensity. ``metadata`` is one mapping of str to str for every task, or
+        one per description. If the model fails, the batch falls back to the heuristic's table, loudly.
+        """
+        t = check_tradeoff(tradeoff)
+        texts = check_descriptions(descriptions)
+        per_task = check_metadata(metadata, len(texts))
+        try:
+            parts = [
+                self._learned_table(
+                    texts[at : at + TABLE_CHUNK], None if per_task is None else per_task[at:], t
+                )
+                for at in range(0, len(texts), TABLE_CHUNK)
+            ]
+            return concat_tables(parts) if parts else self._learned_table([], None, t)
+        except Exception as exc:
+            log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
+            parts = [
+                HeuristicRouter._table(self, texts[at : at + TABLE_CHUNK], t, Router.source)
+                for at in range(0, len(texts), TABLE_CHUNK)
+            ]
+            return concat_tables(parts) if parts else HeuristicRouter._table(self, [], t, Router.source)
+
+    def _learned_table(
+        self, texts: list[str], metadata: Sequence[Metadata] | None, tradeoff: float | None
+    ) -> RouteTable:
+        model = self.model
+        analysis, p, cost = model.analyze_batch(texts, None if metadata is None else metadata[: len(texts)])
+        t = model.default_tradeoff if tradeoff is None else tradeoff
+        greedy = choose_many(p, cost, mu_for(t, model.kappa))
+        chosen, propensity = self._explore_many(greedy)
+        # The learned score as LearnedComplexityEstimator.learned computes it (a sum from the left).
+        total = np.zeros(len(texts))
+        for j in range(p.shape[1]):
+            total = total + p[:, j]
+        score = 100.0 * (1.0 - total / p.shape[1])
+        level = levels_for(score, analysis.complexity.is_critical, model.levels)
+        return RouteTable(
+            models=tuple(model.names),
+            model=np.array(model.names, dtype=str)[chosen] if len(texts) else np.array([], dtype=str),
+            model_index=chosen,
+            level=np.array([lvl.value for lvl in LEVELS])[level],
+            score=score,
+            p_success=p.reshape(len(texts), len(model.names)),
+            expected_cost_usd=cost.reshape(len(texts), len(model.names)),
+            propensity=propensity,
+            tradeoff=t,
+            source=self.source,
+        )
+
+    def _explore_many(self, greedy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``_explore`` for a batch: the same random stream, drawn task by task, when exploring."""
+        if self.exploration_rate == 0.0:
+            return greedy.astype(np.int64), np.ones(len(greedy))
+        explored = [self._explore(g) for g in greedy.tolist()]
+        return (
+            np.array([c for c, _ in explored], dtype=np.int64),
+            np.array([q for _, q in explored], dtype=np.float64),
+        )
 
     def _heuristic_decision(
         self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
@@ -190,8 +261,8 @@ class LearnedRouter(Router):
 
     def _decide_many(self, texts: list[str], tradeoff: float | None) -> list[RoutingDecision]:
         model = self.model
-        complexities, dense_rows, words = model.featurizer.analyze_many(texts)
-        p, cost = model.predict_many(dense_rows, words)
+        analysis, p, cost = model.analyze_batch(texts)
+        complexities = analysis.complexity.records(model.featurizer.estimator)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
         greedy = choose_many(p, cost, mu).tolist()

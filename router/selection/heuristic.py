@@ -13,12 +13,32 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
-from router._types import RoutingDecision, TaskComplexity, construct, new_decision_ids
+from router._types import (
+    ComplexityLevel,
+    RoutingDecision,
+    TaskComplexity,
+    TaskType,
+    construct,
+    new_decision_ids,
+)
+from router.estimation.batch_estimate import (
+    LEVELS,
+    TASK_TYPES,
+    BatchComplexity,
+    estimate_batch,
+    levels_for,
+)
 from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator, FileArg, check_descriptions, level_for
+from router.estimation.text_batch import text_batch
 from router.selection.selector import ModelSelector
+from router.selection.table import Metadata, RouteTable, check_metadata, concat_tables
+
+TABLE_CHUNK = 2048  # tasks per numpy pass of route_table: bounds the temporaries of a huge batch
 
 if TYPE_CHECKING:
     from router._sink import EventSink
@@ -102,7 +122,11 @@ class HeuristicRouter:
         start = time.perf_counter()
         t = check_tradeoff(tradeoff)
         texts = check_descriptions(descriptions)
-        decisions = [self._decide(self.estimator.estimate(d), t) for d in texts]
+        decisions = []
+        for at in range(0, len(texts), TABLE_CHUNK):
+            # The batch estimate (numpy over the chunk), then the records route() would build.
+            found = self._estimate_batch(texts[at : at + TABLE_CHUNK])
+            decisions += [self._decide(c, t) for c in found.records(self.estimator)]
         if self.collector is not None:
             self._emit_many(decisions, texts, time.perf_counter() - start)
         return decisions
@@ -121,6 +145,66 @@ class HeuristicRouter:
         each = latency_s / len(decisions) if decisions else 0.0  # a batch's decisions share its time
         for decision, text in zip(decisions, texts, strict=True):
             self._emit(decision, each, len(text))
+
+    def _estimate_batch(self, texts: list[str]) -> BatchComplexity:
+        """The estimator's arrays for a chunk of validated texts, counted in its statistics as ``estimate``
+        counts each task."""
+        found = estimate_batch(self.estimator, text_batch([t.lower() for t in texts]))
+        self.estimator.count_batch(
+            (LEVELS[i].value for i in found.level.tolist()),
+            (TASK_TYPES[i].value for i in found.task_type.tolist()),
+            float(found.score.sum()),
+        )
+        return found
+
+    def route_table(
+        self,
+        descriptions: Iterable[str],
+        tradeoff: float | None = None,
+        metadata: Metadata | Sequence[Metadata] | None = None,
+    ) -> RouteTable:
+        """Route a batch (no files or context) and return the decisions as columns, without records.
+
+        The same decisions as ``route_many`` (model, complexity level and score, expected cost per model),
+        computed in numpy over the whole batch. ``metadata`` is one mapping of str to str for every task,
+        or one per description; it is checked, and used by routers that have metadata features.
+        """
+        t = check_tradeoff(tradeoff)
+        texts = check_descriptions(descriptions)
+        check_metadata(metadata, len(texts))
+        parts = [self._table(texts[at : at + TABLE_CHUNK], t) for at in range(0, len(texts), TABLE_CHUNK)]
+        return concat_tables(parts) if parts else self._table([], t)
+
+    def _table(self, texts: list[str], tradeoff: float | None, source: str | None = None) -> RouteTable:
+        estimator, catalog = self.estimator, self.catalog
+        found = self._estimate_batch(texts)
+        routed = found.level
+        if tradeoff is not None and tradeoff != 0.5:
+            shifted = np.minimum(100.0, np.maximum(0.0, found.score + (tradeoff - 0.5) * 100))
+            routed = levels_for(shifted, found.is_critical & (tradeoff >= 0.5), estimator.config)
+        # Selection sees only a task's level and size: select once per distinct pair.
+        models = [m.name for m in catalog.by_price]
+        pairs, which = np.unique(routed * (1 << 40) + found.estimated_tokens, return_inverse=True)
+        counts = np.bincount(which, minlength=len(pairs))
+        chosen = np.empty(len(pairs), dtype=np.int64)
+        costs = np.empty((len(pairs), len(models)))
+        for g, (pair, count) in enumerate(zip(pairs.tolist(), counts.tolist(), strict=True)):
+            task = _sized_task(LEVELS[pair >> 40], pair & ((1 << 40) - 1))
+            chosen[g] = models.index(self.selector.select_counted(task, count).model.name)
+            costs[g] = [self.selector.estimate_cost(m, task)[0] for m in catalog.by_price]
+        index = chosen[which]
+        return RouteTable(
+            models=tuple(models),
+            model=np.array(models, dtype=str)[index] if len(texts) else np.array([], dtype=str),
+            model_index=index,
+            level=np.array([lvl.value for lvl in LEVELS])[found.level],
+            score=found.score,
+            p_success=np.full((len(texts), len(models)), np.nan),
+            expected_cost_usd=costs[which].reshape(len(texts), len(models)),
+            propensity=np.ones(len(texts)),
+            tradeoff=tradeoff,
+            source=source or self.source,
+        )
 
     def _decide(
         self, complexity: TaskComplexity, tradeoff: float | None, source: str | None = None
@@ -149,3 +233,27 @@ class HeuristicRouter:
                 "decision_id": new_decision_ids(1)[0],
             },
         )
+
+
+def _sized_task(level: ComplexityLevel, tokens: int) -> TaskComplexity:
+    """A task of this level and size: all that selection and its cost estimate read."""
+    return construct(
+        TaskComplexity,
+        {
+            "score": 0.0,
+            "level": level,
+            "task_type": TaskType.GENERAL,
+            "recommended_model": "",
+            "reasons": [],
+            "factor_points": {},
+            "file_count": 0,
+            "line_count": 0,
+            "estimated_tokens": tokens,
+            "is_critical": level is ComplexityLevel.CRITICAL,
+            "has_security_implications": False,
+            "has_performance_requirements": False,
+            "has_concurrency": False,
+            "requires_architecture_change": False,
+            "requires_deep_reasoning": False,
+        },
+    )

@@ -107,10 +107,18 @@ class ModelSelector:
     # -- selection -----------------------------------------------------------------------------------
     def select(self, complexity: TaskComplexity, override_model: str | None = None) -> ModelSelection:
         """Apply the rules of the module docstring and say which one decided."""
+        return self._select(complexity, override_model, 1)
+
+    def select_counted(self, complexity: TaskComplexity, count: int) -> ModelSelection:
+        """``select`` for ``count`` tasks of the same level and size (the rules see nothing else), counted
+        as ``count`` selections in the statistics: a batch selects once per distinct (level, size)."""
+        return self._select(complexity, None, count)
+
+    def _select(self, complexity: TaskComplexity, override_model: str | None, count: int) -> ModelSelection:
         if override_model is not None:
             model = self.catalog.get(override_model)
             return self._finish(
-                model, [], f"override: {model.name} requested by the caller", "override", complexity
+                model, [], f"override: {model.name} requested by the caller", "override", complexity, count
             )
 
         names = self.catalog.routing[complexity.level]
@@ -169,6 +177,7 @@ class ModelSelector:
             reason,
             rule,
             complexity,
+            count,
         )
 
     def _finish(
@@ -178,11 +187,12 @@ class ModelSelector:
         reason: str,
         rule: str,
         complexity: TaskComplexity,
+        count: int = 1,
     ) -> ModelSelection:
         cost, tokens_in, tokens_out = self.estimate_cost(model, complexity)
         with self._lock:
-            self._chosen[model.name] += 1
-            self._rules[rule] += 1
+            self._chosen[model.name] += count
+            self._rules[rule] += count
         return construct(
             ModelSelection,
             {

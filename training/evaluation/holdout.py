@@ -29,7 +29,7 @@ def split_tasks(n_tasks: int, test_size: float, seed: int) -> tuple[np.ndarray, 
 
 def predict_matrix(fitted: FittedRouter, data: TaskMatrix) -> tuple[np.ndarray, np.ndarray]:
     """P(success) and expected cost for every task x model, through the serving arithmetic's arrays."""
-    x, _ = fitted.featurizer.transform(data.descriptions, data.facts)
+    x = fitted.featurizer.matrix(data.descriptions, data.facts)
     z = x @ fitted.arrays["weights"] + fitted.arrays["bias"]
     m = len(data.models)
     return 1.0 / (1.0 + np.exp(-z[:, :m])), np.exp(z[:, m:])

@@ -79,7 +79,7 @@ def fit_router(
 
     estimator = ComplexityEstimator(estimator_config, recommend=lambda level: "")
     featurizer = Featurizer(max_features=params.max_features, min_df=params.min_df, estimator=estimator)
-    x, _ = featurizer.fit_transform(data.descriptions, data.facts)
+    x = featurizer.fit_matrix(data.descriptions, data.facts)
     fitted = fit_models(x, data, params)
     kappa = kappa_of(
         np.where(data.observed, data.success, np.nan), np.where(data.observed, data.cost, np.nan)

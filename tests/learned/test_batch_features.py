@@ -1,0 +1,201 @@
+"""The batch path reads texts exactly as the per-task path does: keyword hits, heuristic estimates, dense rows
+and TF-IDF rows are equal (to the last bit) on generated text with non-ASCII characters and on SWE-bench."""
+
+from __future__ import annotations
+
+import csv
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from router import InvalidInputError
+from router.estimation.batch_estimate import LEVELS, TASK_TYPES, estimate_batch
+from router.estimation.batch_keywords import BatchKeywords
+from router.estimation.config import EstimatorConfig
+from router.estimation.estimator import ComplexityEstimator, FileFacts
+from router.estimation.keywords import KeywordIndex
+from router.estimation.text_batch import text_batch
+from router.learned.features import Featurizer
+from training.swebench import find_data_dir
+
+# Pieces that exercise every rule: keywords (multi-word, whole-word, with "-" and "'"), words glued to
+# keywords by letters, digits, "_" or non-ASCII letters, separators, and the characters whose lower() is
+# ASCII ("K" Kelvin sign, "İ") or context-dependent (final sigma).
+PIECES = [
+    "fix",
+    "cache",
+    "caching",
+    "cache invalidation",
+    "speed up",
+    "lock",
+    "locks",
+    "block",
+    "doesn't work",
+    "cve-",
+    "sev-1",
+    "p0",
+    "rce",
+    "auth",
+    "oauth",
+    "thread",
+    "async",
+    "asyncio",
+    "the",
+    "a",
+    "x_1",
+    "typo",
+    "Über",
+    "naïve",
+    "ΣΑΣ",
+    "İ",
+    "\u212a",
+    "é",
+    "日本",
+    "²",
+    "_",
+    "9",
+    "ß",
+    "Security",
+    "PRODUCTION OUTAGE",
+    "distributed",
+    "migration",
+    "traceback",
+    "```",
+]
+SEPARATORS = [" ", "", "\n", "-", ", ", "é", "_", "'", "  ", ".", "\t", "()", "\u00a0", "1"]
+TEXTS = st.one_of(
+    st.lists(st.tuples(st.sampled_from(PIECES), st.sampled_from(SEPARATORS)), max_size=40).map(
+        lambda parts: "".join(p + s for p, s in parts)
+    ),
+    st.text(max_size=300),
+)
+BATCHES = st.lists(TEXTS, min_size=1, max_size=8)
+
+
+@pytest.fixture(scope="module")
+def estimator() -> ComplexityEstimator:
+    return ComplexityEstimator(recommend=lambda level: "")
+
+
+@pytest.fixture(scope="module")
+def featurizer() -> Featurizer:
+    corpus = [" ".join(PIECES[i:] + PIECES[:i]) for i in range(len(PIECES))] + ["fix the cache", "a b c"]
+    return Featurizer(min_df=2, max_features=200).fit(corpus)
+
+
+def assert_batch_equals_per_task(estimator: ComplexityEstimator, featurizer: Featurizer, texts: list[str]):
+    lowered = [t.lower() for t in texts]
+    found = estimate_batch(estimator, text_batch(lowered))
+    records = found.records(estimator)
+    for i, text in enumerate(lowered):
+        one = estimator.estimate_text(text, FileFacts(0, 0), 0)
+        assert records[i] == one
+        assert found.score[i] == one.score
+        assert LEVELS[found.level[i]] is one.level
+        assert TASK_TYPES[found.task_type[i]] is one.task_type
+        assert found.estimated_tokens[i] == one.estimated_tokens
+    analysis = featurizer.analyze_batch(texts)
+    matrix = featurizer.batch_text_matrix(analysis)
+    for i, text in enumerate(texts):
+        complexity, dense, words = featurizer.analyze(text)
+        assert analysis.complexity.records(featurizer.estimator)[i] == complexity
+        assert np.array_equal(analysis.dense[i], np.array(dense))
+        cols, weights = featurizer.text_weights(words)
+        row = matrix.getrow(i)
+        assert np.array_equal(row.indices, cols)
+        assert np.array_equal(row.data, weights)  # exact: the same operations in the same order
+
+
+@settings(max_examples=300, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(BATCHES)
+def test_batch_equals_per_task_on_generated_text(estimator, featurizer, texts):
+    assert_batch_equals_per_task(estimator, featurizer, texts)
+
+
+def test_batch_equals_per_task_on_edge_cases(estimator, featurizer):
+    texts = [
+        "x",
+        "İstanbul \u212aelvin ΣΑΣ. naïve_cache écache x_cache cache_x cachex",
+        "speed  up, speed up! lock locks block locker p0 p0x sev-1 cve-2024",
+        "a" * 70 + " cache " + "b" * 9 + " " + "ab" * 40,
+        "\ud800 lone surrogate cache",
+        "ends with a keyword: distributed",
+        "Traceback (most recent call last):\n```\ncode\n```",
+    ]
+    assert_batch_equals_per_task(estimator, featurizer, texts)
+
+
+@settings(max_examples=10, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(TEXTS, min_size=1, max_size=8))
+def test_large_batches_take_the_hashed_look_ups_with_the_same_results(estimator, featurizer, texts):
+    """Batches of thousands of words look bigrams up in a perfect hash instead of a binary search."""
+    assert_batch_equals_per_task(estimator, featurizer, [*texts, " ".join(PIECES) * 3] * 25)
+
+
+KEYWORD = st.text(alphabet="abcxyz_- '.é0", min_size=1, max_size=6)
+
+
+@settings(max_examples=300)
+@given(
+    st.dictionaries(st.sampled_from(["one", "two", "three"]), st.lists(KEYWORD, max_size=5), min_size=1),
+    st.lists(st.text(alphabet="abcxyz_- '.é0\nÉ", max_size=40), min_size=1, max_size=5),
+)
+def test_keyword_scan_of_a_batch_equals_keyword_index(lists, texts):
+    """Any keyword lists (a keyword starting with "-" or holding "é" takes the per-text fallback)."""
+    lowered = [t.lower() for t in texts]
+    index = KeywordIndex(lists)
+    found = BatchKeywords(lists).scan(text_batch(lowered)).as_dicts()
+    assert found == [index.scan(t) for t in lowered]
+
+
+def test_fast_path_covers_the_packaged_keywords():
+    assert ComplexityEstimator().keywords_batch().exact
+
+
+def test_unusual_keywords_fall_back_to_the_same_results(featurizer):
+    default = EstimatorConfig.default()
+    security = default.security.model_copy(
+        update={"keywords": [*default.security.keywords, "-xss", "sécurité"]}
+    )
+    config = default.model_copy(update={"security": security})
+    estimator = ComplexityEstimator(config, recommend=lambda level: "")
+    assert not estimator.keywords_batch().exact
+    texts = ["Fix the -xss hole", "sécurité du login", "plain text"]
+    assert_batch_equals_per_task(estimator, featurizer, texts)
+
+
+def test_fit_matrix_equals_fit_transform():
+    corpus = [" ".join(PIECES[i : i + 7]) for i in range(len(PIECES))] * 3 + ["naïve İ fix", "x"]
+    for max_features, min_df in ((1000, 2), (15, 2), (40, 1)):
+        one = Featurizer(max_features=max_features, min_df=min_df)
+        expected, _ = one.fit_transform(corpus)
+        batch = Featurizer(max_features=max_features, min_df=min_df)
+        got = batch.fit_matrix(corpus)
+        assert batch.vocabulary_ == one.vocabulary_
+        assert np.array_equal(batch.idf_, one.idf_)
+        assert np.array_equal(batch.mean_, one.mean_) and np.array_equal(batch.scale_, one.scale_)
+        assert (got != expected).nnz == 0
+        assert (batch.matrix(corpus) != expected).nnz == 0
+
+
+def _swebench_texts() -> list[str] | None:
+    try:
+        path = find_data_dir() / "tasks.csv"
+    except InvalidInputError:
+        return None
+    csv.field_size_limit(sys.maxsize)
+    with path.open(newline="", encoding="utf-8") as fh:
+        return [row["problem_statement"] for row in csv.DictReader(fh)]
+
+
+SWEBENCH = _swebench_texts()
+
+
+@pytest.mark.skipif(SWEBENCH is None, reason="SWE-bench data absent (../shared/data/swebench_verified)")
+def test_batch_equals_per_task_on_swebench(estimator):
+    assert SWEBENCH is not None
+    featurizer = Featurizer(max_features=20_000).fit(SWEBENCH)
+    assert_batch_equals_per_task(estimator, featurizer, SWEBENCH)
