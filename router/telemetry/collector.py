@@ -21,11 +21,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
-from router.telemetry.events import AttemptEvent, BreakerEvent, DecisionEvent, Event, OutcomeEvent
+from router._types import construct
+from router.telemetry.events import (
+    EVENT_SCHEMA_VERSION,
+    AttemptEvent,
+    BreakerEvent,
+    DecisionEvent,
+    Event,
+    OutcomeEvent,
+)
 from router.telemetry.reference import description_score
 from router.telemetry.store import Store
 
@@ -250,7 +258,8 @@ class Collector:
         if kind == _ATTEMPT:
             return self._attempt_event(at, item[2], item[3], item[4])
         if kind == _OUTCOME:
-            return OutcomeEvent.model_construct(
+            return _event(
+                OutcomeEvent,
                 timestamp=at,
                 decision_id=item[2] or "",
                 task_id=item[3],
@@ -258,7 +267,7 @@ class Collector:
                 succeeded=bool(item[5]),
                 attempts=int(item[6]),
             )
-        return BreakerEvent.model_construct(timestamp=at, model=item[2])
+        return _event(BreakerEvent, timestamp=at, model=item[2])
 
     def _attempt_event(self, at: datetime, fields: Mapping[str, Any], kind: str, reason: str | None) -> Event:
         model = fields["model"]
@@ -267,13 +276,14 @@ class Collector:
             cost = self.catalog.get(model).cost(tokens_in, tokens_out)
         except Exception:  # a model the catalog does not know: its price is unknown, not an error here
             cost = 0.0
-        return AttemptEvent.model_construct(
+        return _event(
+            AttemptEvent,
             timestamp=at,
             decision_id=fields.get("decision_id") or "",
             task_id=fields["task_id"],
             model=model,
             attempt=int(fields.get("attempt") or 1),
-            attempt_kind=kind,  # type: ignore[arg-type]  # the handler's own names
+            attempt_kind=kind,
             success=bool(fields.get("success")),
             reason=reason,
             duration_ms=fields.get("duration_ms"),
@@ -281,6 +291,17 @@ class Collector:
             output_tokens=tokens_out,
             cost_usd=cost,
         )
+
+
+E = TypeVar("E", bound=Event)
+
+
+def _event(cls: type[E], **fields: Any) -> E:
+    """An event from values this package computed: the kind and version filled in, nothing revalidated
+    (``construct`` skips pydantic's per-field defaults search, the larger part of building one)."""
+    fields["kind"] = cls.model_fields["kind"].default
+    fields["schema_version"] = EVENT_SCHEMA_VERSION
+    return construct(cls, fields)
 
 
 def decision_event(
@@ -291,7 +312,8 @@ def decision_event(
     heuristic = description_score(complexity.factor_points)
     # Metadata arrives with the decision once routers carry it; until then it is empty.
     metadata = getattr(decision, "metadata", None) or {}
-    return DecisionEvent.model_construct(
+    return _event(
+        DecisionEvent,
         timestamp=at,
         decision_id=decision.decision_id,
         source=decision.source,
