@@ -34,7 +34,7 @@ from router.telemetry.events import (
     Event,
     OutcomeEvent,
 )
-from router.telemetry.reference import description_score
+from router.telemetry.reference import description_score, terms_of
 from router.telemetry.store import Store
 
 if TYPE_CHECKING:
@@ -142,10 +142,10 @@ class Collector:
             self._wake.set()  # a full batch: no reason to wait for the interval
 
     def record_decision(
-        self, decision: RoutingDecision, latency_s: float, chars: int, model_uri: str | None = None
+        self, decision: RoutingDecision, latency_s: float, description: str, model_uri: str | None = None
     ) -> None:
         """Queue a routing decision (see :class:`router._sink.EventSink`)."""
-        self._put((_DECISION, self._clock(), decision, latency_s, chars, model_uri))
+        self._put((_DECISION, self._clock(), decision, latency_s, description, model_uri))
 
     def record_attempt(self, fields: Mapping[str, Any], kind: str, reason: str | None) -> None:
         """Queue an attempt with the fields the fallback handler gives the ledger."""
@@ -305,7 +305,7 @@ def _event(cls: type[E], **fields: Any) -> E:
 
 
 def decision_event(
-    decision: RoutingDecision, at: datetime, latency_s: float, chars: int, model_uri: str | None
+    decision: RoutingDecision, at: datetime, latency_s: float, description: str, model_uri: str | None
 ) -> DecisionEvent:
     """The event for a decision, with the estimator's score of the description alone (for drift)."""
     complexity = decision.complexity
@@ -330,7 +330,8 @@ def decision_event(
         level=complexity.level.value,
         task_type=complexity.task_type.value,
         is_critical=complexity.is_critical,
-        chars=int(chars),
+        chars=len(description),
+        terms=terms_of(description),
         metadata={str(k): str(v) for k, v in metadata.items()},
         latency_s=max(0.0, float(latency_s)),
     )

@@ -103,6 +103,7 @@ def event_row(event: Event) -> dict[str, Any]:
     if event.kind == "decision":
         for name in ("p_success", "expected_cost_usd", "metadata"):
             row[name] = json.dumps(row[name])
+        row["terms"] = " ".join(event.terms)
         row["p_chosen"] = event.p_success.get(event.model)
         row["expected_cost"] = event.expected_cost_usd.get(event.model)
     return row

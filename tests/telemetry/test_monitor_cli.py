@@ -65,7 +65,7 @@ def test_training_stores_the_traffic_reference(artifact):
     meta = json.loads((artifact / "metadata.json").read_text())
     ref = meta["traffic_reference"]
     assert ref["version"] == 1 and ref["tasks"] > 0
-    assert set(ref["counts"]) == {"score", "level", "task_type", "length"}
+    assert set(ref["counts"]) == {"score", "level", "task_type", "length", "top_term"}
 
 
 def test_report_defaults_to_a_window_covering_the_last_hour(ledger):
