@@ -276,7 +276,7 @@ def _first_outcomes(
 def _drift(drows: list[Any], model_uri: str | None, reference: dict[str, Any] | None, reason: str) -> Drift:
     if model_uri is None or reference is None:
         return Drift(available=False, reason=reason)
-    top = list(reference.get("top_terms", {}))
+    top = [str(pair[0]) for pair in reference.get("top_terms", [])]
     window = _reference.count_features(
         _reference.traffic_features(
             d.heuristic_score,

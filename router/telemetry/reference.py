@@ -3,8 +3,8 @@
 Training stores :func:`traffic_reference` in the artifact's metadata (``traffic_reference``); the analyzer
 bins a window's decisions with :func:`traffic_features` and compares. Both sides use the estimator's score
 of the description alone (:func:`description_score`), task type and critical flag, the description's
-length, and its leading term: the first of the training data's most common words it contains (in their
-order), so the heuristic and the learned router are measured alike, with or without files.
+length, and its leading term: the first of the training data's most common words (those in at most half
+of its tasks) that it contains. The heuristic and the learned router are measured alike, files or not.
 """
 
 from __future__ import annotations
@@ -23,6 +23,8 @@ SCORE_EDGES = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90)
 LENGTH_EDGES = (0, 25, 50, 100, 200, 400, 800, 1600, 3200)
 FEATURES = ("score", "level", "task_type", "length", "top_term")
 TOP_TERMS = 30
+#: Words in more than this share of the training tasks are not candidates for the top terms.
+MAX_TERM_SHARE = 0.5
 NO_TERM = "(none)"
 #: Words of at least four letters, digits or ``_``, from the first 4,000 characters; at most 64 distinct.
 #: Bounded so that a 10 MB description costs the writer thread no more than a short one.
@@ -92,7 +94,9 @@ def traffic_reference(
     no_files = FileFacts(0, 0)
     terms = [terms_of(text) for text in descriptions]
     frequency: Counter[str] = Counter(t for words in terms for t in words)
-    top = [t for t, _ in frequency.most_common(top_terms)]
+    # A word in most tasks ("file", "please") would lead nearly every task and tell nothing apart.
+    common = len(descriptions) * MAX_TERM_SHARE
+    top = [t for t, n in frequency.most_common() if n <= common][:top_terms]
     rows = []
     for text, words in zip(descriptions, terms, strict=True):
         complexity = estimator.estimate_text(text.lower(), no_files, 0)
@@ -106,8 +110,9 @@ def traffic_reference(
         "version": REFERENCE_VERSION,
         "tasks": len(descriptions),
         "counts": count_features(rows),
-        # Document frequencies of the most common words, most common first (the order top_term follows).
-        "top_terms": {t: frequency[t] for t in top},
+        # [word, tasks with it] for the most common words, most common first: the order top_term follows
+        # (a list, because the artifact's JSON sorts object keys).
+        "top_terms": [[t, frequency[t]] for t in top],
     }
 
 

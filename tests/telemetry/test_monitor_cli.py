@@ -66,6 +66,9 @@ def test_training_stores_the_traffic_reference(artifact):
     ref = meta["traffic_reference"]
     assert ref["version"] == 1 and ref["tasks"] > 0
     assert set(ref["counts"]) == {"score", "level", "task_type", "length", "top_term"}
+    counts = [n for _, n in ref["top_terms"]]  # pairs, most common first, through the artifact's JSON
+    assert 0 < len(counts) <= 30 and counts == sorted(counts, reverse=True)
+    assert max(counts) <= ref["tasks"] / 2
 
 
 def test_report_defaults_to_a_window_covering_the_last_hour(ledger):
