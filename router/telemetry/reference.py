@@ -26,10 +26,10 @@ TOP_TERMS = 30
 #: Words in more than this share of the training tasks are not candidates for the top terms.
 MAX_TERM_SHARE = 0.5
 NO_TERM = "(none)"
-#: Words of at least four letters, digits or ``_``, from the first 4,000 characters; at most 64 distinct.
+#: Words of at least four letters, digits or ``_``, from the first 1,000 characters; at most 64 distinct.
 #: Bounded so that a 10 MB description costs the writer thread no more than a short one.
 _WORD = re.compile(r"[a-z0-9_]{4,}")
-TERM_CHARS = 4_000
+TERM_CHARS = 1_000
 MAX_TERMS = 64
 
 
