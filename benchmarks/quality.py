@@ -84,6 +84,7 @@ def cascade_at_tradeoffs(cv: Any, full: np.ndarray) -> dict[str, Any]:
     """The learned escalation at each task's calibrated tradeoff; an acceptance check that sees the true
     outcome stops the chain at the first success, and the cost is the sum of the attempts made."""
     from router.learned.policy import choose, escalation, logit_table, mu_for
+    from training.evaluation.metrics import walk_cascade
 
     logits = [None if table is None else logit_table(table).tolist() for table in cv.tables]
     idx = np.flatnonzero(full)
@@ -94,12 +95,8 @@ def cascade_at_tradeoffs(cv: Any, full: np.ndarray) -> dict[str, Any]:
         mu = mu_for(float(cv.tradeoff[i]), float(cv.kappa[i]))
         p, ch = cv.p[i].tolist(), cv.cost_hat[i].tolist()
         chain = escalation(choose(p, ch, mu), p, ch, mu, logits[k], cv.base_rates[k].tolist())
-        for j in chain:
-            spent += cv.data.cost[i, j]
-            attempts += 1
-            if cv.data.success[i, j] >= 0.5:
-                solved += 1
-                break
+        cost, solved_i, tries = walk_cascade(chain, cv.data.success[i], cv.data.cost[i])
+        spent, solved, attempts = spent + cost, solved + solved_i, attempts + tries
     return _point(spent / len(idx), solved / len(idx), attempts_per_task=attempts / len(idx))
 
 

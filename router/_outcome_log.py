@@ -63,6 +63,11 @@ def log_format(path: str | Path) -> str:
 
 def read_outcomes(path: str | Path) -> OutcomeLog:
     """Read and validate an outcome-log file (CSV, Parquet or JSONL by extension)."""
+    return validate_outcomes(read_frame(path))
+
+
+def read_frame(path: str | Path) -> pd.DataFrame:
+    """An outcome-log file's rows as they are, before validation (``read_outcomes`` validates them)."""
     import pandas as pd
 
     fmt = log_format(path)
@@ -78,7 +83,7 @@ def read_outcomes(path: str | Path) -> OutcomeLog:
             frame = _integral_ids(pd.read_json(path, lines=True, dtype=False))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"Cannot read outcome log {str(path)!r} as {fmt}: {exc}") from exc
-    return validate_outcomes(frame)
+    return frame
 
 
 def _integral_ids(frame: pd.DataFrame) -> pd.DataFrame:
@@ -116,9 +121,13 @@ def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
     for col in ("task_id", "description", "model"):
         text = frame[col].astype("string")
         reject(text.isna() | (text.str.strip() == ""), f"{col} empty")
-    for col, low, high in (("success", 0.0, 1.0), ("cost_usd", 0.0, np.inf)):
+    for col, low, high, rule in (
+        ("success", 0.0, 1.0, "not in [0, 1]"),
+        ("cost_usd", 0.0, np.inf, "not a finite number >= 0"),
+    ):
         values = pd.to_numeric(frame[col], errors="coerce")
-        reject(values.isna() | (values < low) | (values > high), f"{col} not in [{low:g}, {high:g}]")
+        # An infinite cost (or 1e400, which parses as inf) would poison every mean downstream.
+        reject(values.isna() | ~np.isfinite(values) | (values < low) | (values > high), f"{col} {rule}")
         frame[col] = values.astype(float)  # one dtype whatever the file held (0/1 integers, text)
     for col in ("input_tokens", "output_tokens", "duration_ms"):
         if col in frame.columns:

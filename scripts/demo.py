@@ -7,49 +7,56 @@
    through the gate, load ``models:/task-router@champion`` and route fresh tasks again, printing cost and
    success before and after.
 
-Everything is written under ``$ROUTER_DATA_DIR/demo`` (default ``./.router/demo``), emptied first; at the end
-the demo prints the ``mlflow ui`` command that shows the runs.
+Everything is written where the command line's defaults read: the data directory (``$ROUTER_DATA_DIR``,
+default ``./.router``), emptied first, when it is empty or holds an earlier demo's results; otherwise (it
+holds someone's ledger or models) under ``demo/`` in it, and the commands printed at the end say so. At the
+end the demo prints the exact next commands: the ledger's summary and routing stats, routing with the
+champion, the notebook and ``mlflow ui``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import logging
 import os
 import random
 import shutil
+import sys
 import time
 import warnings
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from demo_gate import promote_on_partial_log  # scripts/ is on the path: demo.py runs as a script
 
-from router import Router
+from router import ExecutionError, Router
 from router._outcome_log import write_outcomes
 from router._paths import data_dir
 from router.cli._route import show_decision
 
+# The files live in an imaginary project: paths that exist are read for their line counts, and the demo's
+# decisions must not depend on the directory it runs in (this repository's own README.md has 500 lines).
 TASKS = [
-    ("Fix typo in README: 'recieve' should be 'receive'", ["README.md"]),
-    ("Implement OAuth2 authentication with JWT tokens", ["auth.py", "middleware.py"]),
+    ("Fix typo in README: 'recieve' should be 'receive'", ["app/README.md"]),
+    ("Implement OAuth2 authentication with JWT tokens", ["app/auth.py", "app/middleware.py"]),
     (
         "Refactor the distributed task scheduler architecture to support async workers with "
         "consensus-based leader election",
-        ["scheduler.py", "worker.py", "raft.py", "election.py"],
+        ["app/scheduler.py", "app/worker.py", "app/raft.py", "app/election.py"],
     ),
-    ("Fix SQL injection security vulnerability in the production login endpoint", ["login.py"]),
-    ("Fix intermittent race condition in the connection pool that deadlocks under load", ["pool.py"]),
-    ("Add a --verbose flag to the CLI", ["cli.py"]),
+    ("Fix SQL injection security vulnerability in the production login endpoint", ["app/login.py"]),
+    ("Fix intermittent race condition in the connection pool that deadlocks under load", ["app/pool.py"]),
+    ("Add a --verbose flag to the CLI", ["app/cli.py"]),
 ]
+EXPERIMENT = "router"  # the experiment `router train` and the notebook use by default
+DEMO_MARK = ".made-by-make-demo"  # in a data directory the demo may empty and fill again
 
 PRODUCTION_TASKS = 1200  # routed by the heuristic; their outcomes are the training log
 SHADOW_SHARE = 0.25  # share of production tasks also run on every model, so held-out metrics exist
 EXPLORATION = 0.1  # share of decisions made uniformly at random (their propensity is logged)
 FRESH_TASKS = 400  # routed before and after, to compare
-BENCHMARK_TASKS = 300  # every model tried on each, never trained on: the promotion gate's data
 SHOWN = ("apgr", "gain_over_hull", "cascade_apgr", "ece_max", "decision_latency_p50_ms")
 RUNS = {"C=0.3": {"C": 0.3}, "C=0.02, 500 features": {"C": 0.02, "max_features": 500}}
 
@@ -72,6 +79,8 @@ def quiet_mlflow() -> None:
     """MLflow's progress bars, INFO logs and its own deprecation warnings are noise in a demo."""
     os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
     os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")  # a demo does not report usage anywhere
+    import mlflow  # noqa: F401  (importing it configures its loggers: first, so the levels below stick)
+
     for name in ("mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
@@ -86,45 +95,75 @@ def attempt(world: Any, task_id: str, model: str) -> dict[str, Any]:
             "duration_ms": float(row["duration_ms"])}  # fmt: skip
 
 
-def run_production(router: Router, world: Any, tasks: Any, rng: random.Random) -> list[dict[str, Any]]:
-    """Route each task, explore sometimes, escalate a failure once; shadow-run every model on a share."""
+class SimulatedCalls:
+    """The handler's attempt records (decision id, level, attempt number, propensity), completed with what
+    only the simulation knows: the attempt's cost, tokens, time and the task's files."""
+
+    def __init__(self, world: Any) -> None:
+        self.world, self.rows, self.task = world, [], {}
+
+    def record(self, **fields: Any) -> None:
+        sim = self.world.loc[(fields["task_id"], fields["model"])]
+        outcome = {"input_cost": None, "output_cost": None, "total_cost": float(sim["cost_usd"]),
+                   "input_tokens": int(sim["input_tokens"]), "output_tokens": int(sim["output_tokens"]),
+                   "timestamp": sim["timestamp"]}  # fmt: skip
+        self.rows.append({**fields, **self.task, **outcome})
+
+
+def run_production(
+    router: Router, world: Any, tasks: Any, rng: random.Random
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Route each task, explore sometimes, and run it through the fallback handler, which escalates a
+    rejected (failed) result along the decision's escalation; shadow-run every model on a share instead.
+
+    Returns the ledger's rows (what the router did) and the shadow rows (an evaluation, not routing)."""
+    from router import FallbackHandler
+
     names = router.catalog.names()
-    rows: list[dict[str, Any]] = []
+    calls = SimulatedCalls(world)
+    handler = FallbackHandler(recorder=calls, sleep=lambda s: None)
+    shadow: list[dict[str, Any]] = []
     for task in tasks.itertuples():
+        if rng.random() < SHADOW_SHARE:
+            base = {"task_id": task.task_id, "description": task.description, "files": task.files,
+                    "timestamp": task.timestamp}  # fmt: skip
+            shadow += [
+                {**base, "model": m, "propensity": 1.0, **attempt(world, task.task_id, m)} for m in names
+            ]
+            continue
         decision = router.route(task.description, files=json.loads(task.files))
         chosen, propensity = decision.model, 1.0 - EXPLORATION + EXPLORATION / len(names)
         if rng.random() < EXPLORATION:
             chosen = rng.choice(names)
             propensity = EXPLORATION / len(names) + (1.0 - EXPLORATION) * (chosen == decision.model)
-        base = {"task_id": task.task_id, "description": task.description, "files": task.files,
-                "timestamp": task.timestamp}  # fmt: skip
-        if rng.random() < SHADOW_SHARE:
-            rows += [
-                {**base, "model": m, "propensity": 1.0, **attempt(world, task.task_id, m)} for m in names
-            ]
-            continue
-        first = attempt(world, task.task_id, chosen)
-        rows.append({**base, "model": chosen, "propensity": propensity, **first})
-        stronger = [m for m in decision.escalation if m != chosen]
-        if first["success"] < 1 and stronger:  # the fallback handler's one escalation, taken for sure
-            rows.append(
-                {**base, "model": stronger[0], "propensity": 1.0, **attempt(world, task.task_id, stronger[0])}
+        chain = [chosen, *router.catalog.stronger_than(chosen)]  # the heuristic's escalation, from chosen
+        decision = decision.model_copy(
+            update={"model": chosen, "propensity": propensity, "escalation": chain}
+        )
+        calls.task = {"files": json.loads(task.files), "level": decision.complexity.level.value}
+        with contextlib.suppress(ExecutionError):  # every model failed the task: recorded all the same
+            handler.execute_decision(
+                decision,
+                task.task_id,
+                lambda model, tid=task.task_id: attempt(world, tid, model),
+                accept=lambda result: result["success"] >= 0.5,
+                description=task.description,
             )
-    return rows
+    return calls.rows, shadow
 
 
 # ============================== LEDGER SWAP POINT: the one place outcomes are recorded ===================
-def record_outcomes(rows: list[dict[str, Any]], path: Path) -> Path:
+def record_outcomes(rows: list[dict[str, Any]], shadow: list[dict[str, Any]], path: Path) -> Path:
     """Record the attempts in the ledger (SQLite, in the data directory) and export the outcome log that
-    training reads, as production would: ``router logs export`` does the same from the command line."""
+    training reads, as production would (``router logs export`` does the same from the command line); the
+    shadow runs are added to the log only: they are an evaluation, not routing."""
     from router import CostTracker
-    from router._outcome_log import validate_outcomes
-    from router.ledger.outcomes import outcome_rows
 
     with CostTracker(storage_path=path.parent / "ledger.db") as ledger:
-        ledger.record_many(outcome_rows(validate_outcomes(pd.DataFrame(rows)).frame, "demo"))
+        ledger.record_many(rows)
         ledger.export_outcomes(path)
         summary = ledger.get_summary("all")
+    write_outcomes(pd.concat([pd.read_parquet(path), pd.DataFrame(shadow)], ignore_index=True), path)
     print(
         f"   ledger: {summary.total_requests} attempts, ${summary.total_cost:.2f} spent, "
         f"success {summary.success_rate:.1%}"
@@ -145,14 +184,16 @@ def first_choice(router: Router, world: Any, tasks: Any) -> tuple[float, float]:
     )
 
 
-def learning_loop() -> None:
+def learning_loop() -> tuple[Path, bool]:
     from training import train_router
-    from training.experiments import CHAMPION, compare_runs, promote
+    from training.experiments import CHAMPION, compare_runs
     from training.synthetic import generate_outcomes
 
     started = time.perf_counter()
-    root = data_dir() / "demo"
+    root, own = demo_root()
     shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    (root / DEMO_MARK).write_text("make demo wrote this directory; the next `make demo` empties it\n")
     os.environ["ROUTER_DATA_DIR"] = str(root)
     os.environ.pop("MLFLOW_TRACKING_URI", None)  # the embedded default store, whatever the shell says
     quiet_mlflow()
@@ -164,23 +205,23 @@ def learning_loop() -> None:
 
     world, production = world_of(PRODUCTION_TASKS, seed=1)
     heuristic = Router()
-    rows = run_production(heuristic, world, production, random.Random(7))
-    log = record_outcomes(rows, root / "outcomes.parquet")
+    rows, shadow = run_production(heuristic, world, production, random.Random(7))
+    log = record_outcomes(rows, shadow, root / "outcomes.parquet")
     print(
-        f"1. routed {len(production)} tasks with the heuristic ({EXPLORATION:.0%} exploration, one "
-        f"escalation on failure, {SHADOW_SHARE:.0%} shadow-run on every model): {len(rows)} attempts "
-        f"recorded in {log.name}"
+        f"1. routed {len(production)} tasks with the heuristic ({EXPLORATION:.0%} exploration, the fallback "
+        f"handler escalating failures, {SHADOW_SHARE:.0%} shadow-run on every model): "
+        f"{len(rows) + len(shadow)} attempts recorded in {log.name}"
     )
 
     runs = {}
     for label, params in RUNS.items():
-        runs[label] = train_router(log, experiment="demo", **params)
+        runs[label] = train_router(log, experiment=EXPERIMENT, **params)
     print(
-        "2. retrained twice from the log, MLflow runs in experiment 'demo': "
+        f"2. retrained twice from the log, MLflow runs in experiment {EXPERIMENT!r}: "
         + ", ".join(f"{label} -> {r.run_id[:8]}" for label, r in runs.items())
     )
 
-    ranked = compare_runs("demo", metric="apgr")
+    ranked = compare_runs(EXPERIMENT, metric="apgr")
     label_of = {r.run_id: label for label, r in runs.items()}
     print("3. compared (held-out metrics, best first on APGR):")
     print(f"   {'run':<24}{'APGR':>7}{'gain/hull':>11}{'cascade APGR':>14}{'ECE max':>9}{'p50 ms':>8}")
@@ -191,14 +232,7 @@ def learning_loop() -> None:
             f"{m['cascade_apgr']:>14.3f}{m['ece_max']:>9.3f}{m['decision_latency_p50_ms']:>8.2f}"
         )
 
-    benchmark = write_outcomes(generate_outcomes(BENCHMARK_TASKS, seed=3), root / "benchmark.parquet")
-    print(f"4. promotion gate on a benchmark neither run saw ({BENCHMARK_TASKS} tasks, every model tried):")
-    for r in reversed(ranked):  # the weaker first: it becomes champion, then the better one must beat it
-        with contextlib.redirect_stderr(io.StringIO()):  # MLflow prints "Created version ..." to stderr
-            result = promote(r["run_id"], data=benchmark)
-        verdict = "promoted" if result.promoted else "refused"
-        why = result.reason.split(", on ")[0]
-        print(f"   {label_of[r['run_id']]}: {verdict} (version {result.version}): {why}")
+    promote_on_partial_log(ranked, label_of, root)  # the gate on a partial log (scripts/demo_gate.py)
 
     fresh_world, fresh = world_of(FRESH_TASKS, seed=2)
     champion = Router.load(f"models:/task-router@{CHAMPION}", strict=True)
@@ -208,18 +242,52 @@ def learning_loop() -> None:
     print(f"   {'':<12}{'success':>9}{'cost/task':>12}")
     print(f"   {'before':<12}{before[0]:>9.1%}{'$' + format(before[1], '.4f'):>12}   heuristic")
     print(f"   {'after':<12}{after[0]:>9.1%}{'$' + format(after[1], '.4f'):>12}   learned champion")
-    print(
-        f"\nsee the runs: mlflow ui --backend-store-uri sqlite:///{root / 'mlflow.db'}   "
-        f"(loop took {time.perf_counter() - started:.0f} s)"
-    )
+    print(f"\n(loop took {time.perf_counter() - started:.0f} s)")
+    return root, own
+
+
+def demo_root() -> tuple[Path, bool]:
+    """The data directory itself when the demo may use it (empty, or an earlier demo's), else demo/ in it;
+    and whether it is the data directory (so the command line's defaults read it)."""
+    root = data_dir()
+    if not root.exists() or not any(root.iterdir()) or (root / DEMO_MARK).exists():
+        return root, True
+    return root / "demo", False
+
+
+def print_next_steps(root: Path, own: bool) -> None:
+    """The exact commands that read what the demo wrote, runnable from this directory as they are."""
+    here = Path.cwd()
+
+    def shown(path: Path) -> str:  # relative to here when below it (make demo: .venv/bin/router), else whole
+        return str(path.relative_to(here)) if path.is_relative_to(here) else str(path)
+
+    bin_dir = Path(sys.executable).parent
+    tool = {name: shown(bin_dir / name) if (bin_dir / name).exists() else name
+            for name in ("router", "jupyter-execute", "mlflow")}  # fmt: skip
+    where = shown(root)
+    env = "" if own else f"ROUTER_DATA_DIR={root.resolve()} "  # whole: the notebook runs in notebooks/
+    notebook = Path("notebooks") / "01-compare-experiments.ipynb"  # a checkout's, as make demo runs there
+    if not notebook.exists():
+        notebook = Path(__file__).resolve().parent.parent / notebook
+    print(f"\nThe ledger, the models and the MLflow store are in {where}/. Next, from this directory:")
+    for command in (
+        f"{env}{tool['router']} costs summary --period all",
+        f"{env}{tool['router']} routing stats",
+        f'{env}{tool["router"]} route --model models:/task-router@champion "Fix the flaky login test"',
+        f"{env}{tool['jupyter-execute']} {notebook}",
+        f"{tool['mlflow']} ui --backend-store-uri sqlite:///{where}/mlflow.db",
+    ):
+        print(f"  {command}")
 
 
 def main() -> None:
     from demo_monitor import monitor_demo  # scripts/ is on the path when this file runs
 
     show_heuristic()
-    learning_loop()
+    root, own = learning_loop()
     monitor_demo()
+    print_next_steps(root, own)  # last, so the commands to go on with are what the screen ends on
 
 
 if __name__ == "__main__":

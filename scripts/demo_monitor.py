@@ -86,7 +86,8 @@ def monitor_demo() -> None:
         report = analyze(collector.store, hour, model_uri=CHAMPION_URI, reference=reference)
         show_report(Console(width=110), report)
         quiet = check_rules(collector.store, rules, clock[0], model_uri=CHAMPION_URI, reference=reference)
-        print(f"\nrouter monitor check: {len(quiet.crossed)} rules crossed after the first hour")
+        names = ", ".join(v.rule.name for v in quiet.crossed) or "none"
+        print(f"\nrouter monitor check: {len(quiet.crossed)} rules crossed after the first hour ({names})")
 
         serve_hour(router, handler, world, shifted, clock)
         collector.flush()

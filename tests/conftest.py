@@ -29,6 +29,27 @@ settings.register_profile(
 )
 settings.load_profile("router")
 
+# -- tests write only under temporary directories ----------------------------------------------------------
+REPO_ROOT = Path(__file__).resolve().parent.parent
+# Caches the tools themselves keep at the root (ignored by git), not anything a test wrote.
+_TOOL_CACHES = {".pytest_cache", ".hypothesis", ".mypy_cache", ".ruff_cache", "__pycache__"}
+_root_before: set[str] = set()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _root_before.update(p.name for p in REPO_ROOT.iterdir())
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run when a test left something at the repository's root (.router/, mlruns/, ...)."""
+    new = sorted({p.name for p in REPO_ROOT.iterdir()} - _root_before - _TOOL_CACHES)
+    if new:
+        session.config.get_terminal_writer().line(
+            f"\nerror: the tests wrote into the repository root: {', '.join(new)} (write under tmp_path)",
+            red=True,
+        )
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
 
 @pytest.fixture
 def rng() -> random.Random:

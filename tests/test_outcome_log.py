@@ -107,8 +107,10 @@ BAD_ROWS = [
     ({"success": -0.1}, "success not in [0, 1]"),
     ({"success": "yes"}, "success not in [0, 1]"),
     ({"success": None}, "success not in [0, 1]"),
-    ({"cost_usd": -0.01}, "cost_usd not in [0, inf]"),
-    ({"cost_usd": None}, "cost_usd not in [0, inf]"),
+    ({"cost_usd": -0.01}, "cost_usd not a finite number >= 0"),
+    ({"cost_usd": None}, "cost_usd not a finite number >= 0"),
+    ({"cost_usd": float("inf")}, "cost_usd not a finite number >= 0"),
+    ({"cost_usd": "1e400"}, "cost_usd not a finite number >= 0"),
     ({"input_tokens": -1}, "input_tokens negative"),
     ({"output_tokens": -1}, "output_tokens negative"),
     ({"duration_ms": -5.0}, "duration_ms negative"),
@@ -118,8 +120,9 @@ BAD_ROWS = [
 ]
 BAD_IDS = [
     "task_id-blank", "task_id-null", "description-whitespace", "model-null", "success-above-1",
-    "success-negative", "success-text", "success-null", "cost-negative", "cost-null", "input-tokens-negative",
-    "output-tokens-negative", "duration-negative", "propensity-zero", "propensity-above-1", "timestamp-text",
+    "success-negative", "success-text", "success-null", "cost-negative", "cost-null", "cost-inf",
+    "cost-1e400", "input-tokens-negative", "output-tokens-negative", "duration-negative", "propensity-zero",
+    "propensity-above-1", "timestamp-text",
 ]  # fmt: skip
 
 
@@ -147,7 +150,7 @@ def test_reading_counts_bad_rows_in_every_format(tmp_path: Path, fmt: str):
     {"csv": lambda: frame.to_csv(path, index=False), "parquet": lambda: frame.to_parquet(path),
      "jsonl": lambda: frame.to_json(path, orient="records", lines=True)}[fmt]()  # fmt: skip
     log = read_outcomes(path)
-    assert log.rejected == {"cost_usd not in [0, inf]": 1}
+    assert log.rejected == {"cost_usd not a finite number >= 0": 1}
     assert log.frame["task_id"].tolist() == ["a"]
 
 

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import logging
+import math
+import os
 import sys
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar
+from typing import Annotated, Any, ParamSpec, TypeVar
 
 import typer
 from rich.console import Console
@@ -24,6 +27,8 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # -h as well as --help; sub-commands inherit the names from this context.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 out = Console()
@@ -55,9 +60,52 @@ def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+VerboseOption = Annotated[
+    bool, typer.Option("--verbose", "-v", help="Show MLflow's INFO log lines (database set-up, validation).")
+]
+
+
+def mlflow_verbosity(verbose: bool) -> None:
+    """MLflow logs INFO lines on every run (creating its tables, validating the model): show WARNING and
+    above only, unless ``--verbose`` (or ``MLFLOW_LOGGING_LEVEL`` says otherwise).
+
+    MLflow reads ``MLFLOW_LOGGING_LEVEL`` when it is first imported, which the commands do after this; when
+    it is already imported (the tests), its logger is set directly.
+    """
+    level = "INFO" if verbose else os.environ.get("MLFLOW_LOGGING_LEVEL", "WARNING").upper()
+    os.environ["MLFLOW_LOGGING_LEVEL"] = level
+    if "mlflow" in sys.modules:
+        logging.getLogger("mlflow").setLevel(level)
+
+
 def print_json(payload: Any) -> None:
-    """Machine output: plain JSON on stdout, nothing else."""
-    sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+    """Machine output: strict JSON on stdout, nothing else (NaN and infinities become null, which every
+    JSON parser reads; Python's ``NaN`` is not JSON)."""
+    sys.stdout.write(json.dumps(_finite(payload), indent=2, default=str, allow_nan=False) + "\n")
+
+
+def _finite(value: Any) -> Any:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy scalars and arrays, without importing numpy here
+        return _finite(value.tolist())
+    return value
+
+
+def plain_help(typer_app: typer.Typer) -> None:
+    """Plain (click) help for the app and every group under it, whichever module added them.
+
+    Typer's rich help prints a ``<bool>`` type beside every flag (``--json <bool>``), which reads as if the
+    flag took a value; click's plain help shows flags bare.
+    """
+    typer_app.rich_markup_mode = None
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            plain_help(group.typer_instance)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ import typer
 from rich.table import Table
 
 from router._exceptions import InvalidInputError
-from router.cli._app import app, handle_errors, out, print_json
+from router.cli._app import FAILURE, app, handle_errors, out, print_json
 from router.ledger import CostSummary, CostTracker, RoutingStats, default_ledger_path
 
 costs_app = typer.Typer(
@@ -41,17 +41,24 @@ PeriodOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")]
 
 
-def open_tracker(db: Path | None, database_url: str | None, *, create: bool = False) -> CostTracker:
-    """The ledger the options name; a SQLite file must exist unless the command writes to it."""
+def open_tracker(
+    db: Path | None, database_url: str | None, *, create: bool = False, write: bool = False
+) -> CostTracker:
+    """The ledger the options name; a SQLite file must exist unless the command may create it.
+
+    Reading commands (neither ``create`` nor ``write``) open it read-only: they never create, migrate or
+    change anything, so pointing ``--db`` at another program's database leaves it as it was.
+    """
     if db is not None and database_url:
         raise InvalidInputError("Give --db or --database-url (ROUTER_DATABASE_URL), not both.")
+    read_only = not (create or write)
     if not database_url:
         path = db or default_ledger_path()
         # A mistyped path would otherwise show an empty ledger and leave a new file behind.
         if not create and not path.exists():
             raise InvalidInputError(f"No ledger at {str(path)!r}. Give --db PATH or --database-url URL.")
-        return CostTracker(path)
-    return CostTracker(database_url=database_url)
+        return CostTracker(path, read_only=read_only)
+    return CostTracker(database_url=database_url, read_only=read_only)
 
 
 @costs_app.command("summary")
@@ -123,16 +130,38 @@ def export(
 @handle_errors
 def prune(
     days: Annotated[int, typer.Option("--days", help="Delete entries older than this many days.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Delete without asking first.")] = False,
     db: DbOption = None,
     database_url: UrlOption = None,
 ) -> None:
-    """Delete entries older than N days.
+    """Delete entries older than N days, after saying how many and asking (or with --yes).
 
-    Example:  router costs prune --days 90
+    Example:  router costs prune --days 90 --yes
     """
-    with open_tracker(db, database_url) as tracker:
+    with open_tracker(db, database_url, write=True) as tracker:
+        due = tracker.count_old_entries(days)
+        if due == 0:
+            out.print(f"No entries older than {days} days; nothing deleted", highlight=False)
+            return
+        if not yes:
+            confirm_prune(due, days)
         count = tracker.clear_old_entries(days)
     out.print(f"Deleted {count:,} entries older than {days} days", highlight=False)
+
+
+def confirm_prune(due: int, days: int) -> None:
+    question = f"Delete {due:,} entries older than {days} days from the ledger?"
+    try:
+        # The question on stdout: stderr keeps the one error line when there is no answer.
+        agreed = typer.confirm(question, default=False)
+    except typer.Abort:  # no terminal or no answer (end of input)
+        out.print()
+        raise InvalidInputError(
+            f"{question[:-1]}: no answer on stdin. Add --yes to delete without asking."
+        ) from None
+    if not agreed:
+        out.print("Nothing deleted.")
+        raise typer.Exit(FAILURE)
 
 
 @routing_app.command("stats")

@@ -15,7 +15,16 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from router.cli._app import FAILURE, app, err, handle_errors, out, print_json
+from router.cli._app import (
+    FAILURE,
+    VerboseOption,
+    app,
+    err,
+    handle_errors,
+    mlflow_verbosity,
+    out,
+    print_json,
+)
 
 experiments = typer.Typer(help="Compare training runs logged in MLflow.", no_args_is_help=True)
 app.add_typer(experiments, name="experiments")
@@ -54,11 +63,13 @@ def promote(
     name: Annotated[str, typer.Option("--name", help="Registered model name.")] = "task-router",
     tracking_uri: TrackingOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the decision as JSON.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Make a run's model the champion if it is at least as good as the current one on the same data.
 
     Example:  router promote --run 3f2c... --metric apgr
     """
+    mlflow_verbosity(verbose)
     from training.tracking.registry import promote as promote_run
 
     if data is not None and not data.is_file():

@@ -31,9 +31,16 @@ ModelOption = Annotated[
 ]
 
 
-def build_router(catalog: Path | None, model: str | None) -> Router:
+def build_router(catalog: Path | None, model: str | None, fallback: bool = False) -> Router:
+    """The router the command line asked for. A ``--model`` that cannot be used fails the command (the user
+    asked for that model); the library's warn-and-fall-back only with ``--fallback-to-heuristic``."""
     if model is not None:
-        return Router.load(model)
+        if catalog is not None:
+            raise InvalidInputError(
+                "--catalog cannot be used with --model: a trained router routes among the models (and "
+                "prices) it was trained on. Drop --catalog, or drop --model to route heuristically with it"
+            )
+        return Router.load(model, strict=not fallback)
     return Router(Catalog.from_toml(catalog) if catalog is not None else None)
 
 
@@ -61,6 +68,13 @@ def route(
     ] = None,
     catalog: CatalogOption = None,
     model: ModelOption = None,
+    fallback: Annotated[
+        bool,
+        typer.Option(
+            "--fallback-to-heuristic",
+            help="If the --model cannot be loaded, warn and route with the heuristic instead of failing.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole decision as JSON.")] = False,
 ) -> None:
     """Decide which model should take a task, with the level, the score and the reasons.
@@ -68,7 +82,9 @@ def route(
     Example:  router route "Fix race condition in the job scheduler" --files scheduler.py --json
     """
     context_text = read_context(context) if context is not None else None
-    decision = build_router(catalog, model).route(description, split_files(files), context_text, tradeoff)
+    decision = build_router(catalog, model, fallback).route(
+        description, split_files(files), context_text, tradeoff
+    )
     if as_json:
         print_json(decision.model_dump(mode="json"))
     else:
@@ -86,10 +102,11 @@ def read_context(path: Path) -> str:
 
 def show_decision(decision: RoutingDecision) -> None:
     c = decision.complexity
+    # The score to one decimal: the learned router's is fractional (55.6612 reads as false precision).
     # Names and reasons come from user catalogs and configs: escape them, and keep each on one line.
     out.print(
-        f"[bold]{escape(decision.model)}[/]  ({c.level.value}, score {c.score:g}/100, {c.task_type.value}, "
-        f"{decision.source})",
+        f"[bold]{escape(decision.model)}[/]  ({c.level.value}, score {round(c.score, 1):g}/100, "
+        f"{c.task_type.value}, {decision.source})",
         highlight=False,
     )
     out.print(f"  why: {escape(decision.reason)}", highlight=False, soft_wrap=True)

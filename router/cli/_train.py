@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from router.cli._app import app, handle_errors, out, print_json
+from router.cli._app import VerboseOption, app, handle_errors, mlflow_verbosity, out, print_json
 
 CatalogFile = Annotated[
     Path | None,
@@ -56,11 +56,13 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed of the task split and folds.")] = 0,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Only write the artifact.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    verbose: VerboseOption = False,
 ) -> None:
     """Train a router from an outcome log, report held-out metrics and save the artifact.
 
     Example:  router train --data datasets/generated/synthetic.parquet --experiment demo
     """
+    mlflow_verbosity(verbose)
     from training import train_router
 
     result = train_router(
@@ -101,12 +103,31 @@ def evaluate(
     ] = 0,
     catalog: CatalogFile = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+    ope: Annotated[
+        bool, typer.Option("--ope", help="Off-policy estimate of --model on a partial (production) log.")
+    ] = False,
+    estimator: Annotated[str, typer.Option("--estimator", help="With --ope: dr, ips or snips.")] = "dr",
+    tradeoff: Annotated[
+        float | None, typer.Option("--tradeoff", help="With --ope: the tradeoff to route at, in [0, 1].")
+    ] = None,
 ) -> None:
     """Score a trained router on an outcome log, or cross-validate training on it (--cv 5).
+
+    With --ope, --model may also be heuristic, model:NAME or mix:A=0.3,B=0.7.
 
     Example:  router evaluate --data swebench.parquet --cv 5
     """
     from router._exceptions import InvalidInputError
+
+    if ope:
+        from router.cli._ope import evaluate_ope
+
+        if model is None or cv:
+            raise InvalidInputError("--ope needs --model (a router URI, heuristic, model:NAME or mix:...)")
+        evaluate_ope(
+            data, model, estimator=estimator, tradeoff=tradeoff, catalog=_catalog(catalog), as_json=as_json
+        )
+        return
 
     if (model is None) == (cv == 0):
         raise InvalidInputError("give exactly one of --model URI or --cv K (K >= 2)")

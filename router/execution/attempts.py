@@ -45,9 +45,13 @@ class AttemptRecorder(Protocol):
 
 
 def usage_of(result: object) -> tuple[int, int]:
-    """(input, output) tokens of a result shaped like an ``anthropic`` Message; (0, 0) when it has none."""
+    """(input, output) tokens of a result shaped like an ``anthropic`` Message or an ``openai`` chat
+    completion (``prompt_tokens``, ``completion_tokens``); (0, 0) when it has none."""
     usage = getattr(result, "usage", None)
-    tokens = (getattr(usage, "input_tokens", 0), getattr(usage, "output_tokens", 0))
+    tokens = (
+        getattr(usage, "input_tokens", None) or getattr(usage, "prompt_tokens", 0),
+        getattr(usage, "output_tokens", None) or getattr(usage, "completion_tokens", 0),
+    )
     return tokens[0] if isinstance(tokens[0], int) else 0, tokens[1] if isinstance(tokens[1], int) else 0
 
 

@@ -4,7 +4,7 @@ Classification reads real exceptions without importing any SDK (``import router`
 goes by the HTTP status an SDK error carries (``status_code``, ``response.status_code`` or ``status``), by
 the names of the exception's classes (``APITimeoutError`` and ``APIConnectionError`` are spelt alike in the
 ``anthropic`` and ``openai`` SDKs), by Python's own ``TimeoutError`` / ``ConnectionError``, and only last by
-the message.
+the message. An ``openai`` 400 whose ``code`` is ``context_length_exceeded`` is a context-length error too.
 
 ======================================  ===================
 What failed                             Reason
@@ -89,6 +89,7 @@ _BY_CLASS_NAME = {
     "TimeoutException": FailureReason.TIMEOUT,  # httpx
     "APIConnectionError": FailureReason.UNAVAILABLE,
     "ConnectError": FailureReason.UNAVAILABLE,  # httpx
+    "ContextWindowExceededError": FailureReason.CONTEXT_LENGTH,  # litellm's, a 400 whatever its words
 }
 
 # Programming errors: retrying the same code on another model gives the same bug.
@@ -97,7 +98,9 @@ _UNRECOVERABLE_BUILTINS = (TypeError, AttributeError, NameError, ImportError, No
 _CONTEXT_PATTERNS = re.compile(
     r"prompt is too long|context[ _]length|context window|maximum context|too many tokens", re.IGNORECASE
 )
-_TOKENS_NEEDED = re.compile(r"(\d+)\s*tokens\s*>\s*(\d+)")
+# Anthropic: "250000 tokens > 200000 maximum"; OpenAI: "your messages resulted in 250000 tokens" (or "you
+# requested 250000 tokens" when the completion's max_tokens is counted too).
+_TOKENS_NEEDED = re.compile(r"(\d+)\s*tokens\s*>\s*\d+|(?:resulted in|requested)\s+(\d+)\s+tokens")
 _MESSAGE_HINTS = (
     (re.compile(r"rate.?limit|too many requests", re.IGNORECASE), FailureReason.RATE_LIMIT),
     (re.compile(r"timed? ?out|timeout", re.IGNORECASE), FailureReason.TIMEOUT),
@@ -153,7 +156,7 @@ def describe(exc: BaseException, wall_clock: Callable[[], float] | None = None) 
         message=message,
         status_code=status,
         retry_after=retry_after_seconds(_headers(exc), wall_clock),
-        tokens_needed=int(needed.group(1)) if needed else None,
+        tokens_needed=int(needed.group(1) or needed.group(2)) if needed else None,
         error=exc,
     )
 
@@ -163,7 +166,10 @@ def _reason(exc: BaseException, status: int | None, message: str) -> FailureReas
         if cls.__name__ in _BY_CLASS_NAME:
             return _BY_CLASS_NAME[cls.__name__]
     if status is not None and status >= 400:
-        if status in (400, 413) and _CONTEXT_PATTERNS.search(message):
+        # OpenAI's error body says "context_length_exceeded" in its code whatever the message's words.
+        if status in (400, 413) and (
+            _CONTEXT_PATTERNS.search(message) or getattr(exc, "code", None) == "context_length_exceeded"
+        ):
             return FailureReason.CONTEXT_LENGTH
         if status in _BY_STATUS:
             return _BY_STATUS[status]

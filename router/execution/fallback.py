@@ -131,6 +131,7 @@ class FallbackHandler:
         task_type: str | None = None,
         description: str | None = None,
         propensity: float | None = None,
+        escalation: Sequence[str] | None = None,
     ) -> T:
         """Call ``execute_fn(model)``, then retry, fall back or escalate until a result is accepted.
 
@@ -145,7 +146,8 @@ class FallbackHandler:
         alternatives : sequence of str, optional
             The other models this task may use, in order; None means every catalog model, cheapest first.
         accept : callable, optional
-            ``accept(result) -> bool``; a rejected result escalates to the cheapest stronger model.
+            ``accept(result) -> bool``; a rejected result goes to the next model of ``escalation`` when
+            given, else to the cheapest stronger model.
         decision_id, task_type, description : str, optional
             Passed on to the recorder with every attempt.
         propensity : float, optional
@@ -153,6 +155,9 @@ class FallbackHandler:
             (later attempts follow from its failure), so training can weight logged outcomes by it.
         strategy : FallbackStrategy, optional
             Overrides ``default_strategy`` for this task.
+        escalation : sequence of str, optional
+            The order a rejected result follows (a decision's ``escalation``): the next model of it not yet
+            tried, and no further when it ends. Breakers, availability and context windows still apply.
 
         Returns
         -------
@@ -167,7 +172,16 @@ class FallbackHandler:
             An authentication or permission error, or a bug, at once (no retry can fix it).
         """
         steps = self._start(
-            model, task_id, alternatives, accept, decision_id, strategy, task_type, description, propensity
+            model,
+            task_id,
+            alternatives,
+            accept,
+            decision_id,
+            strategy,
+            task_type,
+            description,
+            propensity,
+            escalation,
         )
         try:
             outcome: Outcome | None = None
@@ -197,6 +211,7 @@ class FallbackHandler:
         task_type: str | None = None,
         description: str | None = None,
         propensity: float | None = None,
+        escalation: Sequence[str] | None = None,
     ) -> T:
         """The asyncio twin of ``execute_with_fallback``: awaits ``execute_fn(model)`` and ``async_sleep``.
 
@@ -209,7 +224,16 @@ class FallbackHandler:
         'HAIKU'
         """
         steps = self._start(
-            model, task_id, alternatives, accept, decision_id, strategy, task_type, description, propensity
+            model,
+            task_id,
+            alternatives,
+            accept,
+            decision_id,
+            strategy,
+            task_type,
+            description,
+            propensity,
+            escalation,
         )
         try:
             outcome: Outcome | None = None
@@ -237,6 +261,10 @@ class FallbackHandler:
     ) -> T:
         """Run a router's decision: its model first, then its escalation and alternatives.
 
+        A result that ``accept`` rejects goes to the next model of ``decision.escalation`` (the learned
+        chain may go to a cheaper model than the one rejected) and stops where the escalation ends; failures
+        (rate limits, outages, context length) fall back through the escalation and the alternatives.
+
         Examples
         --------
         >>> from router import Router
@@ -255,6 +283,7 @@ class FallbackHandler:
             task_type=decision.complexity.task_type.value,
             description=description,
             propensity=decision.propensity,
+            escalation=decision.escalation or None,
         )
 
     # -- one failure, decided by hand ----------------------------------------------------------------
@@ -337,6 +366,7 @@ class FallbackHandler:
         task_type: str | None,
         description: str | None,
         propensity: float | None = None,
+        escalation: Sequence[str] | None = None,
     ) -> Steps:
         if not isinstance(task_id, str) or not task_id:
             raise InvalidInputError(f"task_id must be a non-empty string, got {task_id!r}")
@@ -353,15 +383,26 @@ class FallbackHandler:
                 if v is not None
             }
         )
+        chain = self._escalation(escalation)
+        pool = self._pool(model, alternatives)
+        # The escalation's models belong to the pool: a rejected result may go to any of them.
+        pool += [m for m in chain or () if m not in pool]
         run = TaskRun(
-            self,
-            task_id,
-            self._pool(model, alternatives),
-            _strategy(strategy or self.default_strategy),
-            accept,
-            fields,
+            self, task_id, pool, _strategy(strategy or self.default_strategy), accept, fields, chain
         )
         return run.steps()
+
+    def _escalation(self, escalation: Sequence[str] | None) -> list[str] | None:
+        if escalation is None:
+            return None
+        if isinstance(escalation, str):
+            raise InvalidInputError(
+                f"escalation must be a list of model names, got the string {escalation!r}"
+            )
+        names = list(escalation)
+        for name in names:
+            self.catalog.get(name)
+        return names
 
     def _pool(self, model: str, alternatives: Sequence[str] | None) -> list[str]:
         if isinstance(alternatives, str):

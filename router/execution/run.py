@@ -78,6 +78,7 @@ class TaskRun:
         strategy: FallbackStrategy,
         accept: Callable[[Any], bool] | None,
         record_fields: dict[str, Any],
+        escalation: list[str] | None = None,
     ) -> None:
         self.h = handler
         self.task_id = task_id
@@ -85,6 +86,7 @@ class TaskRun:
         self.strategy = strategy
         self.accept = accept
         self.fields = record_fields
+        self.escalation = escalation or []
         self.attempts: list[Attempt] = []
         self.per_model: Counter[str] = Counter()
         self.excluded: set[str] = set()
@@ -118,6 +120,7 @@ class TaskRun:
                 max_retries=self.h.config.retry.max_retries,
                 catalog=self.h.catalog,
                 health=self.h._health,
+                escalation=self.escalation,
             )
             if not plan.order:
                 self._give_up(ExecutionError, f"no model left to try after {failure.reason.value} on {model}")

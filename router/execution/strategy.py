@@ -10,7 +10,9 @@ RATE_LIMIT, UNAVAILABLE         switch now; retry the same model after backoff o
 TIMEOUT, SERVER_ERROR, UNKNOWN  retry with backoff up to ``max_retries``, then switch
 CONTEXT_LENGTH                  switch to the cheapest model whose context window is larger and fits
 INVALID_REQUEST                 switch (another model may accept it); never retry the same one
-QUALITY                         escalate to the cheapest stronger (dearer) model: a cascade
+QUALITY                         follow the task's escalation order when it has one (a router's
+                                decision: the learned chain may go to a cheaper model); otherwise
+                                escalate to the cheapest stronger (dearer) model: a cascade
 UNRECOVERABLE                   raise at once
 ==============================  =====================================================================
 
@@ -20,9 +22,10 @@ task come before those already tried.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Container, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TypeVar
 
 from router._catalog import Catalog
 from router.execution.failures import Failure, FailureReason
@@ -46,6 +49,8 @@ class FallbackStrategy(StrEnum):
     ROUND_ROBIN = "round_robin"
     BEST_AVAILABLE = "best_available"
 
+
+H = TypeVar("H", bound=Hashable)
 
 _RETRY_FIRST = frozenset({FailureReason.TIMEOUT, FailureReason.SERVER_ERROR, FailureReason.UNKNOWN})
 _SWITCH_FIRST = frozenset({FailureReason.RATE_LIMIT, FailureReason.UNAVAILABLE})
@@ -86,6 +91,22 @@ def order_by_strategy(
     return list(others)
 
 
+def cascade_next(escalation: Sequence[H], tried: Container[H]) -> list[H]:
+    """The models of ``escalation`` not yet ``tried`` in this task, in the escalation's order (names, or
+    column indices offline).
+
+    The one rule for where a rejected result goes next when a decision carries an escalation order: the
+    handler follows it (``plan_next``) and the offline evaluation walks cascades with it
+    (``training.evaluation.metrics.walk_cascade``), so the measured cascade is the one that executes.
+
+    Examples
+    --------
+    >>> cascade_next(["sonnet", "haiku", "opus"], {"sonnet"})
+    ['haiku', 'opus']
+    """
+    return [m for m in dict.fromkeys(escalation) if m not in tried]
+
+
 def plan_next(
     failure: Failure,
     failed: str,
@@ -97,11 +118,13 @@ def plan_next(
     max_retries: int,
     catalog: Catalog,
     health: Callable[[str], tuple[bool, int]],
+    escalation: Sequence[str] = (),
 ) -> Plan:
     """What to try after ``failure`` on ``failed``. Adds to ``excluded`` the models that can no longer help.
 
     ``attempts`` counts the attempts each model made in this task; a model is attempted at most
-    ``1 + max_retries`` times.
+    ``1 + max_retries`` times. ``escalation``, when not empty, is the order a rejected result (QUALITY)
+    follows, through ``cascade_next``; it ends where the escalation ends.
     """
     reason = failure.reason
     if reason in _NEVER_SAME or attempts.get(failed, 0) > max_retries:
@@ -116,6 +139,10 @@ def plan_next(
             if catalog.get(m).context_window > window and catalog.get(m).context_window >= need
         ]
         others = _cheapest_first(fitting, catalog)
+    elif reason is FailureReason.QUALITY and escalation:
+        candidates = set(others)
+        tried = {m for m, n in attempts.items() if n} | {failed}
+        others = [m for m in cascade_next(escalation, tried) if m in candidates]
     elif reason is FailureReason.QUALITY:
         stronger = set(catalog.stronger_than(failed))
         others = _cheapest_first([m for m in others if m in stronger], catalog)

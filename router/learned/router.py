@@ -1,8 +1,12 @@
-"""The learned router: a trained artifact served in-process behind the ``Router`` interface.
+"""The public ``Router`` and the learned router: a trained artifact served in-process behind its interface.
+
+``Router`` is the heuristic router plus ``Router.load``; it lives here, beside ``LearnedRouter`` (a
+``Router`` too), so that loading needs no import back from the selection stage.
 
 A decision is a handful of numpy operations on the featurizer's output: the same features training used,
-one matrix product for every model's success logit and log-cost, then the policy (``_policy``). No network
-call and no MLflow on the decision path; MLflow is imported only to fetch a ``models:/`` or ``runs:/`` URI.
+one matrix product for every model's success logit and log-cost, then the policy (``router.learned.policy``).
+No network call and no MLflow on the decision path; MLflow is imported only to fetch a ``models:/`` or
+``runs:/`` URI.
 
 If the artifact cannot be used, ``load_router`` logs a warning and returns the heuristic router (or raises
 ``ArtifactError`` when ``strict``); if a decision fails unexpectedly, that one decision falls back to the
@@ -46,16 +50,9 @@ BATCH_CHUNK = 256  # tasks per vectorised step of route_many
 class Router(HeuristicRouter):
     """Decides which model should take a task: the heuristic router, or a trained one from ``Router.load``.
 
-    Parameters
-    ----------
-    catalog : Catalog, optional
-        Models, prices and the level routing table; the packaged default when omitted.
-    estimator_config : EstimatorConfig, optional
-        Weights and keywords of the heuristic estimator; the packaged default when omitted.
-    cost_threshold : float, optional
-        Dollars per call above which the selector downgrades.
-    collector : EventSink, optional
-        Receives every decision (``router.telemetry.Collector``); without one nothing is recorded.
+    ``Router(...)`` takes the parameters of :class:`~router.selection.heuristic.HeuristicRouter` (catalog,
+    estimator configuration, cost threshold, collector); ``Router.load(uri)`` returns a
+    :class:`LearnedRouter`, which is a ``Router`` too.
 
     Examples
     --------

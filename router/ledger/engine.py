@@ -56,23 +56,34 @@ def check_sqlite_file(path: Path) -> None:
         )
 
 
-def open_engine(url: str) -> Engine:
-    """Create the engine, bring the schema up to date, and return it ready for use."""
+def open_engine(url: str, *, read_only: bool = False) -> Engine:
+    """Create the engine, bring the schema up to date, and return it ready for use.
+
+    ``read_only``: create and migrate nothing (a summary must not turn another program's database into a
+    ledger); a database that is not a ledger at the current schema version is refused. SQLite files are
+    then opened in SQLite's read-only mode, so nothing can write through this engine.
+    """
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         # psycopg 3 is the driver the package ships with; SQLAlchemy would otherwise look for psycopg2.
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     try:
-        engine = create_engine(url, pool_pre_ping=not url.startswith("sqlite"))
+        engine = create_engine(
+            url, pool_pre_ping=not url.startswith("sqlite"), **_read_only_args(url, read_only)
+        )
     except (ArgumentError, NoSuchModuleError) as exc:
         raise InvalidInputError(
             f"Invalid database URL {describe(url)!r}: {exc}. Example: postgresql+psycopg://user:pass@host/db"
         ) from None
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, wal=not read_only)
     try:
-        with write_transaction(engine) as conn:
-            _schema.lock_for_migration(conn)
-            _schema.migrate(conn, where=f"ledger at {describe(url)}")
+        if read_only:
+            with read_transaction(engine) as conn:
+                _schema.check_current(conn, where=f"database at {describe(url)}")
+        else:
+            with write_transaction(engine) as conn:
+                _schema.lock_for_migration(conn)
+                _schema.migrate(conn, where=f"ledger at {describe(url)}")
     except LedgerError:
         engine.dispose()
         raise
@@ -88,7 +99,15 @@ def _reason(exc: SQLAlchemyError) -> str:
     return str(exc).splitlines()[0]
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _read_only_args(url: str, read_only: bool) -> dict[str, Any]:
+    """For a read-only SQLite ledger: connect through SQLite's ``mode=ro`` URI (a file URI, so any path)."""
+    if not (read_only and url.startswith("sqlite")):
+        return {}
+    uri = Path(make_url(url).database or "").resolve().as_uri() + "?mode=ro"
+    return {"creator": lambda: sqlite3.connect(uri, uri=True, check_same_thread=False)}
+
+
+def _configure_sqlite(engine: Engine, *, wal: bool = True) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
         # Take transaction control from the sqlite3 module so the "begin" hook below decides how each
@@ -98,9 +117,10 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         # WAL: readers never block the writer and a killed process leaves every committed transaction in the
         # log. synchronous=NORMAL keeps that (only a power cut can lose the last commits) at a fraction of
-        # FULL's fsyncs.
-        _retry_while_locked(lambda: cursor.execute("PRAGMA journal_mode = WAL"))
-        cursor.execute("PRAGMA synchronous = NORMAL")
+        # FULL's fsyncs. Switching to WAL writes the file's header: a read-only open leaves the mode alone.
+        if wal:
+            _retry_while_locked(lambda: cursor.execute("PRAGMA journal_mode = WAL"))
+            cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -130,6 +130,72 @@ def outcome_rows(frame: pd.DataFrame, source: str) -> Iterator[dict[str, Any]]:
         yield row
 
 
+#: What makes two ledger rows the same attempt for an import: every recorded field but the id, and the
+#: time only when the file gave one (rows without a time are stamped with the import's, which differs).
+_SAME_ROW = (
+    "task_id",
+    "model",
+    "description",
+    "files",
+    "task_type",
+    "level",
+    "success",
+    "total_cost",
+    "input_tokens",
+    "output_tokens",
+    "duration_ms",
+    "propensity",
+    "attempt",
+    "decision_id",
+    "error",
+)
+_CHUNK = 500  # task ids per lookup: well under every database's limit on bound parameters
+
+
+def unseen_rows(conn: Any, rows: list[dict[str, Any]], timed: list[bool]) -> list[dict[str, Any]]:
+    """The import rows the ledger does not hold yet, so importing a file twice adds nothing.
+
+    Rows are matched as multisets: a file with two identical attempts adds two, once. ``timed[i]`` says
+    whether row ``i``'s time came from the file (then it is part of the match). Runs in the import's write
+    transaction, so two processes importing the same file at once still add it once.
+    """
+    from collections import Counter
+
+    from sqlalchemy import select
+
+    from router.ledger.schema import entries
+
+    held: Counter[tuple[Any, ...]] = Counter()
+    held_untimed: Counter[tuple[Any, ...]] = Counter()
+    task_ids = sorted({row["task_id"] for row in rows})
+    columns = [entries.c[name] for name in (*_SAME_ROW, "ts_us")]
+    for start in range(0, len(task_ids), _CHUNK):
+        stmt = select(*columns).where(entries.c.task_id.in_(task_ids[start : start + _CHUNK]))
+        for found in conn.execute(stmt):
+            data = found._mapping
+            held[_key(data, timed=True)] += 1
+            held_untimed[_key(data, timed=False)] += 1
+    fresh = []
+    for row, has_time in zip(rows, timed, strict=True):
+        key, untimed = _key(row, timed=True), _key(row, timed=False)
+        if has_time and held[key]:
+            held[key] -= 1
+            held_untimed[untimed] -= 1
+        elif not has_time and held_untimed[untimed] > 0:
+            held_untimed[untimed] -= 1
+        else:
+            fresh.append(row)
+    return fresh
+
+
+def _key(row: Any, *, timed: bool) -> tuple[Any, ...]:
+    # Floats to 12 significant digits: a cost that went through a file (15 digits) matches its stored value.
+    values = tuple(
+        float(f"{row[name]:.12g}") if isinstance(row[name], float) else row[name] for name in _SAME_ROW
+    )
+    return (*values, row["ts_us"]) if timed else values
+
+
 def _present(value: Any) -> Any:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return None

@@ -103,6 +103,11 @@ def delete_before(conn: Connection, cutoff: datetime) -> int:
     return int(conn.execute(entries.delete().where(entries.c.ts_us < to_us(cutoff))).rowcount)
 
 
+def count_before(conn: Connection, cutoff: datetime) -> int:
+    """How many entries ``delete_before`` would delete."""
+    return int(conn.execute(select(func.count()).where(entries.c.ts_us < to_us(cutoff))).scalar_one())
+
+
 # --- reading ---------------------------------------------------------------------------------------------
 
 

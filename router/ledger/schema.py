@@ -163,6 +163,27 @@ def migrate(conn: Connection, steps: Sequence[Step] = MIGRATIONS, *, where: str 
     return target
 
 
+def check_current(conn: Connection, *, where: str = "ledger") -> None:
+    """Refuse, without changing anything, a database that is not a ledger at :data:`SCHEMA_VERSION`."""
+    found = stored_version(conn)
+    if found is None:
+        raise LedgerError(
+            f"The {where} is not a ledger (no {version_table.name!r} table); a read-only command creates "
+            "nothing in it. Point --db or --database-url at a ledger."
+        )
+    if found != SCHEMA_VERSION:
+        newer = found > SCHEMA_VERSION
+        raise LedgerError(
+            f"The {where} has schema version {found}, "
+            + (
+                f"newer than this router supports ({SCHEMA_VERSION}). Upgrade the llm-task-router package."
+                if newer
+                else f"older than this router's ({SCHEMA_VERSION}); a read-only command does not migrate "
+                "it. Open it once for writing (router logs import, or CostTracker) to migrate it."
+            )
+        )
+
+
 def lock_for_migration(conn: Connection) -> None:
     """Serialise migrations between processes (SQLite's BEGIN IMMEDIATE already holds the write lock)."""
     if conn.dialect.name == "postgresql":

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router._catalog import Catalog
-from router._exceptions import BudgetExceededError, InvalidInputError
+from router._exceptions import BudgetExceededError, InvalidInputError, LedgerError
 from router._paths import data_dir
 from router.ledger.budget import BudgetConfig
 from router.ledger.entries import build_entry
@@ -69,6 +69,10 @@ class CostTracker:
         Prices used when a call's costs are not given; the packaged catalog when omitted.
     clock : callable, optional
         Returns the current time as an aware datetime; the default is UTC wall time (inject one in tests).
+    read_only : bool
+        Open an existing ledger to read it: nothing is created or migrated, a database that is not a ledger
+        is refused untouched, and a SQLite file is opened in SQLite's read-only mode (writes raise
+        ``LedgerError``). What ``router costs summary`` and the other reading commands use.
 
     Examples
     --------
@@ -92,6 +96,7 @@ class CostTracker:
         on_alert: AlertCallback | None = None,
         catalog: Catalog | None = None,
         clock: Clock | None = None,
+        read_only: bool = False,
     ) -> None:
         from router.ledger import engine as _engine
 
@@ -110,12 +115,16 @@ class CostTracker:
             self.storage_path: Path | None = (
                 Path(storage_path) if storage_path is not None else default_ledger_path()
             )
+            if read_only and not self.storage_path.is_file():
+                raise LedgerError(
+                    f"No ledger at {str(self.storage_path)!r}: nothing has been recorded there."
+                )
             _engine.check_sqlite_file(self.storage_path)
             database_url = _engine.sqlite_url(self.storage_path)
         else:
             self.storage_path = None
         self._url = database_url
-        self._engine: Engine = _engine.open_engine(database_url)
+        self._engine: Engine = _engine.open_engine(database_url, read_only=read_only)
 
     # --- lifecycle ---------------------------------------------------------------------------------------
 
@@ -179,7 +188,7 @@ class CostTracker:
         fields = {k: v for k, v in locals().items() if k not in ("self", "files")}
         fields["files"] = list(files) if files is not None and not isinstance(files, str) else files
         entry = build_entry(fields, self.catalog, self.now, "cost entry")
-        new_id = self._write([entry])
+        new_id, _ = self._write([entry])
         return entry.model_copy(update={"id": new_id})
 
     def record_many(self, rows: Iterable[Mapping[str, Any]]) -> int:
@@ -191,7 +200,13 @@ class CostTracker:
         self._write(entries)
         return len(entries)
 
-    def _write(self, entries: list[CostEntry]) -> int | None:
+    def _write(
+        self,
+        entries: list[CostEntry],
+        keep: Callable[[Any, list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    ) -> tuple[int | None, int]:
+        """Insert the entries in one transaction; ``keep(conn, rows)``, when given, picks the rows to insert
+        inside that transaction. Returns (the new id when one row went in, the number of rows inserted)."""
         from router.ledger import budget as _budget
         from router.ledger import engine as _engine
         from router.ledger import queries as _queries
@@ -202,6 +217,8 @@ class CostTracker:
             _engine.database_errors("record entries", self._url),
             _engine.write_transaction(self._engine) as conn,
         ):
+            if keep is not None:
+                rows = keep(conn, rows)
             new_id = _queries.insert_rows(conn, rows)
             if self.budget.any and rows:
                 now = self.now()
@@ -209,7 +226,7 @@ class CostTracker:
                 alerts = _budget.claim_new_alerts(conn, status, self.budget.alert_shares, now)
         for alert in alerts:
             self._send(alert)
-        return new_id
+        return new_id, len(rows)
 
     def _send(self, alert: BudgetAlert) -> None:
         logger.warning("Budget alert: %s", alert.message)
@@ -277,14 +294,29 @@ class CostTracker:
         from router.ledger import engine as _engine
         from router.ledger import queries as _queries
 
-        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
-            raise InvalidInputError(f"days must be a whole number >= 0, got {days!r}")
-        cutoff = self.now() - timedelta(days=days)
+        cutoff = self._cutoff(days)
         with (
             _engine.database_errors("delete entries", self._url),
             _engine.write_transaction(self._engine) as conn,
         ):
             return _queries.delete_before(conn, cutoff)
+
+    def count_old_entries(self, days: int = 90) -> int:
+        """How many entries ``clear_old_entries(days)`` would delete now (to ask before deleting)."""
+        from router.ledger import engine as _engine
+        from router.ledger import queries as _queries
+
+        cutoff = self._cutoff(days)
+        with (
+            _engine.database_errors("count entries", self._url),
+            _engine.read_transaction(self._engine) as conn,
+        ):
+            return _queries.count_before(conn, cutoff)
+
+    def _cutoff(self, days: int) -> datetime:
+        if isinstance(days, bool) or not isinstance(days, int) or days < 0:
+            raise InvalidInputError(f"days must be a whole number >= 0, got {days!r}")
+        return self.now() - timedelta(days=days)
 
     def export_csv(self, path: str | Path) -> int:
         """Write every entry, oldest first, to a CSV file (whole or not at all); return the row count."""
@@ -305,10 +337,19 @@ class CostTracker:
         """Add the rows of an outcome-log file (a benchmark's or another ledger's) in one transaction.
 
         A file with invalid rows is refused whole unless ``skip_invalid``, which imports the valid rows and
-        counts the others by reason. Rows without a timestamp are stamped with the current time.
+        counts the others by reason. Rows keep the file's timestamp; rows without one are stamped with the
+        current time. Rows the ledger already holds are left out (counted as "already in the ledger"), so
+        importing the same file twice adds nothing.
         """
-        from router.ledger.outcomes import OutcomeTransfer, outcome_rows, read_for_import
+        from functools import partial
+
+        from router.ledger.outcomes import OutcomeTransfer, outcome_rows, read_for_import, unseen_rows
 
         frame, skipped = read_for_import(Path(path), skip_invalid=skip_invalid)
-        count = self.record_many(outcome_rows(frame, str(path)))
-        return OutcomeTransfer(path=Path(path), rows=count, skipped=skipped)
+        rows = list(outcome_rows(frame, str(path)))
+        timed = [row["timestamp"] is not None for row in rows]  # before build_entry stamps the others
+        entries = [build_entry(row, self.catalog, self.now, f"row {i}") for i, row in enumerate(rows)]
+        _, kept = self._write(entries, keep=partial(unseen_rows, timed=timed))
+        if kept < len(entries):
+            skipped = {**skipped, "already in the ledger": len(entries) - kept}
+        return OutcomeTransfer(path=Path(path), rows=kept, skipped=skipped)

@@ -1,7 +1,8 @@
 """A small Messages API server on loopback, so tests drive the real ``anthropic`` client through failures.
 
 It answers ``POST /v1/messages`` as the API does: a valid Message body, or an error body with the status,
-headers and delay a test scripts. It is not a mock of the SDK: the SDK's own HTTP stack, status mapping,
+headers and delay a test scripts. ``POST /v1/chat/completions`` answers as OpenAI's Chat Completions API
+does, for the real ``openai`` client. It is not a mock of the SDK: the SDK's own HTTP stack, status mapping,
 exception classes and timeout handling run unchanged.
 """
 
@@ -39,6 +40,7 @@ class Reply:
     input_tokens: int = 12
     output_tokens: int = 5
     text: str = "ok"
+    code: str | None = None  # an OpenAI error body's "code", e.g. "context_length_exceeded"
 
 
 @dataclass(frozen=True)
@@ -121,7 +123,9 @@ class MessagesServer:
                 self._answer(reply, model)
 
             def _answer(self, reply: Reply, model: str) -> None:
-                if reply.status == 200:
+                if self.path.endswith("/chat/completions"):
+                    payload = _chat_completion(reply, model)
+                elif reply.status == 200:
                     payload: dict[str, Any] = {
                         "id": "msg_loopback",
                         "type": "message",
@@ -151,6 +155,31 @@ class MessagesServer:
                 pass
 
         return Handler
+
+
+def _chat_completion(reply: Reply, model: str) -> dict[str, Any]:
+    """OpenAI's Chat Completions answer: a completion, or its error body."""
+    if reply.status != 200:
+        kind = "invalid_request_error" if reply.status < 500 else "server_error"
+        return {"error": {"message": reply.message, "type": kind, "param": None, "code": reply.code}}
+    return {
+        "id": "chatcmpl-loopback",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": reply.text},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {
+            "prompt_tokens": reply.input_tokens,
+            "completion_tokens": reply.output_tokens,
+            "total_tokens": reply.input_tokens + reply.output_tokens,
+        },
+    }
 
 
 @contextmanager

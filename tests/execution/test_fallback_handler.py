@@ -270,6 +270,58 @@ def test_execute_decision_follows_the_escalation_order(handler) -> None:
     assert calls == ["haiku", "sonnet"]
 
 
+@pytest.mark.parametrize(
+    ("escalation", "good", "expected"),
+    [
+        (["sonnet", "haiku", "opus"], None, ["sonnet", "haiku", "opus"]),
+        (["sonnet", "haiku"], None, ["sonnet", "haiku"]),
+        (["opus", "haiku", "sonnet"], None, ["opus", "haiku", "sonnet"]),
+        (["opus", "haiku", "sonnet"], "haiku", ["opus", "haiku"]),
+        (["haiku"], None, ["haiku"]),
+    ],
+)
+def test_a_rejected_result_follows_the_decisions_escalation(handler, escalation, good, expected) -> None:
+    # The learned chain orders by success per dollar and may go to a cheaper model: the handler must
+    # follow it, not "the next stronger model", and stop where it ends.
+    decision = (
+        Router()
+        .route("Fix typo in README")
+        .model_copy(update={"model": escalation[0], "escalation": escalation})
+    )
+    calls: list[str] = []
+
+    def call(model: str) -> str:
+        calls.append(model)
+        return model
+
+    if good is None:
+        with pytest.raises(ExecutionError, match="no model left"):
+            handler.execute_decision(decision, "t1", call, accept=lambda r: False)
+    else:
+        assert handler.execute_decision(decision, "t1", call, accept=lambda r: r == good) == good
+    assert calls == expected
+
+
+def test_the_escalation_skips_a_cooling_model(time_) -> None:
+    handler = FallbackHandler(
+        config=CONFIG.with_breaker(failure_threshold=1), clock=time_.clock, sleep=time_.sleep
+    )
+    handler.breaker.record_failure("haiku")
+    decision = (
+        Router()
+        .route("Fix typo in README")
+        .model_copy(update={"model": "opus", "escalation": ["opus", "haiku", "sonnet"]})
+    )
+    calls: list[str] = []
+
+    def call(model: str) -> str:
+        calls.append(model)
+        return model
+
+    assert handler.execute_decision(decision, "t1", call, accept=lambda r: r != "opus") == "sonnet"
+    assert calls == ["opus", "sonnet"]
+
+
 # -- threads: statistics stay exact -----------------------------------------------------------------------
 def test_statistics_are_exact_under_8_threads() -> None:
     # A high threshold keeps the breaker out of the way, so every count is known in advance.

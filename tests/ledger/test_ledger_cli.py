@@ -89,7 +89,7 @@ def test_export_prune_and_logs_round_trip(db, tmp_path):
     assert "Wrote 4 entries" in run("costs", "export", str(tmp_path / "c.csv"), "--db", str(db)).output
     assert (
         "Deleted 1 entries older than 90 days"
-        in run("costs", "prune", "--days", "90", "--db", str(db)).output
+        in run("costs", "prune", "--days", "90", "--yes", "--db", str(db)).output
     )
     exported = run("logs", "export", str(tmp_path / "o.parquet"), "--db", str(db))
     assert exported.exit_code == 0 and "Wrote 3 rows" in exported.output

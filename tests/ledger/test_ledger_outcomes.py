@@ -118,7 +118,7 @@ def test_a_log_with_invalid_rows_is_refused_whole_unless_asked(tracker, tmp_path
         }
     ).to_csv(path, index=False)
     with pytest.raises(
-        InvalidInputError, match=r"invalid rows: 1 \(cost_usd not in \[0, inf\]\), 1 \(success"
+        InvalidInputError, match=r"invalid rows: 1 \(cost_usd not a finite number >= 0\), 1 \(success"
     ):
         tracker.import_outcomes(path)
     assert tracker.get_summary("all").total_requests == 0

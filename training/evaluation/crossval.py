@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.model_selection import KFold
 
 from router._catalog import Catalog
+from router._exceptions import InvalidInputError
 from training.data.outcomes import Outcomes, TaskMatrix, load_outcomes, task_matrix
 from training.evaluation.holdout import predict_matrix
 from training.evaluation.metrics import (
@@ -57,6 +58,12 @@ def cross_validate(
     data = task_matrix(frame, models)
     fit_params = FitParams(seed=seed, **params)
     n = len(data.task_ids)
+    require_full_tasks(data)  # before fitting: the report needs them, and fitting K routers takes a while
+    if n < folds:
+        raise InvalidInputError(
+            f"{folds}-fold cross-validation needs at least {folds} tasks, the log has {n}: "
+            f"log more tasks or use --cv {max(2, n)}" + ("" if n >= 2 else " with at least 2 tasks")
+        )
     p = np.full(data.success.shape, np.nan)
     c = np.full(data.success.shape, np.nan)
     kappa, tradeoff, fold_of = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
@@ -76,6 +83,7 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
     """Policy, cascade and baselines on the tasks where every model was tried."""
     data = cv.data
     full = data.observed.all(axis=1)
+    require_full_tasks(data)
     s, c = data.success[full], data.cost[full]
     p, ch = cv.p[full], cv.cost_hat[full]
     kappa = float(np.median(cv.kappa[full]))
@@ -117,6 +125,18 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
         },
         "random_mix": curve_metrics(singles[[cheap, best]], singles),
     }
+
+
+def require_full_tasks(data: TaskMatrix) -> None:
+    """Refuse a log with no task on which every model was tried: decision quality is scored on those."""
+    if not data.observed.all(axis=1).any():
+        # A production log (one model per task, plus escalations) has no task to compare the models on.
+        raise InvalidInputError(
+            f"the log has no task on which every model ({', '.join(data.models)}) was tried, out of "
+            f"{len(data.task_ids)} tasks: decision quality is scored on such tasks only. Evaluate on a "
+            "benchmark-style log (every model tried on each task, e.g. python -m training.synthetic "
+            "OUT --mode full)"
+        )
 
 
 def compare_at(points: np.ndarray, cost: float, success: float) -> dict[str, float]:

@@ -16,9 +16,12 @@ Definitions (cost is the mean dollars per task, success the mean outcome per tas
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from router.execution.strategy import cascade_next
 from router.learned.policy import choose_many, escalation_many, logit_table, mu_for
 from training.fit.router_fit import TRADEOFF_GRID
 
@@ -149,13 +152,35 @@ def cascade_points(
         chains = escalation_many(choose_many(p, c_hat, mu), p, c_hat, mu, logits, base)
         total_cost = total_success = 0.0
         for i, chain in enumerate(chains):
-            for j in chain:
-                total_cost += cost[i, j]
-                if success[i, j] >= 0.5:
-                    total_success += 1
-                    break
+            spent, solved, _ = walk_cascade(chain, success[i], cost[i])
+            total_cost += spent
+            total_success += solved
         points.append((total_cost / len(success), total_success / len(success)))
     return np.array(points)
+
+
+def walk_cascade(
+    chain: Sequence[int], success: Sequence[float], cost: Sequence[float]
+) -> tuple[float, bool, int]:
+    """(dollars spent, solved, attempts) of one task's escalation ``chain`` of model columns, with an
+    acceptance check that sees each attempt's true outcome.
+
+    The next model after a rejected result comes from ``router.execution.strategy.cascade_next``, the rule
+    ``FallbackHandler.execute_decision`` follows, so what is measured here is what executes
+    (``tests/training/test_cascade_walk.py`` checks the two agree).
+    """
+    tried: set[int] = set()
+    spent, attempts = 0.0, 0
+    nxt = list(chain[:1])
+    while nxt:
+        j = int(nxt[0])
+        tried.add(j)
+        spent += float(cost[j])
+        attempts += 1
+        if success[j] >= 0.5:
+            return spent, True, attempts
+        nxt = cascade_next(list(chain), tried)
+    return spent, False, attempts
 
 
 def fixed_cascade(success: np.ndarray, cost: np.ndarray, order: list[int]) -> tuple[float, float]:

@@ -1,12 +1,11 @@
-"""The router as an MLflow pyfunc model: a thin wrapper around the safe artifact.
+"""The router as an MLflow pyfunc model: a thin wrapper around the safe artifact, logged from code.
 
-The pickled part is only this class, referenced by module path (its state is set in ``load_context``); the
-router itself stays the verified ``router.npz`` + ``metadata.json`` under the model's ``artifacts/router``,
-which ``Router.load("models:/...")`` reads directly without unpickling anything. The pyfunc flavour is for
-MLflow's own tools (``mlflow.pyfunc.load_model``, ``mlflow models serve``, batch scoring).
-
-Input: a DataFrame with a ``description`` column (one task per row). Output: the chosen ``model``, its
-calibrated ``p_success`` and its ``expected_cost_usd``.
+The model is logged with MLflow's models-from-code: ``pyfunc_model.py`` is passed by file path, copied into
+the model and run when it loads, so no cloudpickle is written or loaded. The router itself stays the
+verified ``router.npz`` + ``metadata.json`` under the model's ``artifacts/router``, which
+``Router.load("models:/...")`` reads directly (versions logged before, with a pickled wrapper, load the same
+way: their pickle is never opened). The pyfunc flavour is for MLflow's own tools
+(``mlflow.pyfunc.load_model``, ``mlflow models serve``, batch scoring).
 """
 
 from __future__ import annotations
@@ -17,12 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from mlflow.pyfunc.model import PythonModel
 
 from training.fit.versions import library_versions
 
 MODEL_NAME = "model"
 ROUTER_ARTIFACT = "router"
+MODEL_CODE = Path(__file__).with_name("pyfunc_model.py")
 INPUT_EXAMPLE = pd.DataFrame(
     {
         "description": [
@@ -33,35 +32,11 @@ INPUT_EXAMPLE = pd.DataFrame(
 )
 
 
-class RouterModel(PythonModel):
-    """Routes each row's ``description`` with the wrapped artifact, at its calibrated default tradeoff."""
-
-    def load_context(self, context: Any) -> None:
-        from router.learned.router import load_router
-
-        # strict: a pyfunc that silently served the heuristic would misreport what it is.
-        self.router = load_router(context.artifacts[ROUTER_ARTIFACT], strict=True)
-
-    def predict(
-        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-    ) -> pd.DataFrame:
-        decisions = self.router.route_many([str(d) for d in model_input["description"]])
-        return pd.DataFrame(
-            {
-                "model": [d.model for d in decisions],
-                "p_success": [d.p_success[d.model] for d in decisions],
-                "expected_cost_usd": [d.expected_cost_usd[d.model] for d in decisions],
-            }
-        )
-
-
 def log_router_model(mlflow: Any, artifact_dir: Any) -> Any:
     """Log the artifact directory as the run's pyfunc model; returns MLflow's ``ModelInfo``."""
     from mlflow.models import infer_signature
 
-    model = RouterModel()
-    model.router = _load(artifact_dir)
-    signature = infer_signature(INPUT_EXAMPLE, model.predict(None, INPUT_EXAMPLE))
+    signature = infer_signature(INPUT_EXAMPLE, _predict(_load(artifact_dir), INPUT_EXAMPLE))
     versions = library_versions()
     # Listed, not inferred: MLflow's inference imports the model in a subprocess, seconds per run.
     requirements = [f"mlflow=={mlflow.__version__}"] + [
@@ -73,12 +48,24 @@ def log_router_model(mlflow: Any, artifact_dir: Any) -> Any:
         staged = shutil.copytree(artifact_dir, Path(tmp) / ROUTER_ARTIFACT)
         return mlflow.pyfunc.log_model(
             name=MODEL_NAME,
-            python_model=RouterModel(),
+            python_model=str(MODEL_CODE),  # a file path: models-from-code, no pickle
             artifacts={ROUTER_ARTIFACT: str(staged)},
             signature=signature,
             input_example=INPUT_EXAMPLE,
             pip_requirements=requirements,
         )
+
+
+def _predict(router: Any, frame: pd.DataFrame) -> pd.DataFrame:
+    """What the pyfunc returns (``pyfunc_model.RouterModel.predict``), for the signature."""
+    decisions = router.route_many([str(d) for d in frame["description"]])
+    return pd.DataFrame(
+        {
+            "model": [d.model for d in decisions],
+            "p_success": [d.p_success[d.model] for d in decisions],
+            "expected_cost_usd": [d.expected_cost_usd[d.model] for d in decisions],
+        }
+    )
 
 
 def _load(artifact_dir: Any) -> Any:

@@ -18,6 +18,7 @@ from typing import Any
 
 from router._exceptions import InvalidInputError, RouterError
 from training.data.outcomes import Outcomes, load_outcomes
+from training.tracking.ope_gate import is_partial
 from training.tracking.pyfunc import MODEL_NAME
 from training.tracking.runs import CURVES_FILE, EVALUATION_PATH, HELD_OUT_FILE, use_tracking
 
@@ -107,6 +108,7 @@ class Promotion:
     data: str
     tasks: int
     reason: str
+    lower_bound: float | None = None  # partial logs: one-sided 95% lower bound of the improvement
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -124,10 +126,13 @@ GATE_METRICS = (
 
 
 def check_gate_metric(metric: str) -> None:
-    if metric not in GATE_METRICS and not metric.startswith(("auc_", "brier_", "ece_")):
+    from training.tracking.ope_gate import OPE_METRICS
+
+    if metric not in GATE_METRICS + OPE_METRICS and not metric.startswith(("auc_", "brier_", "ece_")):
         raise InvalidInputError(
             f"Unknown metric {metric!r} for the promotion gate. Allowed: "
-            f"{', '.join(GATE_METRICS)}, or auc_MODEL, brier_MODEL, ece_MODEL."
+            f"{', '.join(GATE_METRICS)}, or auc_MODEL, brier_MODEL, ece_MODEL; on a partial log "
+            f"{', '.join(OPE_METRICS)}."
         )
 
 
@@ -211,6 +216,9 @@ def promote(
     frame, described = _evaluation_data(mlflow, run_id, data)
     version = _candidate_version(mlflow, client, run_id, registered_name)
     candidate_uri = f"models:/{registered_name}/{version}"
+    if data is not None and is_partial(frame, _models_of(candidate_uri)):
+        # The data as given, not the validated frame: a partial log's bad propensities must be refused.
+        return _promote_on_partial_log(client, data, described, version, metric, force, registered_name)
     tasks = _full_information_tasks(frame, _models_of(candidate_uri), described)
     scores = _score(candidate_uri, frame, f"candidate version {version}")
     if metric not in scores:
@@ -233,6 +241,48 @@ def promote(
     if result.promoted:
         client.set_registered_model_alias(registered_name, CHAMPION, version)
         for key, tag in _tags(result).items():
+            client.set_model_version_tag(registered_name, version, key, tag)
+    return result
+
+
+def _champion_version(client: Any, registered_name: str) -> str | None:
+    try:
+        return str(client.get_model_version_by_alias(registered_name, CHAMPION).version)
+    except Exception:  # MlflowException: no such alias (or no such model) means no champion yet
+        return None
+
+
+def _promote_on_partial_log(
+    client: Any, frame: Any, described: str, version: str, metric: str, force: bool, registered_name: str
+) -> Promotion:
+    """The gate on a partial log: the doubly robust paired difference's one-sided 95% lower bound >= 0."""
+    from training.tracking.ope_gate import decide, ope_metric
+
+    previous = _champion_version(client, registered_name)
+    found = None
+    if previous is not None and previous != version:
+        found = decide(
+            frame, f"models:/{registered_name}/{version}", f"models:/{registered_name}/{previous}", metric
+        )
+        better, why = found.better, found.reason
+    else:
+        better, why = _verdict(metric, math.nan, None, previous, version)
+    result = Promotion(
+        promoted=better or force, forced=force and not better, name=registered_name, version=version,
+        previous_version=previous, metric=f"dr_{ope_metric(metric)}",
+        candidate_value=found.candidate_value if found else math.nan,
+        champion_value=found.champion_value if found else None, data=described,
+        tasks=found.tasks if found else 0, reason=f"{why}, on {described}",
+        lower_bound=found.lower_bound if found else None,
+    )  # fmt: skip
+    if result.promoted:
+        client.set_registered_model_alias(registered_name, CHAMPION, version)
+        tags = _tags(result)
+        if found is not None:
+            tags |= {"promotion.estimator": "dr", "promotion.lower_bound_95": f"{found.lower_bound:.6g}",
+                     "promotion.difference": f"{found.difference:.6g}",
+                     "promotion.cost_weight": f"{found.cost_weight:.6g}"}  # fmt: skip
+        for key, tag in tags.items():
             client.set_model_version_tag(registered_name, version, key, tag)
     return result
 

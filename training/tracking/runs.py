@@ -60,9 +60,13 @@ def _experiment_id(mlflow: Any, name: str) -> str:
     if found is not None:
         return str(found.experiment_id)
     location = None
-    if mlflow.get_tracking_uri() == default_tracking_uri():
+    uri = mlflow.get_tracking_uri()
+    if uri == embedded_tracking_uri():  # not default_tracking_uri(): asking must not create ./.router
         # The embedded store keeps artifacts beside it, not in ./mlruns of whatever the working directory is.
         location = (data_dir() / "mlartifacts").resolve().as_uri()
+    elif uri.startswith("sqlite:///"):
+        # Any SQLite store likewise: MLflow's default would be ./mlruns of the working directory.
+        location = (Path(uri.removeprefix("sqlite:///")).parent / "mlartifacts").resolve().as_uri()
     return str(mlflow.create_experiment(name, artifact_location=location))
 
 

@@ -1,0 +1,21 @@
+"""LiteLLM integration: our router as a LiteLLM routing plugin and complexity-router classifier, and a
+callback that records every LiteLLM call in our ledger.
+
+Needs the ``litellm`` extra (``pip install 'llm-task-router[litellm]'``); ``import router`` never imports
+this package or LiteLLM.
+
+- :class:`RouterPlugin`: ``litellm.Router(plugins=[RouterPlugin(router, models)])`` narrows each request's
+  candidate deployments to the model our router chose, and publishes the decision as signals.
+- :class:`TierClassifier`: ``complexity_router_config: {classifier_type: "custom", classifier_plugin: ...}``
+  names the tier of the model our router chose.
+- :class:`LedgerLogger`: ``litellm.callbacks = [LedgerLogger(CostTracker(), models)]`` records every call.
+- :class:`ModelMap`: the explicit mapping of LiteLLM names to catalog names they share.
+"""
+
+from router.integrations.litellm._classifier import TierClassifier
+from router.integrations.litellm._logger import LedgerLogger
+from router.integrations.litellm._models import ModelMap
+from router.integrations.litellm._plugin import RouterPlugin
+from router.integrations.litellm._request import SIGNAL_KEY
+
+__all__ = ["SIGNAL_KEY", "LedgerLogger", "ModelMap", "RouterPlugin", "TierClassifier"]
