@@ -29,7 +29,6 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from demo_gate import promote_on_partial_log  # scripts/ is on the path: demo.py runs as a script
 
 from router import ExecutionError, Router
 from router._outcome_log import write_outcomes
@@ -185,6 +184,8 @@ def first_choice(router: Router, world: Any, tasks: Any) -> tuple[float, float]:
 
 
 def learning_loop() -> tuple[Path, bool]:
+    from demo_gate import promote_on_partial_log  # scripts/ is on the path when this file runs
+
     from training import train_router
     from training.experiments import CHAMPION, compare_runs
     from training.synthetic import generate_outcomes
