@@ -59,7 +59,7 @@ def added_latency(location: dict[str, Any], calls: int, repeats: int) -> dict[st
         timer, direct = time.perf_counter, []
         for _ in range(calls):
             start = timer()
-            collector.record_decision(decision, 1e-4, 2048)
+            collector.record_decision(decision, 1e-4, DESCRIPTION)
             direct.append(timer() - start)
         collector.flush(120)
         stats = collector.stats()
@@ -84,7 +84,7 @@ def throughput(location: dict[str, Any], events: int) -> dict[str, Any]:
     with Collector(**location, max_queue=events + 1) as collector:
         started = time.perf_counter()
         for _ in range(events):
-            collector.record_decision(decision, 1e-4, 2048)
+            collector.record_decision(decision, 1e-4, DESCRIPTION)
         queued = time.perf_counter() - started
         collector.flush(600)
         seconds = time.perf_counter() - started

@@ -18,9 +18,9 @@ class EventSink(Protocol):
     """Receives what happened; ``router.telemetry.Collector`` is the implementation."""
 
     def record_decision(
-        self, decision: RoutingDecision, latency_s: float, chars: int, model_uri: str | None = None
+        self, decision: RoutingDecision, latency_s: float, description: str, model_uri: str | None = None
     ) -> None:
-        """A routing decision, how long it took and the description's length in characters."""
+        """A routing decision, how long it took, and the task's description (for its length and terms)."""
 
     def record_attempt(self, fields: Mapping[str, Any], kind: str, reason: str | None) -> None:
         """An attempt with the fields the ledger records; ``kind``: first, retry, fallback or escalation."""

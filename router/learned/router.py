@@ -147,7 +147,7 @@ class LearnedRouter(Router):
             log.warning("learned router failed (%r); falling back to the heuristic for this decision", exc)
             decision = self._heuristic_decision(text, facts, context_chars, t)
         if self.collector is not None:
-            self._emit(decision, time.perf_counter() - start, len(text))
+            self._emit(decision, time.perf_counter() - start, text)
         return decision
 
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:

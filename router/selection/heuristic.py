@@ -114,7 +114,7 @@ class HeuristicRouter:
         complexity = self.estimator.estimate(description, files, context)
         decision = self._decide(complexity, t)
         if self.collector is not None:
-            self._emit(decision, time.perf_counter() - start, len(description))
+            self._emit(decision, time.perf_counter() - start, description)
         return decision
 
     def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
@@ -131,20 +131,20 @@ class HeuristicRouter:
             self._emit_many(decisions, texts, time.perf_counter() - start)
         return decisions
 
-    def _emit(self, decision: RoutingDecision, latency_s: float, chars: int) -> None:
+    def _emit(self, decision: RoutingDecision, latency_s: float, description: str) -> None:
         """Tell the collector; a failing one is logged, never raised into the caller's decision."""
         collector = self.collector
         if collector is None:
             return
         try:
-            collector.record_decision(decision, latency_s, chars, self.model_uri)
+            collector.record_decision(decision, latency_s, description, self.model_uri)
         except Exception as exc:
             log.warning("telemetry collector failed (%r); the decision stands", exc)
 
     def _emit_many(self, decisions: list[RoutingDecision], texts: list[str], latency_s: float) -> None:
         each = latency_s / len(decisions) if decisions else 0.0  # a batch's decisions share its time
         for decision, text in zip(decisions, texts, strict=True):
-            self._emit(decision, each, len(text))
+            self._emit(decision, each, text)
 
     def _estimate_batch(self, texts: list[str]) -> BatchComplexity:
         """The estimator's arrays for a chunk of validated texts, counted in its statistics as ``estimate``

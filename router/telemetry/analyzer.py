@@ -151,6 +151,7 @@ def analyze(
                 decisions.c.task_type,
                 decisions.c.is_critical,
                 decisions.c.chars,
+                decisions.c.terms,
                 decisions.c.latency_s,
             ).where(_range(decisions, window))
         ).all()
@@ -275,13 +276,22 @@ def _first_outcomes(
 def _drift(drows: list[Any], model_uri: str | None, reference: dict[str, Any] | None, reason: str) -> Drift:
     if model_uri is None or reference is None:
         return Drift(available=False, reason=reason)
+    top = [str(pair[0]) for pair in reference.get("top_terms", [])]
     window = _reference.count_features(
-        _reference.traffic_features(d.heuristic_score, d.task_type, bool(d.is_critical), d.chars)
+        _reference.traffic_features(
+            d.heuristic_score,
+            d.task_type,
+            bool(d.is_critical),
+            d.chars,
+            _reference.top_term(d.terms.split(), top),
+        )
         for d in drows
     )
     drift = Drift(available=True, reference_tasks=int(reference["tasks"]), samples=len(drows))
     for name in _reference.FEATURES:
-        ref_counts = reference["counts"].get(name, {})
+        if name not in reference["counts"]:
+            continue  # a reference from before this feature was binned
+        ref_counts = reference["counts"][name]
         test = psi_test(ref_counts, window[name])
         total = sum(ref_counts.values()) or 1
         drift.tests[name] = test

@@ -21,12 +21,20 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
-from router.telemetry.events import AttemptEvent, BreakerEvent, DecisionEvent, Event, OutcomeEvent
-from router.telemetry.reference import description_score
+from router._types import construct
+from router.telemetry.events import (
+    EVENT_SCHEMA_VERSION,
+    AttemptEvent,
+    BreakerEvent,
+    DecisionEvent,
+    Event,
+    OutcomeEvent,
+)
+from router.telemetry.reference import description_score, terms_of
 from router.telemetry.store import Store
 
 if TYPE_CHECKING:
@@ -134,10 +142,10 @@ class Collector:
             self._wake.set()  # a full batch: no reason to wait for the interval
 
     def record_decision(
-        self, decision: RoutingDecision, latency_s: float, chars: int, model_uri: str | None = None
+        self, decision: RoutingDecision, latency_s: float, description: str, model_uri: str | None = None
     ) -> None:
         """Queue a routing decision (see :class:`router._sink.EventSink`)."""
-        self._put((_DECISION, self._clock(), decision, latency_s, chars, model_uri))
+        self._put((_DECISION, self._clock(), decision, latency_s, description, model_uri))
 
     def record_attempt(self, fields: Mapping[str, Any], kind: str, reason: str | None) -> None:
         """Queue an attempt with the fields the fallback handler gives the ledger."""
@@ -250,7 +258,8 @@ class Collector:
         if kind == _ATTEMPT:
             return self._attempt_event(at, item[2], item[3], item[4])
         if kind == _OUTCOME:
-            return OutcomeEvent.model_construct(
+            return _event(
+                OutcomeEvent,
                 timestamp=at,
                 decision_id=item[2] or "",
                 task_id=item[3],
@@ -258,7 +267,7 @@ class Collector:
                 succeeded=bool(item[5]),
                 attempts=int(item[6]),
             )
-        return BreakerEvent.model_construct(timestamp=at, model=item[2])
+        return _event(BreakerEvent, timestamp=at, model=item[2])
 
     def _attempt_event(self, at: datetime, fields: Mapping[str, Any], kind: str, reason: str | None) -> Event:
         model = fields["model"]
@@ -267,13 +276,14 @@ class Collector:
             cost = self.catalog.get(model).cost(tokens_in, tokens_out)
         except Exception:  # a model the catalog does not know: its price is unknown, not an error here
             cost = 0.0
-        return AttemptEvent.model_construct(
+        return _event(
+            AttemptEvent,
             timestamp=at,
             decision_id=fields.get("decision_id") or "",
             task_id=fields["task_id"],
             model=model,
             attempt=int(fields.get("attempt") or 1),
-            attempt_kind=kind,  # type: ignore[arg-type]  # the handler's own names
+            attempt_kind=kind,
             success=bool(fields.get("success")),
             reason=reason,
             duration_ms=fields.get("duration_ms"),
@@ -283,15 +293,27 @@ class Collector:
         )
 
 
+E = TypeVar("E", bound=Event)
+
+
+def _event(cls: type[E], **fields: Any) -> E:
+    """An event from values this package computed: the kind and version filled in, nothing revalidated
+    (``construct`` skips pydantic's per-field defaults search, the larger part of building one)."""
+    fields["kind"] = cls.model_fields["kind"].default
+    fields["schema_version"] = EVENT_SCHEMA_VERSION
+    return construct(cls, fields)
+
+
 def decision_event(
-    decision: RoutingDecision, at: datetime, latency_s: float, chars: int, model_uri: str | None
+    decision: RoutingDecision, at: datetime, latency_s: float, description: str, model_uri: str | None
 ) -> DecisionEvent:
     """The event for a decision, with the estimator's score of the description alone (for drift)."""
     complexity = decision.complexity
     heuristic = description_score(complexity.factor_points)
     # Metadata arrives with the decision once routers carry it; until then it is empty.
     metadata = getattr(decision, "metadata", None) or {}
-    return DecisionEvent.model_construct(
+    return _event(
+        DecisionEvent,
         timestamp=at,
         decision_id=decision.decision_id,
         source=decision.source,
@@ -308,7 +330,8 @@ def decision_event(
         level=complexity.level.value,
         task_type=complexity.task_type.value,
         is_critical=complexity.is_critical,
-        chars=int(chars),
+        chars=len(description),
+        terms=terms_of(description),
         metadata={str(k): str(v) for k, v in metadata.items()},
         latency_s=max(0.0, float(latency_s)),
     )

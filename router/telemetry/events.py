@@ -51,6 +51,8 @@ class DecisionEvent(_Event):
     task_type: str
     is_critical: bool = False
     chars: int = Field(ge=0)
+    #: The description's distinct words (see ``router.telemetry.reference.terms_of``), for term drift.
+    terms: list[str] = Field(default_factory=list)
     metadata: dict[str, str] = Field(default_factory=dict)
     latency_s: float = Field(ge=0)
 

@@ -2,8 +2,9 @@
 
 Training stores :func:`traffic_reference` in the artifact's metadata (``traffic_reference``); the analyzer
 bins a window's decisions with :func:`traffic_features` and compares. Both sides use the estimator's score
-of the description alone (:func:`description_score`), task type and critical flag, and the description's
-length, so the heuristic and the learned router are measured alike, with or without files.
+of the description alone (:func:`description_score`), task type and critical flag, the description's
+length, and its leading term: the first of the training data's most common words (those in at most half
+of its tasks) that it contains. The heuristic and the learned router are measured alike, files or not.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from router.estimation.estimator import ComplexityEstimator, FileFacts
@@ -20,8 +21,16 @@ REFERENCE_VERSION = 1
 #: Lower edges of the score bins (0–100) and of the description-length bins (characters, doubling).
 SCORE_EDGES = (0, 10, 20, 30, 40, 50, 60, 70, 80, 90)
 LENGTH_EDGES = (0, 25, 50, 100, 200, 400, 800, 1600, 3200)
-FEATURES = ("score", "level", "task_type", "length")
+FEATURES = ("score", "level", "task_type", "length", "top_term")
+TOP_TERMS = 30
+#: Words in more than this share of the training tasks are not candidates for the top terms.
+MAX_TERM_SHARE = 0.5
+NO_TERM = "(none)"
+#: Words of at least four letters, digits or ``_``, from the first 1,000 characters; at most 64 distinct.
+#: Bounded so that a 10 MB description costs the writer thread no more than a short one.
 _WORD = re.compile(r"[a-z0-9_]{4,}")
+TERM_CHARS = 1_000
+MAX_TERMS = 64
 
 
 def _bin(value: float, edges: tuple[int, ...]) -> str:
@@ -39,6 +48,17 @@ def description_score(factor_points: Mapping[str, float]) -> float:
     return min(100.0, max(0.0, total))
 
 
+def terms_of(description: str) -> list[str]:
+    """The description's distinct words, in order of appearance (bounded, see ``_WORD``)."""
+    return list(dict.fromkeys(_WORD.findall(description[:TERM_CHARS].lower())))[:MAX_TERMS]
+
+
+def top_term(terms: Iterable[str], top: Sequence[str]) -> str:
+    """The first of ``top`` (most common first) among ``terms``, or ``(none)``."""
+    present = set(terms)
+    return next((t for t in top if t in present), NO_TERM)
+
+
 def level_of(score: float, is_critical: bool, moderate: float = 25, complex_: float = 50) -> str:
     """The level rule on the estimator's score, with the default thresholds, for drift only."""
     if is_critical:
@@ -46,13 +66,16 @@ def level_of(score: float, is_critical: bool, moderate: float = 25, complex_: fl
     return "simple" if score < moderate else "moderate" if score < complex_ else "complex"
 
 
-def traffic_features(score: float, task_type: str, is_critical: bool, chars: int) -> dict[str, str]:
+def traffic_features(
+    score: float, task_type: str, is_critical: bool, chars: int, leading_term: str
+) -> dict[str, str]:
     """The category of each drift feature for one task."""
     return {
         "score": _bin(score, SCORE_EDGES),
         "level": level_of(score, is_critical),
         "task_type": task_type,
         "length": _bin(chars, LENGTH_EDGES),
+        "top_term": leading_term,
     }
 
 
@@ -65,30 +88,32 @@ def count_features(rows: Iterable[dict[str, str]]) -> dict[str, dict[str, int]]:
 
 
 def traffic_reference(
-    descriptions: list[str],
-    estimator: ComplexityEstimator,
-    top_terms: int = 30,
+    descriptions: list[str], estimator: ComplexityEstimator, top_terms: int = TOP_TERMS
 ) -> dict[str, Any]:
     """The reference a trained artifact stores: counts per category of each feature, and the top terms."""
-    rows = []
-    terms: Counter[str] = Counter()
     no_files = FileFacts(0, 0)
-    for text in descriptions:
+    terms = [terms_of(text) for text in descriptions]
+    frequency: Counter[str] = Counter(t for words in terms for t in words)
+    # A word in most tasks ("file", "please") would lead nearly every task and tell nothing apart.
+    common = len(descriptions) * MAX_TERM_SHARE
+    top = [t for t, n in frequency.most_common() if n <= common][:top_terms]
+    rows = []
+    for text, words in zip(descriptions, terms, strict=True):
         complexity = estimator.estimate_text(text.lower(), no_files, 0)
         score = description_score(complexity.factor_points)
-        rows.append(traffic_features(score, complexity.task_type.value, complexity.is_critical, len(text)))
-        terms.update(set(_words(text)))
+        rows.append(
+            traffic_features(
+                score, complexity.task_type.value, complexity.is_critical, len(text), top_term(words, top)
+            )
+        )
     return {
         "version": REFERENCE_VERSION,
         "tasks": len(descriptions),
         "counts": count_features(rows),
-        # Document frequencies of the most common words: shown in reports; the PSI tests use the features.
-        "top_terms": dict(terms.most_common(top_terms)),
+        # [word, tasks with it] for the most common words, most common first: the order top_term follows
+        # (a list, because the artifact's JSON sorts object keys).
+        "top_terms": [[t, frequency[t]] for t in top],
     }
-
-
-def _words(text: str) -> list[str]:
-    return _WORD.findall(text.lower())
 
 
 def reference_of(meta: Mapping[str, Any]) -> dict[str, Any] | None:

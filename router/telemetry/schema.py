@@ -55,6 +55,7 @@ decisions = Table(
     Column("task_type", String(100), nullable=False),
     Column("is_critical", Boolean, nullable=False),
     Column("chars", BigInteger, nullable=False),
+    Column("terms", Text, nullable=False),  # space-separated
     Column("metadata", Text, nullable=False),
     Column("latency_s", _F, nullable=False),
     Index("ix_telemetry_decisions_ts", "ts_us"),

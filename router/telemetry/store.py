@@ -102,7 +102,8 @@ def event_row(event: Event) -> dict[str, Any]:
     row["ts_us"] = to_us(row.pop("timestamp"))
     if event.kind == "decision":
         for name in ("p_success", "expected_cost_usd", "metadata"):
-            row[name] = json.dumps(row[name], sort_keys=True)
+            row[name] = json.dumps(row[name])
+        row["terms"] = " ".join(event.terms)
         row["p_chosen"] = event.p_success.get(event.model)
         row["expected_cost"] = event.expected_cost_usd.get(event.model)
     return row

@@ -28,11 +28,11 @@ def main(location: str, count: str) -> None:
     if count == "forever":
         while True:
             for _ in range(BURST):
-                collector.record_decision(decision, 1e-4, 24)
+                collector.record_decision(decision, 1e-4, "Fix the flaky login test")
             collector.flush()
             print(collector.stats().written, flush=True)
     for _ in range(int(count)):
-        collector.record_decision(decision, 1e-4, 24)
+        collector.record_decision(decision, 1e-4, "Fix the flaky login test")
     # No flush, no close: the interpreter's exit must write them.
 
 

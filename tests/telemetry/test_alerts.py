@@ -32,7 +32,7 @@ def seed_decision(store: Store, at: datetime) -> None:
     from router import Router
     from router.telemetry.collector import decision_event
 
-    store.write([decision_event(Router().route("Fix typo in README"), at, 2e-4, 18, None)])
+    store.write([decision_event(Router().route("Fix typo in README"), at, 2e-4, "Fix typo in README", None)])
 
 
 def alert_rows(store: Store) -> int:

@@ -41,7 +41,7 @@ def hammer(collector: Collector, decision: Any) -> None:
         start.wait()
         for i in range(PER_THREAD):
             if i % 2:
-                collector.record_decision(decision, 1e-4, 20)
+                collector.record_decision(decision, 1e-4, "Fix the flaky login test")
             else:
                 fields = {"model": "haiku", "task_id": f"w{worker}-{i}", "success": True, "attempt": 1}
                 collector.record_attempt(fields, "first", None)
@@ -183,8 +183,8 @@ def test_a_failing_sink_never_reaches_the_decision_or_the_task(caplog):
 
 def test_a_malformed_record_is_counted_failed_and_the_writer_goes_on(tmp_path):
     with Collector(tmp_path / "ledger.db") as collector:
-        collector.record_decision(object(), 0.0, 0)  # type: ignore[arg-type]
-        collector.record_decision(Router().route("Fix typo in README"), 0.0, 18)
+        collector.record_decision(object(), 0.0, "")  # type: ignore[arg-type]
+        collector.record_decision(Router().route("Fix typo in README"), 0.0, "Fix typo in README")
         assert collector.flush()
         stats = collector.stats()
     assert (stats.written, stats.failed) == (1, 1)

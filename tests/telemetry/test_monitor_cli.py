@@ -65,7 +65,10 @@ def test_training_stores_the_traffic_reference(artifact):
     meta = json.loads((artifact / "metadata.json").read_text())
     ref = meta["traffic_reference"]
     assert ref["version"] == 1 and ref["tasks"] > 0
-    assert set(ref["counts"]) == {"score", "level", "task_type", "length"}
+    assert set(ref["counts"]) == {"score", "level", "task_type", "length", "top_term"}
+    counts = [n for _, n in ref["top_terms"]]  # pairs, most common first, through the artifact's JSON
+    assert 0 < len(counts) <= 30 and counts == sorted(counts, reverse=True)
+    assert max(counts) <= ref["tasks"] / 2
 
 
 def test_report_defaults_to_a_window_covering_the_last_hour(ledger):
@@ -183,3 +186,22 @@ def test_serve_exposes_metrics_until_interrupted(ledger):
             server.send_signal(signal.SIGINT)
             server.wait(timeout=30)
     assert "router_decisions_total" in body and server.returncode == 0
+
+
+def test_the_learned_router_records_its_decisions_with_predictions_and_its_uri(artifact, tmp_path):
+    from sqlalchemy import select
+
+    from router.telemetry.schema import decisions
+
+    with Collector(tmp_path / "ledger.db") as collector:
+        router = Router.load(artifact, strict=True, exploration_rate=0.5, seed=1, collector=collector)
+        router.route("Fix the flaky login test", files=["login_test.py"])
+        router.route_many([f"Add a unit test for parser case {i}" for i in range(20)])
+        assert collector.flush()
+        with collector.store.read() as conn:
+            rows = conn.execute(select(decisions)).all()
+    assert len(rows) == 21
+    assert {r.source for r in rows} == {"learned"} and {r.model_uri for r in rows} == {str(artifact)}
+    assert all(r.p_chosen is not None and 0 < r.p_chosen < 1 and r.latency_s > 0 for r in rows)
+    assert any(r.explored for r in rows) and any(r.propensity < 1 for r in rows)
+    assert all(json.loads(r.metadata) == {} for r in rows)

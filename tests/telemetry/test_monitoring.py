@@ -122,7 +122,13 @@ def test_report_metrics_over_a_window(tmp_path, pool, reference):
     assert report.decisions == 200 and report.attempts == 200 and report.tasks == 200
     assert sum(m.decisions for m in report.models) == 200
     assert report.calibration is not None and report.calibration.samples == 200
-    assert report.drift.available and set(report.drift.features) == {"score", "level", "task_type", "length"}
+    assert report.drift.available and set(report.drift.features) == {
+        "score",
+        "level",
+        "task_type",
+        "length",
+        "top_term",
+    }
     assert report.cost_usd > 0 and report.projected_month_usd >= report.month_to_date_usd > 0
     assert 0 <= report.error_rate <= 1
     no_model = analyze(store, Window(clock.now - timedelta(hours=1), clock.now))

@@ -68,7 +68,7 @@ def serve_window(
         decision = router.route(text)
         p = predicted(decision.complexity.score)
         decision = decision.model_copy(update={"p_success": {decision.model: p}})
-        collector.record_decision(decision, 1e-4, len(text), uri)
+        collector.record_decision(decision, 1e-4, text, uri)
         success = rng.random() < max(0.0, p - drop)
         fields = {
             "model": decision.model,
