@@ -16,7 +16,8 @@ def test_scale_part_runs_and_renders(tmp_path):
     assert set(scale["stages"]) == {
         "read and check the log",
         "reward model (features, 5 folds)",
-        "policy's choices and bootstrap",
+        "policy's choices (featurize, decide)",
+        "estimate and 200 bootstrap resamples",
     }
     text = "\n".join(ope_md(result))
     assert "3,000-row partial log" in text and "goal <= 60 s" in text

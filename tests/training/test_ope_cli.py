@@ -95,8 +95,10 @@ def test_savings_against_the_strongest_model(ledger):
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["against"] == "opus" and data["n_tasks"] == 1500
-    # The logging policy sends most tasks to cheaper models: it saves money and gives up some success.
-    assert data["savings_per_task_usd"]["ci_low"] > 0
+    # The logging policy sends most tasks to cheaper models: its first choices cost less than opus's for sure;
+    # with its escalations (after every failure, to a dearer model) the saving is smaller and less certain.
+    assert data["served"]["cost_usd"]["ci_high"] < data["always"]["cost_usd"]["ci_low"]
+    assert data["savings_per_task_usd"]["value"] > 0
     assert data["served"]["total_spend_usd"] == pytest.approx(data["served"]["spend_usd"]["value"] * 1500)
     saved = data["savings_per_task_usd"]
     assert saved["ci_low"] <= saved["value"] <= saved["ci_high"]
