@@ -22,10 +22,11 @@ def inverted_run(experiment, tmp_path_factory) -> str:
     import pandas as pd
 
     frame = pd.read_parquet(experiment.log)
-    path = write_outcomes(
-        frame.assign(success=1.0 - frame["success"]), tmp_path_factory.mktemp("inv") / "i.parquet"
+    where = tmp_path_factory.mktemp("inv")
+    path = write_outcomes(frame.assign(success=1.0 - frame["success"]), where / "i.parquet")
+    result = train_router(
+        path, experiment="promote-ope", tracking_uri=experiment.tracking_uri, output_dir=where / "model"
     )
-    result = train_router(path, experiment="promote-ope", tracking_uri=experiment.tracking_uri)
     assert result.run_id is not None
     return result.run_id
 
