@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from router._exceptions import ArtifactError, InvalidInputError
+from router._metadata import batch_metadata, check_metadata
 from router._paths import default_tracking_uri
 from router._types import ModelSelection, RoutingDecision, TaskComplexity, construct, new_decision_ids
 from router.estimation.estimator import (
@@ -109,22 +110,30 @@ class LearnedRouter(Router):
         files: Sequence[FileArg] | None = None,
         context: str | None = None,
         tradeoff: float | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> RoutingDecision:
         t = check_tradeoff(tradeoff)
         text = check_description(description)
+        meta = check_metadata(metadata)
         if context is not None and not isinstance(context, str):
             raise InvalidInputError(f"context must be a str or None, got {type(context).__name__}")
         facts, context_chars = count_file_lines(files), len(context or "")
         try:
-            return self._decide_one(text, facts, context_chars, t)
+            return self._decide_one(text, facts, context_chars, t, meta)
         except Exception as exc:  # never let a broken model take the orchestrator down
             log.warning("learned router failed (%r); falling back to the heuristic for this decision", exc)
             return self._heuristic_decision(text, facts, context_chars, t)
 
-    def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
+    def route_many(
+        self,
+        descriptions: Iterable[str],
+        tradeoff: float | None = None,
+        metadata: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
+    ) -> list[RoutingDecision]:
         """Route a batch: each task analysed in turn, then one product and one policy step for all of them."""
         t = check_tradeoff(tradeoff)
         texts = check_descriptions(descriptions)
+        metas = batch_metadata(metadata, len(texts))
         if not texts:
             return []
         try:
@@ -132,7 +141,9 @@ class LearnedRouter(Router):
             return [
                 d
                 for at in range(0, len(texts), BATCH_CHUNK)
-                for d in self._decide_many(texts[at : at + BATCH_CHUNK], t)
+                for d in self._decide_many(
+                    texts[at : at + BATCH_CHUNK], t, None if metas is None else metas[at : at + BATCH_CHUNK]
+                )
             ]
         except Exception as exc:  # as in route: the batch falls back, loudly, rather than failing
             log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
@@ -145,25 +156,32 @@ class LearnedRouter(Router):
         return self._decide(complexity, tradeoff, source=Router.source)
 
     def _decide_one(
-        self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
+        self,
+        text: str,
+        facts: FileFacts,
+        context_chars: int,
+        tradeoff: float | None,
+        metadata: Mapping[str, str] | None = None,
     ) -> RoutingDecision:
         model = self.model
-        heuristic, probs, costs = model.analyze(text, facts, context_chars)
+        heuristic, probs, costs = model.analyze(text, facts, context_chars, metadata)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose(probs, costs, mu)
+        greedy = choose(probs, costs, mu, model.allowed(t))
         chosen, propensity = self._explore(greedy)
         chain = escalation(chosen, probs, costs, mu, model.table_rows, self._base_rate)
         decision_id = new_decision_ids(1)[0]
         return self._decision(heuristic, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
 
-    def _decide_many(self, texts: list[str], tradeoff: float | None) -> list[RoutingDecision]:
+    def _decide_many(
+        self, texts: list[str], tradeoff: float | None, metadata: list[dict[str, str]] | None = None
+    ) -> list[RoutingDecision]:
         model = self.model
         complexities, dense_rows, words = model.featurizer.analyze_many(texts)
-        p, cost = model.predict_many(dense_rows, words)
+        p, cost = model.predict_many(dense_rows, words, metadata)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose_many(p, cost, mu).tolist()
+        greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
         explored = [self._explore(g) for g in greedy]
         chosen = np.array([c for c, _ in explored], dtype=np.int64)
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)

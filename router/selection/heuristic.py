@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
+from router._metadata import batch_metadata, check_metadata
 from router._types import RoutingDecision, TaskComplexity, construct, new_decision_ids
 from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator, FileArg, check_descriptions, level_for
@@ -68,21 +69,34 @@ class HeuristicRouter:
         files: Sequence[FileArg] | None = None,
         context: str | None = None,
         tradeoff: float | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> RoutingDecision:
         """Decide which model should take one task.
+
+        ``metadata`` (string keys to string values: repository, project, language, ...) is checked here and
+        used by a learned router; the heuristic does not use it.
 
         With a ``tradeoff`` the heuristic shifts the task's score by ``(tradeoff - 0.5) * 100`` before the
         level rule: 0 leans to cheaper models, 1 to stronger ones, and the expected cost never falls as it
         rises. A critical task stays critical for any tradeoff >= 0.5.
         """
         t = check_tradeoff(tradeoff)
+        check_metadata(metadata)
         complexity = self.estimator.estimate(description, files, context)
         return self._decide(complexity, t)
 
-    def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
-        """Route a batch of descriptions (no files or context) at one tradeoff."""
+    def route_many(
+        self,
+        descriptions: Iterable[str],
+        tradeoff: float | None = None,
+        metadata: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
+    ) -> list[RoutingDecision]:
+        """Route a batch of descriptions (no files or context) at one tradeoff; ``metadata`` is one mapping
+        for the batch or one per description (checked; used by a learned router)."""
         t = check_tradeoff(tradeoff)
-        return [self._decide(self.estimator.estimate(d), t) for d in check_descriptions(descriptions)]
+        texts = check_descriptions(descriptions)
+        batch_metadata(metadata, len(texts))
+        return [self._decide(self.estimator.estimate(d), t) for d in texts]
 
     def _decide(
         self, complexity: TaskComplexity, tradeoff: float | None, source: str | None = None
