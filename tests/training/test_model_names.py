@@ -29,7 +29,7 @@ def test_safe_names_are_readable_and_unique():
 def test_training_on_names_with_parentheses_logs_to_mlflow_and_serves(tmp_path: Path):
     frame = generate_outcomes(300, seed=2)
     frame["model"] = frame["model"].map(NAMES)
-    uri = (tmp_path / "mlflow.db").as_uri().replace("file:", "sqlite:", 1)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
     result = train_router(frame, tracking_uri=uri, output_dir=tmp_path / "r", experiment="names")
     assert result.run_id is not None
     run = mlflow.MlflowClient(uri).get_run(result.run_id)
