@@ -107,9 +107,9 @@ class LearnedModel:
         idx, w = self.featurizer.text_weights(task_words)
         if len(idx):
             z = z + w @ self._text_w[idx]
-        columns = self.metadata_features.columns(metadata)
-        if columns:
-            z = z + self._metadata_w[columns].sum(axis=0)
+        extra = self.metadata_features.contribution(metadata, self._metadata_w)
+        if extra is not None:
+            z = z + extra
         return self._outputs(z)
 
     def predict_many(
@@ -121,11 +121,14 @@ class LearnedModel:
         """``predict`` for a batch: one dense product and one sparse product for every task and model."""
         dense = np.asarray(dense_raw, dtype=np.float64).reshape(len(dense_raw), self._n_dense)
         z = self._bias + dense @ self._dense_w + self.featurizer.text_matrix(words) @ self._text_w
-        if metadata is not None and len(self.metadata_features):
-            for i, row in enumerate(metadata):  # a few pairs per task: cheaper than building a sparse block
-                columns = self.metadata_features.columns(row)
-                if columns:
-                    z[i] += self._metadata_w[columns].sum(axis=0)
+        if len(self.metadata_features):
+            block = self.metadata_features
+            if metadata is None:  # every trained key missing: the same mean contribution for every task
+                extra = block.contribution(None, self._metadata_w)
+                z = z + (0.0 if extra is None else extra)
+            else:
+                for i, row in enumerate(metadata):  # a few pairs per task: cheaper than a sparse block
+                    z[i] += block.contribution(row, self._metadata_w)
         return self._outputs(z)
 
     def _outputs(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -138,8 +138,11 @@ def fit_router(
     if len(metadata_features):
         from scipy.sparse import hstack
 
-        x = hstack([x, metadata_features.matrix(data.metadata, x.shape[0])], format="csr")
+        block = metadata_features.matrix(data.metadata, x.shape[0])
+        x = hstack([x, block], format="csr")
     fitted = fit_models(x, data, params)
+    if len(metadata_features):
+        metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
     kappa = kappa_of(
         np.where(data.observed, data.success, np.nan), np.where(data.observed, data.cost, np.nan)
     )
