@@ -30,6 +30,7 @@ from router._exceptions import InvalidInputError
 from training.data.outcomes import TaskMatrix
 
 POOLING = ("independent", "pooled", "both")
+LARGE_LOG_TASKS = 50_000
 
 
 @dataclass(frozen=True)
@@ -101,9 +102,14 @@ def _stack(features: np.ndarray, s: np.ndarray, w: np.ndarray) -> tuple[np.ndarr
 
 def task_folds(n_tasks: int, params: FitParams) -> np.ndarray:
     """The calibration fold of every task: one split over tasks, shared by every model and the pooled
-    difficulty score, so a task's out-of-fold scores all come from fits that never saw it."""
+    difficulty score, so a task's out-of-fold scores all come from fits that never saw it.
+
+    Past ``LARGE_LOG_TASKS`` tasks, at most 3 folds: each fold's training part is then still tens of
+    thousands of tasks (the out-of-fold scores barely change), and the folds are most of the fit's time."""
     fold_of = np.zeros(n_tasks, dtype=np.int64)
     folds = min(params.calibration_folds, n_tasks)
+    if n_tasks > LARGE_LOG_TASKS:
+        folds = min(folds, 3)
     if folds >= 2:
         for k, (_, te) in enumerate(KFold(folds, shuffle=True, random_state=params.seed).split(fold_of)):
             fold_of[te] = k
