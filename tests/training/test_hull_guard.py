@@ -101,3 +101,18 @@ def test_an_artifact_without_guard_arrays_allows_every_model(fitted):
     router, _ = fitted
     arrays = {k: v for k, v in router.arrays.items() if not k.startswith("guard_")}
     assert LearnedModel(arrays, router.meta).allowed(0.5) is None
+
+
+def test_evaluate_cv_says_per_tradeoff_whether_the_guard_routes_learned_or_fixed(tmp_path):
+    from typer.testing import CliRunner
+
+    from router.cli import app
+
+    log = tmp_path / "log.csv"
+    generate_outcomes(300, seed=4).to_csv(log, index=False)
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(log), "--cv", "3"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "hull guard per tradeoff" in text
+    assert "default: success" in text and "over the hull at that cost" in text
+    assert "fixed " in text or "learned (" in text

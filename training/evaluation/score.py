@@ -39,7 +39,8 @@ def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
     p = np.zeros(data.success.shape)
     c = np.zeros(data.success.shape)
     for i, description in enumerate(data.descriptions):
-        _, p[i], c[i] = model.analyze(description, data.facts[i])
+        metadata = data.metadata[i] if data.metadata is not None else None
+        _, p[i], c[i] = model.analyze(description, data.facts[i], 0, metadata)
     n = len(data.task_ids)
     cv = CrossValidation(
         data,
