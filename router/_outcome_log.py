@@ -27,6 +27,7 @@ OPTIONAL_COLUMNS = (
     "files",
     "timestamp",
     "propensity",
+    "metadata",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -143,6 +144,12 @@ def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
     if "files" in frame.columns:
         # JSONL writers naturally write the list itself; the schema keeps it as JSON text.
         frame["files"] = frame["files"].map(lambda v: json.dumps(v) if isinstance(v, list) else v)
+    if "metadata" in frame.columns:
+        from router._metadata import metadata_json
+
+        canonical = frame["metadata"].map(metadata_json)
+        reject(canonical.isna(), "metadata not a JSON object of strings to strings")
+        frame["metadata"] = canonical.fillna("")
     if "timestamp" in frame.columns:
         stamps = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True, format="ISO8601")
         reject(frame["timestamp"].notna() & stamps.isna(), "timestamp not ISO 8601")

@@ -17,6 +17,7 @@ model      a short, stable router name for the ``model`` string (:data:`MODEL_NA
 success    ``resolved`` (0 or 1)
 cost_usd   ``cost_usd`` of the run on that task
 timestamp  ``system_date`` of the submission, as ISO 8601 UTC midnight
+metadata   ``{"repo": ...}`` from ``tasks.csv``: the repository, which an orchestrator knows when it routes
 ========== =====================================================================================
 
 ``files``, ``task_type``, tokens and durations are not in the source and are left out. Gold patches and tests
@@ -31,6 +32,7 @@ Run ``python -m training.swebench OUT_FILE [--models ...] [--scaffold ...] [--da
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import sys
@@ -212,6 +214,12 @@ def load_swebench(
 
     texts = tasks.drop_duplicates("instance_id").set_index("instance_id")["problem_statement"]
     rows["description"] = rows["instance_id"].map(texts)
+    repos = tasks.drop_duplicates("instance_id").set_index("instance_id")["repo"]
+    rows["metadata"] = (
+        rows["instance_id"]
+        .map(repos)
+        .map(lambda repo: json.dumps({"repo": repo}) if isinstance(repo, str) and repo else "")
+    )
     rows = drop(
         rows["description"].isna() | (rows["description"].str.strip() == ""), "no task text in tasks.csv"
     )
@@ -232,6 +240,7 @@ def load_swebench(
             "success": rows["resolved"].astype(float),
             "cost_usd": rows["cost_usd"].astype(float),
             "timestamp": pd.to_datetime(rows["system_date"], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "metadata": rows["metadata"],
         }
     )
     checked = validate_outcomes(frame)

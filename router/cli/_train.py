@@ -154,6 +154,29 @@ def show_metrics(metrics: dict[str, float]) -> None:
     out.print(table)
 
 
+def show_guard(report: dict[str, Any]) -> None:
+    """Per tradeoff (runs of equal decisions merged): the learned choice, or the fixed model routed as."""
+    guard, default = report["guard"], report["default"]
+    out.print(
+        f"   default: success {default['success']:.3f} at ${default['cost']:.4f} "
+        f"({default['gain_over_hull']:+.4f} over the hull at that cost; tradeoff "
+        f"{default['tradeoff_median']:.3f}); hull guard at each fold's default: "
+        + ", ".join(guard["at_default"]),
+        highlight=False,
+    )
+    out.print("hull guard per tradeoff (majority over folds):", highlight=False)
+    runs: list[list[Any]] = []  # [first tradeoff, last tradeoff, decision, fewest agreeing folds]
+    for t, vote in guard["per_tradeoff"].items():
+        if runs and runs[-1][2] == vote["decision"]:
+            runs[-1][1], runs[-1][3] = t, min(runs[-1][3], vote["folds"])
+        else:
+            runs.append([t, t, vote["decision"], vote["folds"]])
+    folds = len(guard["at_default"])
+    for start, end, decision, agree in runs:
+        span = start if start == end else f"{start} to {end}"
+        out.print(f"  t {span:>20}: {decision} (at least {agree}/{folds} folds)", highlight=False)
+
+
 def show_report(report: dict[str, Any]) -> None:
     table = Table("model", "success", "mean cost", "AUC", "ECE", box=None, padding=(0, 2))
     for name, single in report["singles"].items():
@@ -177,6 +200,8 @@ def show_report(report: dict[str, Any]) -> None:
         f"    oracle: success {report['oracle']['success']:.3f} at ${report['oracle']['cost']:.4f}",
         highlight=False,
     )
+    if "guard" in report:
+        show_guard(report)
     if "fixed_cascade_cheap_best" in report:
         fc = report["fixed_cascade_cheap_best"]
         out.print(

@@ -22,7 +22,8 @@ from router.estimation.estimator import (
 )
 from router.learned.batch_features import BatchAnalysis
 from router.learned.features import DENSE_NAMES, NO_FILES, Featurizer
-from router.learned.policy import choose, logit_table, mu_for
+from router.learned.metadata_features import MetadataFeatures
+from router.learned.policy import choose, guard_row, logit_table, mu_for
 
 log = logging.getLogger("router")
 BATCH_CHUNK = 256  # tasks per vectorised step of route_many
@@ -46,13 +47,16 @@ class LearnedModel:
                 EstimatorConfig.model_validate(meta["estimator_config"]), recommend=lambda level: ""
             )
             self.featurizer = Featurizer.from_arrays(arrays, estimator)
+            self.metadata_features = MetadataFeatures.from_arrays(arrays)
             self.kappa = float(meta["kappa"])
             self.default_tradeoff = float(meta["default_tradeoff"])
             self.levels = estimator.config
+            self._guard_tradeoffs, self._guard_masks, self._guard_allowed = _guard(arrays, len(self.names))
         except (KeyError, ValueError, TypeError, RouterError) as exc:
             raise ArtifactError(f"Router artifact is incomplete or inconsistent: {exc!r}") from exc
         m = len(self.names)
-        expected = (len(DENSE_NAMES) + len(self.featurizer.vocabulary_), 2 * m)
+        n_text = len(self.featurizer.vocabulary_)
+        expected = (len(DENSE_NAMES) + n_text + len(self.metadata_features), 2 * m)
         if self.weights.shape != expected or self.bias.shape != (2 * m,) or self.base_rate.shape != (m,):
             raise ArtifactError(
                 f"Router artifact arrays have shapes weights {self.weights.shape}, bias {self.bias.shape}; "
@@ -69,40 +73,81 @@ class LearnedModel:
         scale, mean = self.featurizer.scale_[:, None], self.featurizer.mean_
         self._dense_w = dense_w / scale
         self._bias = self.bias - (mean / self.featurizer.scale_) @ dense_w
-        self._text_w = self.weights[self._n_dense :]
+        self._text_w = self.weights[self._n_dense : self._n_dense + n_text]
+        self._metadata_w = self.weights[self._n_dense + n_text :]
+
+    def allowed(self, tradeoff: float) -> list[int] | None:
+        """The models the hull guard lets the choice pick at ``tradeoff`` (None: every model)."""
+        if not self._guard_tradeoffs:
+            return None
+        return self._guard_allowed[guard_row(tradeoff, self._guard_tradeoffs)]
+
+    def allowed_mask(self, tradeoff: float) -> np.ndarray | None:
+        """``allowed`` as a boolean mask over models, for ``choose_many``."""
+        if not self._guard_tradeoffs:
+            return None
+        return self._guard_masks[guard_row(tradeoff, self._guard_tradeoffs)]
 
     def analyze(
-        self, description: str, facts: FileFacts = NO_FILES, context_chars: int = 0
+        self,
+        description: str,
+        facts: FileFacts = NO_FILES,
+        context_chars: int = 0,
+        metadata: Mapping[str, str] | None = None,
     ) -> tuple[TaskComplexity, list[float], list[float]]:
         """The heuristic complexity, and P(success) and expected cost per model, of one validated task."""
         heuristic, dense_raw, task_words = self.featurizer.analyze(description, facts, context_chars)
-        p, cost = self.predict(dense_raw, task_words)
+        p, cost = self.predict(dense_raw, task_words, metadata)
         return heuristic, p.tolist(), cost.tolist()
 
-    def predict(self, dense_raw: list[float], task_words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    def predict(
+        self, dense_raw: list[float], task_words: list[bytes], metadata: Mapping[str, str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """P(success) and expected cost in dollars for every model, for one analysed task."""
         z = self._bias + np.asarray(dense_raw) @ self._dense_w
         idx, w = self.featurizer.text_weights(task_words)
         if len(idx):
             z = z + w @ self._text_w[idx]
+        extra = self.metadata_features.contribution(metadata, self._metadata_w)
+        if extra is not None:
+            z = z + extra
         return self._outputs(z)
 
     def predict_many(
-        self, dense_raw: list[list[float]], words: list[list[bytes]]
+        self,
+        dense_raw: list[list[float]],
+        words: list[list[bytes]],
+        metadata: Sequence[Mapping[str, str] | None] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``predict`` for a batch: one dense product and one sparse product for every task and model."""
         dense = np.asarray(dense_raw, dtype=np.float64).reshape(len(dense_raw), self._n_dense)
         z = self._bias + dense @ self._dense_w + self.featurizer.text_matrix(words) @ self._text_w
-        return self._outputs(z)
+        return self._outputs(self._with_metadata(z, metadata))
 
-    def predict_batch(self, analysis: BatchAnalysis) -> tuple[np.ndarray, np.ndarray]:
-        """``predict`` for a batch from ``Featurizer.analyze_batch``: one dense and one sparse product."""
+    def predict_batch(
+        self, analysis: BatchAnalysis, metadata: Sequence[Mapping[str, str] | None] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``predict`` for a batch from ``Featurizer.analyze_batch``: one dense and one sparse product, plus
+        the metadata block's contribution when the model has one."""
         z = (
             self._bias
             + analysis.dense @ self._dense_w
             + self.featurizer.batch_text_matrix(analysis) @ self._text_w
         )
-        return self._outputs(z)
+        return self._outputs(self._with_metadata(z, metadata))
+
+    def _with_metadata(
+        self, z: np.ndarray, metadata: Sequence[Mapping[str, str] | None] | None
+    ) -> np.ndarray:
+        block = self.metadata_features
+        if not len(block):
+            return z
+        if metadata is None:  # every trained key missing: the same mean contribution for every task
+            extra = block.contribution(None, self._metadata_w)
+            return z if extra is None else z + extra
+        for i, row in enumerate(metadata):  # a few pairs per task: cheaper than a sparse block
+            z[i] += block.contribution(row, self._metadata_w)
+        return z
 
     def analyze_batch(
         self, texts: Sequence[str], metadata: Sequence[Mapping[str, str]] | None = None
@@ -110,10 +155,10 @@ class LearnedModel:
         """The batch analysis, P(success) and expected cost per model (rows are tasks) of validated texts.
 
         The one analysis ``route_many`` and ``route_table`` share. ``metadata`` (checked by the caller, one
-        mapping per task) is for metadata features; this model has none, so it is not read here.
+        mapping per task) feeds the metadata features when the model has them.
         """
         analysis = self.featurizer.analyze_batch(texts)
-        p, cost = self.predict_batch(analysis)
+        p, cost = self.predict_batch(analysis, metadata)
         return analysis, p, cost
 
     def _outputs(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -124,6 +169,26 @@ class LearnedModel:
                 f"learned model produced {int((~finite).sum())} non-finite scores of {z.size}"
             )
         return 1.0 / (1.0 + np.exp(-z[..., :m])), np.exp(z[..., m:])
+
+
+def _guard(
+    arrays: dict[str, np.ndarray], n_models: int
+) -> tuple[list[float], np.ndarray, list[list[int] | None]]:
+    """The hull guard's tradeoffs, masks, and per row the allowed model indices (None where all are).
+
+    Artifacts trained before the guard carry no guard arrays: every model stays allowed.
+    """
+    if "guard_mask" not in arrays:
+        return [], np.ones((0, n_models), dtype=bool), []
+    masks = np.asarray(arrays["guard_mask"], dtype=bool)
+    tradeoffs = np.asarray(arrays["guard_tradeoffs"], dtype=np.float64)
+    if masks.shape != (len(tradeoffs), n_models) or not masks.any(axis=1).all():
+        raise ArtifactError(
+            f"Router artifact guard_mask has shape {masks.shape} with rows allowing no model; expected "
+            f"({len(tradeoffs)}, {n_models}) with at least one model per row."
+        )
+    allowed = [None if row.all() else np.flatnonzero(row).tolist() for row in masks]
+    return tradeoffs.tolist(), masks, allowed
 
 
 class LearnedComplexityEstimator:
@@ -144,7 +209,14 @@ class LearnedComplexityEstimator:
             check_description(description), count_file_lines(files), len(context or "")
         )
         return self.learned(
-            heuristic, probs, choose(probs, costs, mu_for(model.default_tradeoff, model.kappa))
+            heuristic,
+            probs,
+            choose(
+                probs,
+                costs,
+                mu_for(model.default_tradeoff, model.kappa),
+                model.allowed(model.default_tradeoff),
+            ),
         )
 
     def learned(self, heuristic: TaskComplexity, probs: list[float], recommended: int) -> TaskComplexity:

@@ -3,9 +3,9 @@
 Choice at a tradeoff ``t`` in [0, 1]: the model maximising ``p - mu(t) * cost`` with
 ``mu(t) = kappa * (1 - t) / t``; ``t = 0`` takes the cheapest model and ``t = 1`` the most likely to succeed.
 ``kappa`` is the training data's success gained per dollar from the cheapest to the best model, so
-``t = 0.5`` weighs a dollar as that average slope does. For a fixed task the chosen model's expected cost
-never falls as ``t`` rises (the argmax of a linear scalarisation moves along the cost axis monotonically;
-ties go to the cheaper model).
+``t = 0.5`` weighs a dollar as that average slope does. For a fixed task and a fixed set of allowed
+models the chosen model's expected cost never falls as ``t`` rises (the argmax of a linear scalarisation
+moves along the cost axis monotonically; ties go to the cheaper model).
 
 Escalation: after the first choice, the next model is, among those with ``q - mu * cost > 0``, the one
 with the most success per dollar ``q / cost``, where ``q`` is its chance of succeeding given that every
@@ -13,10 +13,16 @@ model tried so far failed, estimated on the training tasks (``failure_table``) a
 task's predicted chance differs from the model's average. The chain stops when no remaining model is worth
 its cost at this tradeoff, so a cascade is learned from data: which models to chain, in which order, and
 when to stop.
+
+Hull guard: a trained router also carries, per tradeoff of a grid, the set of models its choice may pick
+(``guard_tradeoffs``, ``guard_mask``). Training decides it from out-of-fold evidence: the learned choice
+among every model, among the models on the hull of fixed models, or only the single fixed model that the best
+mix of fixed models would use at that tradeoff (a one-model set: routing exactly as that mix does).
 """
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 
@@ -35,26 +41,40 @@ def mu_for(tradeoff: float, kappa: float) -> float:
     return kappa * (1.0 - tradeoff) / tradeoff
 
 
-def choose(p: Sequence[float], cost: Sequence[float], mu: float) -> int:
-    """Index of the chosen model for one task (ties to the cheaper model).
+def choose(p: Sequence[float], cost: Sequence[float], mu: float, allowed: Sequence[int] | None = None) -> int:
+    """Index of the chosen model for one task (ties to the cheaper model), among ``allowed`` (default all).
 
     Plain Python over lists (callers pass ``ndarray.tolist()``): for a handful of models numpy's per-call
     overhead costs more than the arithmetic.
     """
+    candidates = range(len(cost)) if allowed is None else allowed
     if math.isinf(mu):
-        return min(range(len(cost)), key=cost.__getitem__)
-    utility = [q - mu * c for q, c in zip(p, cost, strict=True)]
-    best = max(utility)
-    return min((c, j) for j, (u, c) in enumerate(zip(utility, cost, strict=True)) if u >= best - 1e-12)[1]
+        return min(candidates, key=cost.__getitem__)
+    utility = {j: p[j] - mu * cost[j] for j in candidates}
+    best = max(utility.values())
+    return min((cost[j], j) for j, u in utility.items() if u >= best - 1e-12)[1]
 
 
-def choose_many(p: np.ndarray, cost: np.ndarray, mu: float) -> np.ndarray:
-    """Row-wise ``choose`` for a batch (rows are tasks), with the same tie rule."""
+def choose_many(p: np.ndarray, cost: np.ndarray, mu: float, allowed: np.ndarray | None = None) -> np.ndarray:
+    """Row-wise ``choose`` for a batch (rows are tasks), with the same tie rule; ``allowed`` is a boolean
+    mask over models (default all)."""
     if math.isinf(mu):
-        return np.argmin(cost, axis=1)
+        return np.argmin(cost if allowed is None else np.where(allowed, cost, np.inf), axis=1)
     utility = p - mu * cost
+    if allowed is not None:
+        utility = np.where(allowed, utility, -np.inf)
     near_best = utility >= utility.max(axis=1, keepdims=True) - 1e-12
     return np.argmin(np.where(near_best, cost, np.inf), axis=1)
+
+
+def guard_row(tradeoff: float, guard_tradeoffs: Sequence[float]) -> int:
+    """The row of the hull guard that governs ``tradeoff``: the nearest tradeoff the guard was decided at."""
+    at = bisect.bisect_left(guard_tradeoffs, tradeoff)
+    if at == 0:
+        return 0
+    if at == len(guard_tradeoffs):
+        return at - 1
+    return at if guard_tradeoffs[at] - tradeoff < tradeoff - guard_tradeoffs[at - 1] else at - 1
 
 
 def failure_table(success: np.ndarray, observed: np.ndarray, prior_strength: float = 5.0) -> np.ndarray:

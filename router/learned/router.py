@@ -18,13 +18,14 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from router._exceptions import ArtifactError, InvalidInputError
+from router._metadata import Metadata, batch_metadata, check_metadata
 from router._paths import default_tracking_uri
 from router._types import ModelSelection, RoutingDecision, TaskComplexity, construct, new_decision_ids
 from router.estimation.batch_estimate import LEVELS, levels_for
@@ -40,7 +41,7 @@ from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
 from router.learned.policy import choose, choose_many, escalation, escalation_many, mu_for
 from router.selection.heuristic import TABLE_CHUNK, HeuristicRouter, check_tradeoff
-from router.selection.table import Metadata, RouteTable, check_metadata, concat_tables
+from router.selection.table import RouteTable, concat_tables
 
 if TYPE_CHECKING:
     from router._sink import EventSink
@@ -134,15 +135,17 @@ class LearnedRouter(Router):
         files: Sequence[FileArg] | None = None,
         context: str | None = None,
         tradeoff: float | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> RoutingDecision:
         start = time.perf_counter()
         t = check_tradeoff(tradeoff)
         text = check_description(description)
+        meta = check_metadata(metadata)
         if context is not None and not isinstance(context, str):
             raise InvalidInputError(f"context must be a str or None, got {type(context).__name__}")
         facts, context_chars = count_file_lines(files), len(context or "")
         try:
-            decision = self._decide_one(text, facts, context_chars, t)
+            decision = self._decide_one(text, facts, context_chars, t, meta)
         except Exception as exc:  # never let a broken model take the orchestrator down
             log.warning("learned router failed (%r); falling back to the heuristic for this decision", exc)
             decision = self._heuristic_decision(text, facts, context_chars, t)
@@ -150,12 +153,19 @@ class LearnedRouter(Router):
             self._emit(decision, time.perf_counter() - start, text)
         return decision
 
-    def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
+    def route_many(
+        self,
+        descriptions: Iterable[str],
+        tradeoff: float | None = None,
+        metadata: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
+    ) -> list[RoutingDecision]:
         """Route a batch: the whole batch analysed in numpy passes, one product and one policy step for all
-        of them, then a record per decision (``route_table`` gives the same decisions as columns)."""
+        of them, then a record per decision (``route_table`` gives the same decisions as columns).
+        ``metadata`` is one mapping for the batch or one per description."""
         start = time.perf_counter()
         t = check_tradeoff(tradeoff)
         texts = check_descriptions(descriptions)
+        metas = batch_metadata(metadata, len(texts))
         if not texts:
             return []
         try:
@@ -163,7 +173,9 @@ class LearnedRouter(Router):
             decisions = [
                 d
                 for at in range(0, len(texts), BATCH_CHUNK)
-                for d in self._decide_many(texts[at : at + BATCH_CHUNK], t)
+                for d in self._decide_many(
+                    texts[at : at + BATCH_CHUNK], t, None if metas is None else metas[at : at + BATCH_CHUNK]
+                )
             ]
         except Exception as exc:  # as in route: the batch falls back, loudly, rather than failing
             log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
@@ -186,11 +198,13 @@ class LearnedRouter(Router):
         """
         t = check_tradeoff(tradeoff)
         texts = check_descriptions(descriptions)
-        per_task = check_metadata(metadata, len(texts))
+        per_task = batch_metadata(metadata, len(texts))
         try:
             parts = [
                 self._learned_table(
-                    texts[at : at + TABLE_CHUNK], None if per_task is None else per_task[at:], t
+                    texts[at : at + TABLE_CHUNK],
+                    None if per_task is None else per_task[at : at + TABLE_CHUNK],
+                    t,
                 )
                 for at in range(0, len(texts), TABLE_CHUNK)
             ]
@@ -207,9 +221,9 @@ class LearnedRouter(Router):
         self, texts: list[str], metadata: Sequence[Metadata] | None, tradeoff: float | None
     ) -> RouteTable:
         model = self.model
-        analysis, p, cost = model.analyze_batch(texts, None if metadata is None else metadata[: len(texts)])
+        analysis, p, cost = model.analyze_batch(texts, metadata)
         t = model.default_tradeoff if tradeoff is None else tradeoff
-        greedy = choose_many(p, cost, mu_for(t, model.kappa))
+        greedy = choose_many(p, cost, mu_for(t, model.kappa), model.allowed_mask(t))
         chosen, propensity = self._explore_many(greedy)
         # The learned score as LearnedComplexityEstimator.learned computes it (a sum from the left).
         total = np.zeros(len(texts))
@@ -247,25 +261,32 @@ class LearnedRouter(Router):
         return self._decide(complexity, tradeoff, source=Router.source)
 
     def _decide_one(
-        self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
+        self,
+        text: str,
+        facts: FileFacts,
+        context_chars: int,
+        tradeoff: float | None,
+        metadata: Mapping[str, str] | None = None,
     ) -> RoutingDecision:
         model = self.model
-        heuristic, probs, costs = model.analyze(text, facts, context_chars)
+        heuristic, probs, costs = model.analyze(text, facts, context_chars, metadata)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose(probs, costs, mu)
+        greedy = choose(probs, costs, mu, model.allowed(t))
         chosen, propensity = self._explore(greedy)
         chain = escalation(chosen, probs, costs, mu, model.table_rows, self._base_rate)
         decision_id = new_decision_ids(1)[0]
         return self._decision(heuristic, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
 
-    def _decide_many(self, texts: list[str], tradeoff: float | None) -> list[RoutingDecision]:
+    def _decide_many(
+        self, texts: list[str], tradeoff: float | None, metadata: list[dict[str, str]] | None = None
+    ) -> list[RoutingDecision]:
         model = self.model
-        analysis, p, cost = model.analyze_batch(texts)
+        analysis, p, cost = model.analyze_batch(texts, metadata)
         complexities = analysis.complexity.records(model.featurizer.estimator)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose_many(p, cost, mu).tolist()
+        greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
         explored = [self._explore(g) for g in greedy]
         chosen = np.array([c for c, _ in explored], dtype=np.int64)
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)

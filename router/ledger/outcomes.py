@@ -89,6 +89,7 @@ def export_outcomes(engine: Engine, url: str, path: Path) -> OutcomeTransfer:
     with _engine.database_errors("export outcomes", url), _engine.read_transaction(engine) as conn:
         frame = pd.DataFrame(list(_queries.iter_rows(conn, columns)), columns=list(_OUTCOME_SOURCES))
     frame["timestamp"] = [_queries.from_us(us).isoformat() for us in frame["timestamp"]]
+    frame["metadata"] = ""  # the ledger does not record task metadata yet: the column is there, empty
     no_text = frame["description"].str.strip() == ""
     write_outcomes(frame[~no_text].reset_index(drop=True), path)
     skipped = {"description empty": int(no_text.sum())} if no_text.any() else {}

@@ -10,13 +10,14 @@ import logging
 import math
 import numbers
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
+from router._metadata import Metadata, batch_metadata, check_metadata
 from router._types import (
     ComplexityLevel,
     RoutingDecision,
@@ -36,7 +37,7 @@ from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator, FileArg, check_descriptions, level_for
 from router.estimation.text_batch import text_batch
 from router.selection.selector import ModelSelector
-from router.selection.table import Metadata, RouteTable, check_metadata, concat_tables
+from router.selection.table import RouteTable, concat_tables
 
 TABLE_CHUNK = 2048  # tasks per numpy pass of route_table: bounds the temporaries of a huge batch
 
@@ -102,8 +103,12 @@ class HeuristicRouter:
         files: Sequence[FileArg] | None = None,
         context: str | None = None,
         tradeoff: float | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> RoutingDecision:
         """Decide which model should take one task.
+
+        ``metadata`` (string keys to string values: repository, project, language, ...) is checked here and
+        used by a learned router; the heuristic does not use it.
 
         With a ``tradeoff`` the heuristic shifts the task's score by ``(tradeoff - 0.5) * 100`` before the
         level rule: 0 leans to cheaper models, 1 to stronger ones, and the expected cost never falls as it
@@ -111,17 +116,25 @@ class HeuristicRouter:
         """
         start = time.perf_counter()
         t = check_tradeoff(tradeoff)
+        check_metadata(metadata)
         complexity = self.estimator.estimate(description, files, context)
         decision = self._decide(complexity, t)
         if self.collector is not None:
             self._emit(decision, time.perf_counter() - start, description)
         return decision
 
-    def route_many(self, descriptions: Iterable[str], tradeoff: float | None = None) -> list[RoutingDecision]:
-        """Route a batch of descriptions (no files or context) at one tradeoff."""
+    def route_many(
+        self,
+        descriptions: Iterable[str],
+        tradeoff: float | None = None,
+        metadata: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
+    ) -> list[RoutingDecision]:
+        """Route a batch of descriptions (no files or context) at one tradeoff; ``metadata`` is one mapping
+        for the batch or one per description (checked; used by a learned router)."""
         start = time.perf_counter()
         t = check_tradeoff(tradeoff)
         texts = check_descriptions(descriptions)
+        batch_metadata(metadata, len(texts))
         decisions = []
         for at in range(0, len(texts), TABLE_CHUNK):
             # The batch estimate (numpy over the chunk), then the records route() would build.
@@ -171,7 +184,7 @@ class HeuristicRouter:
         """
         t = check_tradeoff(tradeoff)
         texts = check_descriptions(descriptions)
-        check_metadata(metadata, len(texts))
+        batch_metadata(metadata, len(texts))
         parts = [self._table(texts[at : at + TABLE_CHUNK], t) for at in range(0, len(texts), TABLE_CHUNK)]
         return concat_tables(parts) if parts else self._table([], t)
 

@@ -7,16 +7,11 @@ evaluate a candidate router, re-scoring traffic for drift. ``route_many`` return
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-
-from router._exceptions import InvalidInputError
-from router.estimation.estimator import brief_repr
-
-Metadata = Mapping[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,38 +91,3 @@ def concat_tables(parts: Sequence[RouteTable]) -> RouteTable:
         tradeoff=first.tradeoff,
         source=first.source,
     )
-
-
-def check_metadata(metadata: object, count: int) -> list[Metadata] | None:
-    """``metadata`` for a batch of ``count`` tasks: None, one mapping of str to str for every task, or a
-    sequence of ``count`` such mappings (one per task); anything else raises ``InvalidInputError``."""
-    if metadata is None:
-        return None
-    if isinstance(metadata, Mapping):
-        _check_one(metadata, "metadata")
-        return [metadata] * count
-    if isinstance(metadata, str | bytes) or not isinstance(metadata, Sequence):
-        raise InvalidInputError(
-            "metadata must be a mapping of str to str, or a list of them (one per description), "
-            f"got {type(metadata).__name__} {brief_repr(metadata)}"
-        )
-    if len(metadata) != count:
-        raise InvalidInputError(
-            f"metadata must have one mapping per description: got {len(metadata)} for {count} descriptions"
-        )
-    for i, item in enumerate(metadata):
-        if not isinstance(item, Mapping):
-            raise InvalidInputError(
-                f"metadata[{i}] must be a mapping of str to str, got {type(item).__name__} {brief_repr(item)}"
-            )
-        _check_one(item, f"metadata[{i}]")
-    return list(metadata)
-
-
-def _check_one(item: Mapping[Any, Any], where: str) -> None:
-    for key, value in item.items():
-        if not isinstance(key, str) or not isinstance(value, str):
-            raise InvalidInputError(
-                f"{where} must map str to str, got {brief_repr(key)}: {brief_repr(value)} "
-                f"({type(key).__name__} to {type(value).__name__})"
-            )

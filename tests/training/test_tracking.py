@@ -10,7 +10,7 @@ import pytest
 from mlflow import MlflowClient
 
 from router import Router
-from training.tracking.runs import default_tracking_uri, tracking_uri_for
+from training.tracking.runs import ESTIMATOR, default_tracking_uri, tracking_uri_for
 
 pytestmark = pytest.mark.slow
 
@@ -44,7 +44,8 @@ def test_run_logs_params_data_identity_and_metrics(experiment, client, label):
     run = client.get_run(experiment.runs[label].run_id)
     assert set(PARAMS) <= set(run.data.params)
     params = run.data.params
-    assert params["estimator"] == "per-model L2 logistic + Platt; ridge log-cost"
+    assert params["estimator"] == ESTIMATOR
+    assert params["policy.hull_guard_default"].split()[0] in ("learned", "fixed")
     assert (params["data.rows"], params["data.tasks"], params["data.models"]) == (
         "1200",
         "400",
@@ -72,7 +73,14 @@ def test_run_artifacts_are_plots_table_curves_and_held_out_tasks(experiment, cli
     names = {a.path for a in client.list_artifacts(run_id, "evaluation")}
     assert names == {
         f"evaluation/{n}"
-        for n in ("cost_quality.png", "reliability.png", "evaluation.csv", "curves.json", "held_out.parquet")
+        for n in (
+            "cost_quality.png",
+            "reliability.png",
+            "evaluation.csv",
+            "curves.json",
+            "held_out.parquet",
+            "hull_guard.json",
+        )
     }
     local = client.download_artifacts(run_id, "evaluation", str(tmp_path))
     for png in ("cost_quality.png", "reliability.png"):

@@ -14,6 +14,7 @@ from training import train_router
 from training.bootstrap import heuristic_labels
 from training.data.outcomes import task_matrix
 from training.evaluation.crossval import cross_validate, quality_report
+from training.evaluation.metrics import best_at
 from training.synthetic import generate_outcomes
 
 
@@ -101,9 +102,11 @@ def test_learned_beats_the_heuristic_on_held_out_synthetic_tasks(trained):
         return float(matrix.success[rows, chosen].mean()), float(matrix.cost[rows, chosen].mean())
 
     heuristic_success, heuristic_cost = score(heuristic)
-    # The learned curve, at no more than the heuristic's cost, reaches more success.
-    within_budget = [s for s, c in (score(learned, t) for t in np.linspace(0, 1, 21)) if c <= heuristic_cost]
-    assert within_budget and max(within_budget) > heuristic_success
+    # The learned curve, at the heuristic's cost, reaches more success. The curve mixes two of its tradeoffs
+    # as every curve of the evaluation does: where the hull guard routes as a fixed model, the router's
+    # points sit on the hull's vertices, and the cost between two vertices is reached by mixing them.
+    points = np.array([score(learned, t)[::-1] for t in np.linspace(0, 1, 21)])
+    assert best_at(points, np.array([heuristic_cost]))[0] > heuristic_success
 
 
 def test_logged_data_with_missing_pairs_and_propensities_trains(tmp_path: Path):

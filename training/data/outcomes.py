@@ -45,6 +45,7 @@ class TaskMatrix:
     success: np.ndarray  # NaN where not tried
     cost: np.ndarray  # NaN where not tried
     weight: np.ndarray  # inverse propensity (1 where none was logged), 0 where not tried
+    metadata: list[dict[str, str]] | None = None  # per task, from the log's optional metadata column
 
     @property
     def observed(self) -> np.ndarray:
@@ -59,6 +60,7 @@ class TaskMatrix:
             self.success[rows],
             self.cost[rows],
             self.weight[rows],
+            None if self.metadata is None else [self.metadata[i] for i in rows],
         )
 
 
@@ -89,6 +91,9 @@ def task_matrix(frame: pd.DataFrame, models: list[str] | None = None, max_weight
         success=grid["success"].to_numpy().reshape(shape),
         cost=grid["cost"].to_numpy().reshape(shape),
         weight=grid["weight"].fillna(0.0).to_numpy().reshape(shape),
+        metadata=[json.loads(v) if v else {} for v in tasks["metadata"]]
+        if "metadata" in tasks.columns
+        else None,
     )
 
 

@@ -15,6 +15,7 @@ from sklearn.model_selection import KFold
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
+from router.learned.policy import choose_many, guard_row, mu_for
 from training.data.outcomes import Outcomes, TaskMatrix, load_outcomes, task_matrix
 from training.evaluation.holdout import predict_matrix
 from training.evaluation.metrics import (
@@ -23,12 +24,13 @@ from training.evaluation.metrics import (
     classifier_metrics,
     curve_metrics,
     fixed_cascade,
+    point_vs_hull,
     policy_points,
     single_points,
     upper_hull,
 )
 from training.fit.classifiers import FitParams
-from training.fit.router_fit import fit_router, log_catalog
+from training.fit.router_fit import TRADEOFF_GRID, fit_router, log_catalog
 
 
 @dataclass
@@ -41,6 +43,8 @@ class CrossValidation:
     tables: list[np.ndarray | None]
     fold_of: np.ndarray
     base_rates: list[np.ndarray]
+    guards: list[np.ndarray]  # per fold: the hull guard's mask, one row per TRADEOFF_GRID entry
+    guard_reports: list[dict[str, Any]]  # per fold: the guard's decisions (fitted.meta["hull_guard"])
 
 
 def cross_validate(
@@ -69,6 +73,8 @@ def cross_validate(
     kappa, tradeoff, fold_of = np.zeros(n), np.zeros(n), np.zeros(n, dtype=int)
     tables: list[np.ndarray | None] = []
     bases = []
+    guards: list[np.ndarray] = []
+    guard_reports: list[dict[str, Any]] = []
     for k, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(np.arange(n))):
         fitted = fit_router(data.subset(tr), catalog, fit_params, target_share=target_share)
         p[te], c[te] = predict_matrix(fitted, data.subset(te))
@@ -76,7 +82,9 @@ def cross_validate(
         table = fitted.arrays["chain_table"]
         tables.append(table if table.size else None)
         bases.append(fitted.arrays["base_rate"])
-    return CrossValidation(data, p, c, kappa, tradeoff, tables, fold_of, bases)
+        guards.append(fitted.arrays["guard_mask"])
+        guard_reports.append(fitted.meta["hull_guard"])
+    return CrossValidation(data, p, c, kappa, tradeoff, tables, fold_of, bases, guards, guard_reports)
 
 
 def quality_report(cv: CrossValidation) -> dict[str, Any]:
@@ -86,19 +94,28 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
     require_full_tasks(data)
     s, c = data.success[full], data.cost[full]
     p, ch = cv.p[full], cv.cost_hat[full]
-    kappa = float(np.median(cv.kappa[full]))
     singles = single_points(s, c)
-    policy = policy_points(s, c, p, ch, kappa)
-    # Each fold's cascade uses that fold's table; tasks are scored with their own fold's router.
-    cascade = np.zeros((len(policy), 2))
+    # Each task is scored with its own fold's router: its kappa, hull guard and escalation table.
     folds = cv.fold_of[full]
+    policy = np.zeros((len(TRADEOFF_GRID), 2))
+    unguarded = np.zeros((len(TRADEOFF_GRID), 2))
+    cascade = np.zeros((len(TRADEOFF_GRID), 2))
+    chosen_default = np.zeros(len(s), dtype=np.int64)
     for k in np.unique(folds):
         rows = folds == k
-        cascade += (
-            cascade_points(s[rows], c[rows], p[rows], ch[rows], kappa, cv.tables[k], cv.base_rates[k])
-            * rows.sum()
-        )
+        fold_kappa = float(cv.kappa[full][rows][0])
+        args = (s[rows], c[rows], p[rows], ch[rows], fold_kappa)
+        policy += policy_points(*args, cv.guards[k]) * rows.sum()
+        unguarded += policy_points(*args) * rows.sum()
+        cascade += cascade_points(*args, cv.tables[k], cv.base_rates[k], cv.guards[k]) * rows.sum()
+        t = float(cv.tradeoff[full][rows][0])
+        allowed = cv.guards[k][guard_row(t, TRADEOFF_GRID.tolist())]
+        chosen_default[rows] = choose_many(p[rows], ch[rows], mu_for(t, fold_kappa), allowed)
+    policy /= len(s)
+    unguarded /= len(s)
     cascade /= len(s)
+    task_rows = np.arange(len(s))
+    default = (float(c[task_rows, chosen_default].mean()), float(s[task_rows, chosen_default].mean()))
     cheap, best = int(np.argmin(singles[:, 0])), int(np.argmax(singles[:, 1]))
     fixed_cost, fixed_success = fixed_cascade(s, c, [cheap, best])
     oracle_choice = np.where(
@@ -115,6 +132,14 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
         "classifier": classifier_metrics(s, p, data.models),
         "policy": curve_metrics(policy, singles),
         "policy_points": policy.tolist(),
+        "policy_unguarded": curve_metrics(unguarded, singles),
+        "default": {
+            "cost": default[0],
+            "success": default[1],
+            "gain_over_hull": point_vs_hull(default, singles),
+            "tradeoff_median": float(np.median(cv.tradeoff[full])),
+        },
+        "guard": guard_summary(cv.guard_reports),
         "cascade": curve_metrics(cascade, singles),
         "cascade_points": cascade.tolist(),
         "fixed_cascade_cheap_best": {"cost": fixed_cost, "success": fixed_success},
@@ -137,6 +162,21 @@ def require_full_tasks(data: TaskMatrix) -> None:
             "benchmark-style log (every model tried on each task, e.g. python -m training.synthetic "
             "OUT --mode full)"
         )
+
+
+def guard_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:
+    """Per tradeoff of the grid, what the folds' hull guards decided: the learned choice or a fixed model."""
+    per_tradeoff = {}
+    for k, t in enumerate(reports[0]["tradeoffs"]):
+        votes = [r["decisions"][k] for r in reports]
+        majority = max(sorted(set(votes)), key=votes.count)
+        per_tradeoff[f"{t:g}"] = {"decision": majority, "folds": votes.count(majority)}
+    return {
+        "at_default": [r["default"] for r in reports],
+        "learned_share": float(np.mean([r["learned_share"] for r in reports])),
+        "dropped_models": sorted(set.intersection(*(set(r["dropped_models"]) for r in reports))),
+        "per_tradeoff": per_tradeoff,
+    }
 
 
 def compare_at(points: np.ndarray, cost: float, success: float) -> dict[str, float]:

@@ -7,11 +7,13 @@ from typing import Any
 
 import numpy as np
 
+from router.learned.policy import choose_many, guard_row, mu_for
 from training.data.outcomes import TaskMatrix
 from training.evaluation.metrics import (
     cascade_points,
     classifier_metrics,
     curve_metrics,
+    point_vs_hull,
     policy_points,
     reliability_bins,
     single_points,
@@ -29,7 +31,7 @@ def split_tasks(n_tasks: int, test_size: float, seed: int) -> tuple[np.ndarray, 
 
 def predict_matrix(fitted: FittedRouter, data: TaskMatrix) -> tuple[np.ndarray, np.ndarray]:
     """P(success) and expected cost for every task x model, through the serving arithmetic's arrays."""
-    x = fitted.featurizer.matrix(data.descriptions, data.facts)
+    x = fitted.transform(data)
     z = x @ fitted.arrays["weights"] + fitted.arrays["bias"]
     m = len(data.models)
     return 1.0 / (1.0 + np.exp(-z[:, :m])), np.exp(z[:, m:])
@@ -56,8 +58,10 @@ def evaluate_fitted(fitted: FittedRouter, test: TaskMatrix) -> tuple[dict[str, f
         s, c = test.success[full], test.cost[full]
         kappa = fitted.meta["kappa"]
         singles = single_points(s, c)
-        points = policy_points(s, c, p[full], c_hat[full], kappa)
+        guard_mask = fitted.arrays["guard_mask"]
+        points = policy_points(s, c, p[full], c_hat[full], kappa, guard_mask)
         metrics.update(curve_metrics(points, singles))
+        metrics.update(default_point(fitted, s, c, p[full], c_hat[full], singles))
         table = fitted.arrays["chain_table"]
         # The cascade is walked task by task in Python at every tradeoff: past a few thousand tasks a
         # fixed random sample gives the same curve within noise at a fraction of the time.
@@ -72,12 +76,31 @@ def evaluate_fitted(fitted: FittedRouter, test: TaskMatrix) -> tuple[dict[str, f
             kappa,
             table if table.size else None,
             fitted.arrays["base_rate"],
+            guard_mask,
         )
         cascade_summary = curve_metrics(cascade, singles)
         metrics["cascade_apgr"] = cascade_summary["apgr"]
         metrics["cascade_cost_at_best_quality"] = cascade_summary["cost_at_best_quality"]
         details.update(singles=singles.tolist(), policy=points.tolist(), cascade=cascade.tolist())
     return metrics, details
+
+
+def default_point(
+    fitted: FittedRouter, s: np.ndarray, c: np.ndarray, p: np.ndarray, c_hat: np.ndarray, singles: np.ndarray
+) -> dict[str, float]:
+    """The single choice at the default tradeoff, as ``route_many`` makes it: its cost, success, distance
+    to the hull of fixed models at that cost, and whether the hull guard let the learned choice decide."""
+    t = float(fitted.meta["default_tradeoff"])
+    row = guard_row(t, fitted.arrays["guard_tradeoffs"].tolist())
+    chosen = choose_many(p, c_hat, mu_for(t, fitted.meta["kappa"]), fitted.arrays["guard_mask"][row])
+    rows = np.arange(len(s))
+    point = (float(c[rows, chosen].mean()), float(s[rows, chosen].mean()))
+    return {
+        "default_cost": point[0],
+        "default_success": point[1],
+        "default_gain_over_hull": point_vs_hull(point, singles),
+        "guard_learned_at_default": float(fitted.guard.decisions[row].startswith("learned")),
+    }
 
 
 def _reliability(success: np.ndarray, p: np.ndarray, models: list[str]) -> dict[str, list[dict[str, float]]]:

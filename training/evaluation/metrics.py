@@ -98,15 +98,30 @@ def best_at(points: np.ndarray, costs: np.ndarray) -> np.ndarray:
 
 
 def policy_points(
-    success: np.ndarray, cost: np.ndarray, p: np.ndarray, c_hat: np.ndarray, kappa: float
+    success: np.ndarray,
+    cost: np.ndarray,
+    p: np.ndarray,
+    c_hat: np.ndarray,
+    kappa: float,
+    guard_mask: np.ndarray | None = None,
 ) -> np.ndarray:
-    """Realised (cost, success) of the policy at every tradeoff of the grid."""
+    """Realised (cost, success) of the policy at every tradeoff of the grid (with ``guard_mask``, one row
+    per grid tradeoff, choosing only among the models the hull guard allows there, as serving does)."""
     rows = np.arange(len(success))
     points = []
-    for t in TRADEOFF_GRID:
-        chosen = choose_many(p, c_hat, mu_for(float(t), kappa))
+    for k, t in enumerate(TRADEOFF_GRID):
+        allowed = None if guard_mask is None else guard_mask[k]
+        chosen = choose_many(p, c_hat, mu_for(float(t), kappa), allowed)
         points.append((cost[rows, chosen].mean(), success[rows, chosen].mean()))
     return np.array(points)
+
+
+def point_vs_hull(point: tuple[float, float], singles: np.ndarray) -> float:
+    """Success above (positive) or below the hull of the single models at the point's own cost."""
+    hull_at = best_at(singles, np.array([point[0]]))[0]
+    if np.isnan(hull_at):  # cheaper than the cheapest model: compare with the cheapest's success
+        hull_at = float(singles[np.argmin(singles[:, 0]), 1])
+    return float(point[1] - hull_at)
 
 
 def single_points(success: np.ndarray, cost: np.ndarray) -> np.ndarray:
@@ -142,14 +157,16 @@ def cascade_points(
     kappa: float,
     table: np.ndarray | None,
     base: np.ndarray,
+    guard_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Realised (cost, success) of the learned escalation at every tradeoff: an acceptance check that sees
     each attempt's true outcome stops the chain at the first success; cost is the sum of attempts made."""
     points = []
     logits = None if table is None else logit_table(table)
-    for t in TRADEOFF_GRID:
+    for k, t in enumerate(TRADEOFF_GRID):
         mu = mu_for(float(t), kappa)
-        chains = escalation_many(choose_many(p, c_hat, mu), p, c_hat, mu, logits, base)
+        allowed = None if guard_mask is None else guard_mask[k]
+        chains = escalation_many(choose_many(p, c_hat, mu, allowed), p, c_hat, mu, logits, base)
         total_cost = total_success = 0.0
         for i, chain in enumerate(chains):
             spent, solved, _ = walk_cascade(chain, success[i], cost[i])

@@ -12,6 +12,18 @@ from router.learned.model import LearnedModel
 from router.learned.router import resolve_uri
 from training.data.outcomes import Outcomes, load_outcomes, task_matrix
 from training.evaluation.crossval import CrossValidation, quality_report
+from training.fit.router_fit import TRADEOFF_GRID
+
+
+def unguarded_report(n_models: int) -> dict[str, Any]:
+    """The guard report of an artifact trained before the hull guard: the learned choice everywhere."""
+    return {
+        "tradeoffs": TRADEOFF_GRID.tolist(),
+        "decisions": ["learned (all models)"] * len(TRADEOFF_GRID),
+        "learned_share": 1.0,
+        "default": "learned (all models)",
+        "dropped_models": [],
+    }
 
 
 def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
@@ -27,7 +39,8 @@ def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
     p = np.zeros(data.success.shape)
     c = np.zeros(data.success.shape)
     for i, description in enumerate(data.descriptions):
-        _, p[i], c[i] = model.analyze(description, data.facts[i])
+        metadata = data.metadata[i] if data.metadata is not None else None
+        _, p[i], c[i] = model.analyze(description, data.facts[i], 0, metadata)
     n = len(data.task_ids)
     cv = CrossValidation(
         data,
@@ -38,5 +51,7 @@ def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
         [model.chain_table],
         np.zeros(n, dtype=int),
         [model.base_rate],
+        [arrays.get("guard_mask", np.ones((len(TRADEOFF_GRID), len(model.names)), dtype=bool))],
+        [meta.get("hull_guard") or unguarded_report(len(model.names))],
     )
     return quality_report(cv)

@@ -8,6 +8,11 @@ For each candidate model, on the tasks where it was tried:
 * cost: ridge regression of log dollars; the expected cost adds half the out-of-fold residual variance
   (the mean of a log-normal), since the policy needs E[cost], not the median.
 
+Pooling: task difficulty is shared across models, so beside each model's own classifier one classifier of
+a task's mean outcome over every model tried on it is fitted (``pooling="both"``, the default), and each
+model's calibration is a logistic regression on both out-of-fold scores: its own slope and offset on the
+shared difficulty, plus its own part. A score that does not help a model on held-out tasks gets no weight.
+
 Platt's affine map is folded into the classifier's weights, so serving computes one matrix product.
 A model with too few outcomes, or only one class, gets a constant at its (smoothed) base rate.
 """
@@ -21,7 +26,11 @@ from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression, Ridge
 from sklearn.model_selection import KFold
 
+from router._exceptions import InvalidInputError
 from training.data.outcomes import TaskMatrix
+
+POOLING = ("independent", "pooled", "both")
+LARGE_LOG_TASKS = 50_000
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,15 @@ class FitParams:
     max_features: int = 2_000
     min_df: int = 5
     seed: int = 0
+    min_metadata_count: int = 5  # tasks a metadata ``key=value`` needs to get its own feature
+    pooling: str = "both"  # calibrate on "independent" per-model scores, the "pooled" difficulty, or "both"
+    guard_z: float = 1.0  # standard errors by which the learned choice must beat the best fixed mix
+
+    def __post_init__(self) -> None:
+        if self.pooling not in POOLING:
+            raise InvalidInputError(f"pooling must be one of {list(POOLING)}, got {self.pooling!r}")
+        if not self.guard_z >= 0:
+            raise InvalidInputError(f"guard_z must be a number >= 0, got {self.guard_z!r}")
 
 
 @dataclass
@@ -63,18 +81,73 @@ def _fit_success(x: csr_matrix, s: np.ndarray, w: np.ndarray, params: FitParams)
     return clf.coef_[0], float(clf.intercept_[0])
 
 
-def _platt(z: np.ndarray, s: np.ndarray, w: np.ndarray) -> tuple[float, float]:
+def _stack(features: np.ndarray, s: np.ndarray, w: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Calibration: logistic regression of the outcome on out-of-fold scores (one column per score).
+
+    A score whose coefficient comes out non-positive carries no usable signal on held-out tasks (flipping
+    it would be wrong on new tasks), so it is dropped and the rest refitted; None when none is left.
+    """
     rows, y, sw = _expand(s, w)
-    cal = LogisticRegression(C=1e4, max_iter=1000).fit(z[rows, None], y, sample_weight=sw)
-    slope = float(cal.coef_[0, 0])
-    if slope > 0:
-        return slope, float(cal.intercept_[0])
-    # A non-positive slope means the out-of-fold scores carry no usable signal (with weak signals, K-fold
-    # scores are even slightly anti-correlated with the labels, since each held-out fold's base rate moves
-    # against its training folds'). Flipping the classifier would then be wrong on new tasks, so fall back
-    # to the calibrated base rate.
-    base = float(np.clip(np.sum(s * w) / np.sum(w), 1e-3, 1 - 1e-3))
-    return 0.0, float(np.log(base / (1 - base)))
+    keep = list(range(features.shape[1]))
+    while keep:
+        cal = LogisticRegression(C=1e4, max_iter=1000).fit(features[rows][:, keep], y, sample_weight=sw)
+        slopes = cal.coef_[0]
+        if (slopes > 0).all():
+            full = np.zeros(features.shape[1])
+            full[keep] = slopes
+            return full, float(cal.intercept_[0])
+        keep = [k for k, a in zip(keep, slopes, strict=True) if a > 0]
+    return None
+
+
+def task_folds(n_tasks: int, params: FitParams) -> np.ndarray:
+    """The calibration fold of every task: one split over tasks, shared by every model and the pooled
+    difficulty score, so a task's out-of-fold scores all come from fits that never saw it.
+
+    Past ``LARGE_LOG_TASKS`` tasks, at most 3 folds: each fold's training part is then still tens of
+    thousands of tasks (the out-of-fold scores barely change), and the folds are most of the fit's time."""
+    fold_of = np.zeros(n_tasks, dtype=np.int64)
+    folds = min(params.calibration_folds, n_tasks)
+    if n_tasks > LARGE_LOG_TASKS:
+        folds = min(folds, 3)
+    if folds >= 2:
+        for k, (_, te) in enumerate(KFold(folds, shuffle=True, random_state=params.seed).split(fold_of)):
+            fold_of[te] = k
+    return fold_of
+
+
+def _difficulty(
+    x: csr_matrix, data: TaskMatrix, fold_of: np.ndarray, params: FitParams
+) -> tuple[np.ndarray, float, np.ndarray]:
+    """The pooled part: one classifier of a task's mean outcome over every model tried on it.
+
+    Task difficulty is shared, so this borrows strength across models: each model then gets its own slope
+    and offset on this score in calibration. Returns its weights, its intercept (centred on the training
+    tasks) and its out-of-fold score per task (centred per fold, NaN where no model was tried).
+    """
+    observed = data.observed
+    tried = np.flatnonzero(observed.any(axis=1))
+    weight = np.where(observed, data.weight, 0.0)
+    total = weight.sum(axis=1)
+    mean = np.where(total > 0, np.nansum(np.where(observed, data.success, 0.0) * weight, axis=1), 0.0)
+    mean = mean[tried] / total[tried]
+    count = observed.sum(axis=1)[tried].astype(np.float64)
+    z_oof = np.full(len(fold_of), np.nan)
+    coef = np.zeros(x.shape[1])
+    if len(tried) < params.min_outcomes or np.ptp(mean) == 0:
+        return coef, 0.0, np.where(observed.any(axis=1), 0.0, np.nan)
+    xt = x[tried]
+    for k in np.unique(fold_of[tried]):
+        te = fold_of[tried] == k
+        if te.all() or np.ptp(mean[~te]) == 0:
+            z_oof[tried[te]] = 0.0
+            continue
+        c, b = _fit_success(xt[~te], mean[~te], count[~te], params)
+        z = xt[te] @ c + b
+        z_oof[tried[te]] = z - z.mean()
+    coef, intercept = _fit_success(xt, mean, count, params)
+    intercept -= float(np.mean(xt @ coef + intercept))
+    return coef, intercept, z_oof
 
 
 def fit_models(x: csr_matrix, data: TaskMatrix, params: FitParams) -> FittedModels:
@@ -85,6 +158,9 @@ def fit_models(x: csr_matrix, data: TaskMatrix, params: FitParams) -> FittedMode
     oof_p = np.full((n_tasks, n_models), np.nan)
     oof_cost = np.full((n_tasks, n_models), np.nan)
     base = np.zeros(n_models)
+    fold_of = task_folds(n_tasks, params)
+    if params.pooling != "independent":
+        shared_coef, shared_bias, shared_oof = _difficulty(x, data, fold_of, params)
     for m in range(n_models):
         tried = np.flatnonzero(data.observed[:, m])
         s, w = data.success[tried, m], data.weight[tried, m]
@@ -94,35 +170,60 @@ def fit_models(x: csr_matrix, data: TaskMatrix, params: FitParams) -> FittedMode
             bias[m], bias[n_models + m] = np.log(base[m] / (1 - base[m])), np.log(1e-6)
             continue
         xm = x[tried]
-        z_oof, c_oof = _out_of_fold(xm, s, w, log_cost, params)
+        z_oof, c_oof = _out_of_fold(xm, s, w, log_cost, fold_of[tried], params)
         oof_cost[tried, m] = np.exp(c_oof + np.var(log_cost - c_oof) / 2.0)
         cost_model = Ridge(alpha=params.cost_alpha).fit(xm, log_cost)
         weights[:, n_models + m] = cost_model.coef_
         bias[n_models + m] = float(cost_model.intercept_) + np.var(log_cost - c_oof) / 2.0
-        if len(tried) < params.min_outcomes or np.ptp(s) == 0:
+        stacked = None
+        if len(tried) >= params.min_outcomes and np.ptp(s) > 0:
+            # The calibration's inputs: this model's own score and/or the pooled difficulty score.
+            if params.pooling == "independent":
+                columns = [z_oof]
+            elif params.pooling == "pooled":
+                columns = [shared_oof[tried]]
+            else:
+                columns = [z_oof, shared_oof[tried]]
+            stacked = _stack(np.column_stack(columns), s, w)
+        if stacked is None:
             bias[m] = np.log(base[m] / (1 - base[m]))
             oof_p[tried, m] = base[m]
             continue
-        a, b = _platt(z_oof, s, w)
-        coef, intercept = _fit_success(xm, s, w, params)
-        weights[:, m] = a * coef
-        bias[m] = a * intercept + b
-        oof_p[tried, m] = 1.0 / (1.0 + np.exp(-(a * z_oof + b)))
+        slopes, offset = stacked
+        z_cal = np.column_stack(columns) @ slopes + offset
+        bias[m] = offset
+        if params.pooling != "pooled" and slopes[0] > 0:
+            coef, intercept = _fit_success(xm, s, w, params)
+            intercept -= float(np.mean(xm @ coef + intercept))  # centred as the out-of-fold scores are
+            weights[:, m] += slopes[0] * coef
+            bias[m] += slopes[0] * intercept
+        if params.pooling != "independent" and slopes[-1] > 0:
+            weights[:, m] += slopes[-1] * shared_coef
+            bias[m] += slopes[-1] * shared_bias
+        oof_p[tried, m] = 1.0 / (1.0 + np.exp(-z_cal))
     return FittedModels(weights, bias, oof_p, oof_cost, base)
 
 
 def _out_of_fold(
-    x: csr_matrix, s: np.ndarray, w: np.ndarray, log_cost: np.ndarray, params: FitParams
+    x: csr_matrix, s: np.ndarray, w: np.ndarray, log_cost: np.ndarray, fold_of: np.ndarray, params: FitParams
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Out-of-fold decision values and log-cost predictions, for calibration and the tradeoff."""
+    """Out-of-fold decision values and log-cost predictions, for calibration and the tradeoff.
+
+    Each fold's decision values are centred on their own mean: a fold's level moves against its
+    training folds' base rate (what one fold holds the others lack), which with a weak signal made the
+    out-of-fold scores anti-correlated with the outcomes; centring keeps only the ranking within a fold,
+    which is what carries over to new tasks.
+    """
     z = np.zeros(len(s))
     c = np.full(len(s), float(np.mean(log_cost)))
-    folds = min(params.calibration_folds, len(s))
-    if folds < 2:
+    if len(np.unique(fold_of)) < 2:
         return z, c
-    for tr, te in KFold(folds, shuffle=True, random_state=params.seed).split(s):
+    for k in np.unique(fold_of):
+        te = fold_of == k
+        tr = ~te
         c[te] = Ridge(alpha=params.cost_alpha).fit(x[tr], log_cost[tr]).predict(x[te])
         if np.ptp(s[tr]) > 0:
             coef, intercept = _fit_success(x[tr], s[tr], w[tr], params)
-            z[te] = x[te] @ coef + intercept
+            zk = x[te] @ coef + intercept
+            z[te] = zk - zk.mean()
     return z, c

@@ -4,16 +4,21 @@ escalation table, and pack everything into the artifact's arrays and metadata.""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from router._catalog import Catalog
 from router.estimation.config import EstimatorConfig
 from router.learned.features import Featurizer
+from router.learned.metadata_features import MetadataFeatures
 from router.learned.policy import MAX_CHAIN_MODELS, choose_many, failure_table, mu_for
 from training.data.outcomes import TaskMatrix
 from training.fit.classifiers import FitParams, FittedModels, fit_models
+from training.fit.guard import HullGuard, decide_guard, hull_at
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
 
 # The tradeoffs at which fitting calibrates the default and evaluation sweeps its curves.
 TRADEOFF_GRID = np.round(np.concatenate([[0.0], np.geomspace(0.002, 1.0, 120)]), 6)
@@ -25,6 +30,16 @@ class FittedRouter:
     meta: dict[str, Any]
     fitted: FittedModels
     featurizer: Featurizer
+    guard: HullGuard
+    metadata_features: MetadataFeatures
+
+    def transform(self, data: TaskMatrix) -> csr_matrix:
+        """The features serving computes for these tasks: the text featurizer's, then the metadata block."""
+        from scipy.sparse import hstack
+
+        x = self.featurizer.matrix(data.descriptions, data.facts)
+        block = self.metadata_features.matrix(data.metadata, len(data.descriptions))
+        return hstack([x, block], format="csr")
 
 
 def kappa_of(success: np.ndarray, cost: np.ndarray) -> float:
@@ -45,23 +60,60 @@ def calibrate_tradeoff(
     *,
     target_share: float = 0.95,
     budget_per_task: float | None = None,
+    guard_mask: np.ndarray | None = None,
+    seed: int = 0,
 ) -> float:
-    """The least-cost tradeoff whose success on out-of-fold predictions keeps ``target_share`` of the best
-    single model's (or, with a budget, the most successful tradeoff within it). Unobserved pairs count at
-    their predicted success and cost."""
+    """The tradeoff whose success on out-of-fold predictions keeps ``target_share`` of the best single
+    model's with the largest gain over the hull of fixed models at its cost (the least cost among those
+    when none gains), or, with a budget, the most successful tradeoff within it. Unobserved pairs count at
+    their predicted success and cost. With ``guard_mask`` (one row per ``TRADEOFF_GRID`` entry), each
+    tradeoff chooses as the hull guard lets it."""
     success = np.where(data.observed, data.success, p)
     cost = np.where(data.observed, data.cost, c_hat)
     rows = np.arange(len(success))
     best_single = np.nanmax(np.nanmean(np.where(data.observed, data.success, np.nan), axis=0))
-    results = []
-    for t in TRADEOFF_GRID:
-        chosen = choose_many(p, c_hat, mu_for(float(t), kappa))
-        results.append((float(t), cost[rows, chosen].mean(), success[rows, chosen].mean()))
+    chosen = np.array(
+        [
+            choose_many(p, c_hat, mu_for(float(t), kappa), None if guard_mask is None else guard_mask[k])
+            for k, t in enumerate(TRADEOFF_GRID)
+        ]
+    )  # (tradeoffs, tasks)
+    results = [
+        (float(t), cost[rows, ch].mean(), success[rows, ch].mean())
+        for t, ch in zip(TRADEOFF_GRID, chosen, strict=True)
+    ]
     if budget_per_task is not None:
         within = [r for r in results if r[1] <= budget_per_task]
         return max(within, key=lambda r: (r[2], -r[1]))[0] if within else 0.0
-    good = [r for r in results if r[2] >= target_share * best_single]
-    return min(good, key=lambda r: (r[1], r[0]))[0] if good else 1.0
+    good = [k for k, r in enumerate(results) if r[2] >= target_share * best_single]
+    if not good:
+        return 1.0
+    # Where the learned choice beats every mix of fixed models, default to where it beats them most
+    # surely (the largest lower bound of its gain over the hull at its own cost): a default on the hull
+    # itself would make the router no better than a fixed model, and the single largest gain is the one
+    # most inflated by noise.
+    bound = gain_lower_bound(success, cost, chosen[good], seed=seed)
+    if bound.max() > 0:
+        return results[good[int(np.argmax(bound))]][0]
+    return min((results[k] for k in good), key=lambda r: (r[1], r[0]))[0]
+
+
+def gain_lower_bound(
+    success: np.ndarray, cost: np.ndarray, chosen: np.ndarray, *, seed: int = 0, draws: int = 50
+) -> np.ndarray:
+    """Per row of ``chosen`` (a choice per task), mean minus one standard deviation, over bootstrap draws
+    of the tasks, of its success above the hull of the fixed models at its cost."""
+    n = len(success)
+    rows = np.arange(n)
+    weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=draws) / n
+    s_chosen = success[rows, chosen]  # (choices, tasks)
+    c_chosen = cost[rows, chosen]
+    mean_s, mean_c = weights @ success, weights @ cost  # (draws, models)
+    s_curve, c_curve = weights @ s_chosen.T, weights @ c_chosen.T  # (draws, choices)
+    gains = np.array(
+        [s_curve[b] - np.array([hull_at(c, mean_c[b], mean_s[b]) for c in c_curve[b]]) for b in range(draws)]
+    )
+    return gains.mean(axis=0) - gains.std(axis=0)
 
 
 def fit_router(
@@ -80,14 +132,40 @@ def fit_router(
     estimator = ComplexityEstimator(estimator_config, recommend=lambda level: "")
     featurizer = Featurizer(max_features=params.max_features, min_df=params.min_df, estimator=estimator)
     x = featurizer.fit_matrix(data.descriptions, data.facts)
+    metadata_features = MetadataFeatures.fit(data.metadata, params.min_metadata_count)
+    if len(metadata_features):
+        from scipy.sparse import hstack
+
+        block = metadata_features.matrix(data.metadata, x.shape[0])
+        x = hstack([x, block], format="csr")
     fitted = fit_models(x, data, params)
+    if len(metadata_features):
+        metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
     kappa = kappa_of(
         np.where(data.observed, data.success, np.nan), np.where(data.observed, data.cost, np.nan)
     )
     oof_p = np.where(np.isnan(fitted.oof_p), fitted.base_rate, fitted.oof_p)
     oof_c = np.where(np.isnan(fitted.oof_cost), np.nanmean(data.cost, axis=0), fitted.oof_cost)
+    guard = decide_guard(
+        data.success,
+        data.cost,
+        data.observed,
+        oof_p,
+        oof_c,
+        kappa,
+        TRADEOFF_GRID,
+        data.models,
+        params.guard_z,
+    )
     tradeoff = calibrate_tradeoff(
-        data, oof_p, oof_c, kappa, target_share=target_share, budget_per_task=budget_per_task
+        data,
+        oof_p,
+        oof_c,
+        kappa,
+        target_share=target_share,
+        budget_per_task=budget_per_task,
+        guard_mask=guard.mask,
+        seed=params.seed,
     )
     n_models = len(data.models)
     table = (
@@ -101,7 +179,10 @@ def fit_router(
         "bias": fitted.bias,
         "base_rate": fitted.base_rate,
         "chain_table": table,
+        "guard_tradeoffs": guard.tradeoffs.astype(np.float64),
+        "guard_mask": guard.mask,
         **featurizer.to_arrays(),
+        **metadata_features.to_arrays(),
     }
     meta = {
         "kappa": kappa,
@@ -112,8 +193,13 @@ def fit_router(
         "params": asdict(params),
         # What served traffic is compared with to detect drift (router monitor).
         "traffic_reference": traffic_reference(data.descriptions, estimator),
+        "hull_guard": {
+            **guard.report(),
+            "default": guard.decision_at(tradeoff),
+            "dropped_models": [m for j, m in enumerate(data.models) if not guard.mask[:, j].any()],
+        },
     }
-    return FittedRouter(arrays, meta, fitted, featurizer)
+    return FittedRouter(arrays, meta, fitted, featurizer, guard, metadata_features)
 
 
 def catalog_dict(catalog: Catalog, models: list[str]) -> dict[str, Any]:

@@ -17,8 +17,10 @@ team's tracking server). Every training run records:
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -30,7 +32,8 @@ from router.learned.features import FEATURE_VERSION
 if TYPE_CHECKING:
     import pandas as pd
 
-ESTIMATOR = "per-model L2 logistic + Platt; ridge log-cost"
+ESTIMATOR = "per-model L2 logistic + pooled difficulty, stacked calibration; ridge log-cost; hull guard"
+_UNSAFE = re.compile(r"[^A-Za-z0-9_\-. /]")
 EVALUATION_PATH = "evaluation"
 CURVES_FILE = "curves.json"
 HELD_OUT_FILE = "held_out.parquet"
@@ -88,6 +91,10 @@ def run_params(meta: dict[str, Any], test_size: float) -> dict[str, Any]:
         "policy.target_share": meta["tradeoff_target"]["target_share"],
         "policy.budget_per_task": meta["tradeoff_target"]["budget_per_task"],
         "policy.default_tradeoff": meta["default_tradeoff"],
+        "policy.pooling": params.get("pooling", "independent"),
+        "policy.guard_z": params.get("guard_z", ""),
+        # Whether the router decides by the learned choice or routes as the best fixed mix at its default.
+        "policy.hull_guard_default": meta.get("hull_guard", {}).get("default", ""),
         "seed": params["seed"],
         "test_size": test_size,
         "data.sha256": data["data_sha256"],
@@ -100,10 +107,31 @@ def run_params(meta: dict[str, Any], test_size: float) -> dict[str, Any]:
     }
 
 
+def metric_name(name: str) -> str:
+    """A name MLflow accepts for a metric or artifact: letters, digits, ``_ - . /`` and spaces are kept,
+    anything else (parentheses, colons, ...) becomes ``_``. Model names are data: they can hold any text."""
+    return _UNSAFE.sub("_", name).strip() or "_"
+
+
+def safe_names(names: list[str]) -> dict[str, str]:
+    """``metric_name`` for each name, kept unique: a collision gets a short hash of the original name."""
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for name in names:
+        safe = metric_name(name)
+        if safe in taken:
+            safe = f"{safe}_{hashlib.sha256(name.encode()).hexdigest()[:8]}"
+        taken.add(safe)
+        out[name] = safe
+    return out
+
+
 def _numeric(metrics: dict[str, Any]) -> dict[str, float]:
     # NaN is kept: it says "measured, and undefined" (for example cost_at_best_quality when the policy never
     # reaches the best single model's success), which a missing metric would not.
-    return {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+    numeric = {k: float(v) for k, v in metrics.items() if isinstance(v, int | float)}
+    names = safe_names(list(numeric))
+    return {names[k]: v for k, v in numeric.items()}
 
 
 def evaluation_table(metrics: dict[str, float], details: dict[str, Any]) -> pd.DataFrame:
@@ -169,6 +197,8 @@ def log_training_run(
         )
         with tempfile.TemporaryDirectory() as tmp:
             _write_evaluation(Path(tmp), metrics, details, held_out)
+            if "hull_guard" in meta:  # per tradeoff: the learned choice, or the fixed model it routes as
+                (Path(tmp) / "hull_guard.json").write_text(json.dumps(meta["hull_guard"], indent=1))
             mlflow.log_artifacts(tmp, artifact_path=EVALUATION_PATH)
         info = log_router_model(mlflow, artifact_dir)
         registered = None

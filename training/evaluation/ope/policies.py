@@ -80,7 +80,10 @@ class LearnedPolicy(Policy):
                 descriptions[at : at + CHUNK], facts[at : at + CHUNK]
             )
             p, cost = model.predict_many(dense, words)
-            choice[at : at + CHUNK] = choose_many(p, cost, self.mu)
+            # The hull guard as serving applies it: only the models it allows at this tradeoff.
+            choice[at : at + CHUNK] = choose_many(
+                p, cost, self.mu, model.allowed_mask(float(self.tradeoff or 0.0))
+            )
         return model.names, one_hot(choice, len(model.names))
 
 

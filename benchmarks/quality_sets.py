@@ -1,0 +1,114 @@
+"""Decision quality on every shared real data set, from held-out folds only: SWE-bench Verified (with and
+without the repository as metadata), ZeroEval GSM8K and MATH level 5.
+
+5-fold cross-validation over tasks (``training.evaluation.crossval``): every task's predictions come from a
+router that never saw it, and each task is routed by its own fold's router, hull guard included. Per set:
+median per-model AUC and worst ECE, the learned policy's APGR and gain over the hull of fixed models (its
+curve, with the hull guard and, for comparison, without it), its single choice at each fold's default
+tradeoff (what ``Router.load(...).route_many`` does) against the hull at that cost, the learned cascade's
+APGR, and the share of tradeoffs where the guard let the learned choice decide. Sets whose files are absent
+are skipped with the reason.
+
+    python -m benchmarks.quality_sets [--sets swebench,swebench-no-repo,gsm8k,math_l5] [--out FILE.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SETS = ("swebench", "swebench-no-repo", "gsm8k", "math_l5")
+ZEROEVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "zeroeval"
+
+
+def load_set(name: str) -> Any:
+    """The set's outcome-log frame; raises FileNotFoundError / RouterError when its files are absent."""
+    if name.startswith("swebench"):
+        from training.swebench import load_swebench
+
+        frame = load_swebench().frame
+        return frame.drop(columns=["metadata"]) if name == "swebench-no-repo" else frame
+    from router._outcome_log import read_outcomes
+
+    path = ZEROEVAL / f"{name}.csv"
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found (the shared ZeroEval data lives outside the project)")
+    return read_outcomes(path).frame
+
+
+def measure(name: str, folds: int = 5) -> dict[str, Any]:
+    from training.evaluation.crossval import cross_validate, quality_report
+
+    started = time.perf_counter()
+    report = quality_report(cross_validate(load_set(name), folds=folds))
+    classifier = report["classifier"]
+    return {
+        "tasks": report["tasks"],
+        "models": len(report["models"]),
+        "median_auc": float(np.nanmedian([v["auc"] for v in classifier.values()])),
+        "max_ece": float(max(v["ece"] for v in classifier.values())),
+        "policy_apgr": report["policy"]["apgr"],
+        "policy_gain": report["policy"]["gain_over_hull"],
+        "unguarded_apgr": report["policy_unguarded"]["apgr"],
+        "unguarded_gain": report["policy_unguarded"]["gain_over_hull"],
+        "default_gain": report["default"]["gain_over_hull"],
+        "default_success": report["default"]["success"],
+        "default_cost": report["default"]["cost"],
+        "cascade_apgr": report["cascade"]["apgr"],
+        "random_apgr": report["random_mix"]["apgr"],
+        "guard_learned_share": report["guard"]["learned_share"],
+        "guard_at_default": report["guard"]["at_default"],
+        "seconds": time.perf_counter() - started,
+    }
+
+
+def markdown(results: dict[str, Any]) -> str:
+    head = (
+        "| set | tasks x models | median AUC | max ECE | APGR (guarded / unguarded) | gain over hull "
+        "(guarded / unguarded) | default choice vs hull | cascade APGR | guard: learned share |\n"
+        "|---|---|---|---|---|---|---|---|---|\n"
+    )
+    rows = []
+    for name, r in results.items():
+        if "skipped" in r:
+            rows.append(f"| {name} | skipped: {r['skipped']} | | | | | | | |")
+            continue
+        rows.append(
+            f"| {name} | {r['tasks']} x {r['models']} | {r['median_auc']:.3f} | {r['max_ece']:.3f} | "
+            f"{r['policy_apgr']:.3f} / {r['unguarded_apgr']:.3f} | {r['policy_gain']:+.4f} / "
+            f"{r['unguarded_gain']:+.4f} | {r['default_gain']:+.4f} | {r['cascade_apgr']:.3f} | "
+            f"{r['guard_learned_share']:.2f} |"
+        )
+    return head + "\n".join(rows) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    results: dict[str, Any] = {}
+    for name in args.sets.split(","):
+        try:
+            results[name] = measure(name, args.folds)
+        except (OSError, ValueError) as exc:  # the shared files are absent: say so, measure the rest
+            results[name] = {"skipped": str(exc)}
+        except Exception as exc:  # a RouterError from a loader that cannot find its data
+            if type(exc).__name__.endswith("Error") and "not found" in str(exc):
+                results[name] = {"skipped": str(exc)}
+            else:
+                raise
+    print(markdown(results))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,118 @@
+"""The hull guard: the learned choice only where out-of-fold evidence says it beats the best fixed mix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from router.learned.model import LearnedModel
+from router.learned.policy import choose, choose_many, guard_row, mu_for
+from training.data.outcomes import task_matrix
+from training.fit.classifiers import FitParams
+from training.fit.guard import decide_guard, hull_vertices
+from training.fit.router_fit import TRADEOFF_GRID, fit_router, log_catalog
+from training.synthetic import generate_outcomes
+
+MODELS = ["cheap", "mid", "dear"]
+
+
+def test_hull_vertices_drop_dominated_models():
+    cost = np.array([1.0, 2.0, 3.0, 2.5, 0.5])
+    success = np.array([0.5, 0.7, 0.8, 0.6, 0.2])
+    # 3 (2.5, 0.6) costs more than 1 (2.0, 0.7) and succeeds less; 4 is the cheapest, so it stays.
+    assert hull_vertices(cost, success) == [4, 0, 1, 2]
+
+
+def _outcomes(n: int, seed: int, signal: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Three models; each task's difficulty decides who succeeds; ``signal`` of it is visible to p."""
+    rng = np.random.default_rng(seed)
+    difficulty = rng.uniform(size=n)
+    skill = np.array([0.35, 0.6, 0.85])
+    success = (rng.uniform(size=(n, 3)) < np.clip(skill + 0.5 - difficulty[:, None], 0, 1)).astype(float)
+    cost = np.tile([0.1, 1.0, 3.0], (n, 1))
+    seen = signal * difficulty + (1 - signal) * rng.uniform(size=n)
+    p = np.clip(skill + 0.5 - seen[:, None], 0.01, 0.99)
+    return success, cost, p
+
+
+def test_no_signal_routes_as_the_best_fixed_model_at_every_tradeoff():
+    success, cost, p = _outcomes(600, 0, signal=0.0)
+    guard = decide_guard(success, cost, np.ones_like(success, bool), p, cost, 0.5, TRADEOFF_GRID, MODELS)
+    assert all(d.startswith("fixed") for d in guard.decisions)
+    assert (guard.mask.sum(axis=1) == 1).all()
+    # The fixed model is the one a mix of fixed models would use: the best mean utility at that tradeoff.
+    k = int(np.searchsorted(TRADEOFF_GRID, 0.5))
+    mu = mu_for(float(TRADEOFF_GRID[k]), 0.5)
+    utility = success.mean(0) - mu * cost.mean(0)
+    assert guard.mask[k, int(np.argmax(utility))]
+
+
+def test_a_real_signal_lets_the_learned_choice_decide_and_never_loses_to_the_fixed_model():
+    success, cost, p = _outcomes(600, 1, signal=1.0)
+    guard = decide_guard(success, cost, np.ones_like(success, bool), p, cost, 0.5, TRADEOFF_GRID, MODELS)
+    assert sum(d.startswith("learned") for d in guard.decisions) >= 3
+    rows = np.arange(len(success))
+    for k, t in enumerate(TRADEOFF_GRID):
+        mu = mu_for(float(t), 0.5)
+        if np.isinf(mu):
+            continue
+        chosen = choose_many(p, cost, mu, guard.mask[k])
+        guarded = success[rows, chosen].mean() - mu * cost[rows, chosen].mean()
+        fixed = (success.mean(0) - mu * cost.mean(0)).max()
+        assert guarded >= fixed - 1e-12  # on the evidence it was decided on, never below the best fixed mix
+
+
+def test_choose_honours_the_allowed_models():
+    p, c = [0.9, 0.8, 0.2], [3.0, 1.0, 0.1]
+    assert choose(p, c, 0.0) == 0
+    assert choose(p, c, 0.0, [1, 2]) == 1
+    assert choose(p, c, mu_for(0.0, 1.0), [0, 1]) == 1  # cost alone decides among the allowed
+    batch = choose_many(np.array([p, p]), np.array([c, c]), 0.0, np.array([False, True, True]))
+    assert batch.tolist() == [1, 1]
+
+
+def test_guard_row_is_the_nearest_tradeoff():
+    grid = [0.0, 0.1, 0.5, 1.0]
+    assert [guard_row(t, grid) for t in (0.0, 0.04, 0.06, 0.31, 0.9, 1.0)] == [0, 0, 1, 2, 3, 3]
+
+
+@pytest.fixture(scope="module")
+def fitted():
+    frame = generate_outcomes(600, seed=3)
+    data = task_matrix(frame)
+    return fit_router(data, log_catalog(frame), FitParams()), data
+
+
+def test_the_artifact_carries_the_guard_and_serving_applies_it(fitted):
+    router, data = fitted
+    meta = router.meta["hull_guard"]
+    assert len(meta["decisions"]) == len(TRADEOFF_GRID) == router.arrays["guard_mask"].shape[0]
+    assert meta["default"] in meta["decisions"]
+    arrays = {**router.arrays, "guard_mask": router.arrays["guard_mask"].copy()}
+    arrays["guard_mask"][:] = False
+    arrays["guard_mask"][:, 1] = True  # a guard that routes everything to one fixed model
+    model = LearnedModel(arrays, router.meta)
+    assert model.allowed(0.7) == [1]
+    _, p, c = model.analyze(data.descriptions[0])
+    assert choose(p, c, mu_for(0.7, model.kappa), model.allowed(0.7)) == 1
+
+
+def test_an_artifact_without_guard_arrays_allows_every_model(fitted):
+    router, _ = fitted
+    arrays = {k: v for k, v in router.arrays.items() if not k.startswith("guard_")}
+    assert LearnedModel(arrays, router.meta).allowed(0.5) is None
+
+
+def test_evaluate_cv_says_per_tradeoff_whether_the_guard_routes_learned_or_fixed(tmp_path):
+    from typer.testing import CliRunner
+
+    from router.cli import app
+
+    log = tmp_path / "log.csv"
+    generate_outcomes(300, seed=4).to_csv(log, index=False)
+    result = CliRunner().invoke(app, ["evaluate", "--data", str(log), "--cv", "3"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "hull guard per tradeoff" in text
+    assert "default: success" in text and "over the hull at that cost" in text
+    assert "fixed " in text or "learned (" in text

@@ -1,0 +1,150 @@
+"""The hull guard: per tradeoff, route by the learned choice only where out-of-fold evidence says it beats
+the best mix of fixed models; elsewhere route as that mix does.
+
+At a tradeoff ``t`` the policy maximises ``success - mu(t) * cost``. Among mixes of fixed models the best
+value of that utility is reached by one model (a vertex of the hull of fixed models: a linear objective over
+a convex set peaks at a vertex), so "the best fixed mix at ``t``" is the single model ``j*(t)``. A learned
+choice whose mean utility is at least ``j*(t)``'s lies on or above the hull's supporting line of slope
+``mu(t)``, hence on or above the hull at its own cost. The guard therefore compares, on the training tasks'
+out-of-fold predictions and real outcomes, the mean utility of these candidate rules with ``j*(t)``'s:
+
+* the learned choice among every model;
+* the learned choice among the models on the hull (dominated models, never worth choosing as fixed
+  models, are dropped: with a weak signal a noisy pick among them loses to the mix);
+* the learned choice between ``j*(t)`` and its neighbours on the hull (deciding per task what the mix
+  would decide by coin);
+
+and keeps the best one whose paired per-task gain over ``j*(t)`` is at least ``z`` standard errors above
+zero; otherwise it keeps ``{j*(t)}`` alone. The outcome is a boolean mask per tradeoff of the grid
+(``guard_mask``), applied at serving time by ``router.learned.policy.choose(..., allowed=...)``.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from router.learned.policy import choose_many, mu_for
+
+MIN_FULL_TASKS = 30  # below this many tasks with every model tried, unobserved pairs count at prediction
+
+RULES = ("all models", "hull models", "hull neighbours")
+
+
+@dataclass
+class HullGuard:
+    tradeoffs: np.ndarray  # (n_grid,)
+    mask: np.ndarray  # (n_grid, n_models) bool: the models the choice may pick at each tradeoff
+    decisions: list[str]  # per tradeoff: "learned (<rule>)" or "fixed <model>"
+    gains: np.ndarray  # per tradeoff: out-of-fold mean utility gain of the kept rule over j*(t)
+    hull_models: list[str]
+
+    def report(self) -> dict[str, Any]:
+        """What the metadata, the evaluation and the MLflow run say about the guard."""
+        learned = [d.startswith("learned") for d in self.decisions]
+        return {
+            "tradeoffs": [float(t) for t in self.tradeoffs],
+            "decisions": self.decisions,
+            "oof_gain": [float(g) for g in self.gains],
+            "learned_share": float(np.mean(learned)),
+            "hull_models": self.hull_models,
+        }
+
+    def decision_at(self, tradeoff: float) -> str:
+        from router.learned.policy import guard_row
+
+        return self.decisions[guard_row(tradeoff, self.tradeoffs.tolist())]
+
+
+def hull_vertices(cost: np.ndarray, success: np.ndarray) -> list[int]:
+    """Indices of the models on the rising upper hull of (cost, success), cheapest first."""
+    order = sorted(range(len(cost)), key=lambda j: (cost[j], -success[j]))
+    hull: list[int] = []
+    for j in order:
+        if hull and success[j] <= success[hull[-1]]:
+            continue  # costs at least as much, succeeds no more: dominated
+        while len(hull) >= 2:
+            a, b = hull[-2], hull[-1]
+            cross = (cost[b] - cost[a]) * (success[j] - success[a]) - (success[b] - success[a]) * (
+                cost[j] - cost[a]
+            )
+            if cross < 0:
+                break
+            hull.pop()  # b lies on or below the segment from a to j
+        hull.append(j)
+    return hull
+
+
+def hull_at(cost: float, mean_c: np.ndarray, mean_s: np.ndarray) -> float:
+    """The best success a mix of fixed models reaches at ``cost`` (the cheapest model's below its cost)."""
+    hull = hull_vertices(mean_c, mean_s)
+    return float(np.interp(cost, mean_c[hull], mean_s[hull]))
+
+
+def fixed_choice(mean_s: np.ndarray, mean_c: np.ndarray, mu: float) -> int:
+    """The single fixed model that maximises mean utility at ``mu`` (ties to the cheaper)."""
+    return int(choose_many(mean_s[None, :], mean_c[None, :], mu)[0])
+
+
+def decide_guard(
+    success: np.ndarray,
+    cost: np.ndarray,
+    observed: np.ndarray,
+    oof_p: np.ndarray,
+    oof_c: np.ndarray,
+    kappa: float,
+    tradeoffs: np.ndarray,
+    models: list[str],
+    z: float = 1.0,
+) -> HullGuard:
+    """Decide the guard from out-of-fold predictions (``oof_p``, ``oof_c``) and real outcomes.
+
+    Tasks where every model was tried are the evidence; when fewer than ``MIN_FULL_TASKS`` exist (production
+    logs hold one model per task), unobserved pairs count at their out-of-fold prediction.
+    """
+    full = observed.all(axis=1)
+    if full.sum() >= MIN_FULL_TASKS:
+        s, c, p, ch = success[full], cost[full], oof_p[full], oof_c[full]
+    else:
+        s, c, p, ch = np.where(observed, success, oof_p), np.where(observed, cost, oof_c), oof_p, oof_c
+    s = np.asarray(s, dtype=np.float64)
+    mean_s, mean_c = s.mean(axis=0), c.mean(axis=0)
+    n, m = s.shape
+    rows = np.arange(n)
+    hull = hull_vertices(mean_c, mean_s)
+    on_hull = np.zeros(m, dtype=bool)
+    on_hull[hull] = True
+    mask = np.zeros((len(tradeoffs), m), dtype=bool)
+    decisions: list[str] = []
+    gains = np.zeros(len(tradeoffs))
+    for k, t in enumerate(tradeoffs):
+        mu = mu_for(float(t), kappa)
+        star = fixed_choice(mean_s, mean_c, mu)
+        mask[k, star] = True
+        decisions.append(f"fixed {models[star]}")
+        if math.isinf(mu) or m < 2:
+            continue  # cost alone decides: the cheapest model, learned or not
+        position = hull.index(star) if star in hull else None
+        neighbours = np.zeros(m, dtype=bool)
+        neighbours[star] = True
+        if position is not None:
+            neighbours[hull[max(0, position - 1) : position + 2]] = True
+        fixed_u = s[:, star] - mu * c[:, star]
+        best_gain, best_rule = 0.0, None
+        for rule, allowed in zip(RULES, (np.ones(m, dtype=bool), on_hull, neighbours), strict=True):
+            if allowed.sum() < 2:
+                continue
+            chosen = choose_many(p, ch, mu, allowed)
+            diff = s[rows, chosen] - mu * c[rows, chosen] - fixed_u
+            gain = float(diff.mean())
+            se = float(diff.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+            if gain > best_gain and gain > z * se:
+                best_gain, best_rule = gain, (rule, allowed)
+        if best_rule is not None:
+            mask[k] = best_rule[1]
+            decisions[-1] = f"learned ({best_rule[0]})"
+            gains[k] = best_gain
+    return HullGuard(tradeoffs, mask, decisions, gains, [models[j] for j in hull])
