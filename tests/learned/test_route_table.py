@@ -113,10 +113,10 @@ def test_empty_batch(learned: LearnedRouter):
 @pytest.mark.parametrize(
     ("metadata", "message"),
     [
-        ("team=a", "metadata must be a mapping of str to str, or a list of them"),
-        ({"team": 1}, "metadata must map str to str"),
-        ([{"team": "a"}], "one mapping per description: got 1 for 2"),
-        ([{"team": "a"}, None], r"metadata\[1\] must be a mapping"),
+        ("team=a", "metadata must be None, a mapping of strings to strings, or a list of such mappings"),
+        ({"team": 1}, "metadata must map strings to strings; key 'team' has value 1"),
+        ([{"team": "a"}], "metadata holds 1 mappings for 2 descriptions"),
+        ([{"team": "a"}, 5], r"metadata\[1\] must be a mapping"),
     ],
 )
 def test_bad_metadata_is_refused(learned: LearnedRouter, metadata, message):
