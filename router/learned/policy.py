@@ -47,12 +47,17 @@ def choose(p: Sequence[float], cost: Sequence[float], mu: float, allowed: Sequen
     Plain Python over lists (callers pass ``ndarray.tolist()``): for a handful of models numpy's per-call
     overhead costs more than the arithmetic.
     """
-    candidates = range(len(cost)) if allowed is None else allowed
+    if allowed is None:  # the common case, kept as lean as before the guard existed
+        if math.isinf(mu):
+            return min(range(len(cost)), key=cost.__getitem__)
+        utility = [q - mu * c for q, c in zip(p, cost, strict=True)]
+        best = max(utility)
+        return min((c, j) for j, (u, c) in enumerate(zip(utility, cost, strict=True)) if u >= best - 1e-12)[1]
     if math.isinf(mu):
-        return min(candidates, key=cost.__getitem__)
-    utility = {j: p[j] - mu * cost[j] for j in candidates}
-    best = max(utility.values())
-    return min((cost[j], j) for j, u in utility.items() if u >= best - 1e-12)[1]
+        return min(allowed, key=cost.__getitem__)
+    allowed_utility = {j: p[j] - mu * cost[j] for j in allowed}
+    top = max(allowed_utility.values())
+    return min((cost[j], j) for j, u in allowed_utility.items() if u >= top - 1e-12)[1]
 
 
 def choose_many(p: np.ndarray, cost: np.ndarray, mu: float, allowed: np.ndarray | None = None) -> np.ndarray:

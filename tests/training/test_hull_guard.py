@@ -116,3 +116,10 @@ def test_evaluate_cv_says_per_tradeoff_whether_the_guard_routes_learned_or_fixed
     assert "hull guard per tradeoff" in text
     assert "default: success" in text and "over the hull at that cost" in text
     assert "fixed " in text or "learned (" in text
+
+
+def test_the_guard_can_be_turned_off():
+    frame = generate_outcomes(300, seed=8)
+    off = fit_router(task_matrix(frame), log_catalog(frame), FitParams(hull_guard=False))
+    assert off.arrays["guard_mask"].all()
+    assert off.meta["hull_guard"]["learned_share"] == 1.0

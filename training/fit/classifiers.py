@@ -47,6 +47,7 @@ class FitParams:
     min_metadata_count: int = 5  # tasks a metadata ``key=value`` needs to get its own feature
     pooling: str = "both"  # calibrate on "independent" per-model scores, the "pooled" difficulty, or "both"
     guard_z: float = 1.0  # standard errors by which the learned choice must beat the best fixed mix
+    hull_guard: bool = True  # False: every model allowed at every tradeoff (the learned choice everywhere)
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLING:

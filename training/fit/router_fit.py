@@ -157,6 +157,9 @@ def fit_router(
         data.models,
         params.guard_z,
     )
+    if not params.hull_guard:
+        guard.mask[:] = True
+        guard.decisions = ["learned (all models; guard off)"] * len(guard.decisions)
     tradeoff = calibrate_tradeoff(
         data,
         oof_p,
