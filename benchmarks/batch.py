@@ -145,7 +145,9 @@ def prepare(workdir: Path, say: Any) -> dict[str, Any]:
     texts, *_ = task_arrays(data)
     (workdir / "descriptions.json").write_text(json.dumps(two_kb_descriptions(texts, POOL)))
     say(f"batch: training the learned router on {data.source}, {len(texts)} tasks")
-    train_router(data.frame, catalog=data.catalog, log_to_mlflow=False, output_dir=workdir / "learned")
+    # Text features only: a baseline checkout from before the metadata column must load the same artifact.
+    frame = data.frame.drop(columns=["metadata"], errors="ignore")
+    train_router(frame, catalog=data.catalog, log_to_mlflow=False, output_dir=workdir / "learned")
     catalog = None
     if data.source.startswith("SWE-bench"):
         from training.swebench import CATALOG_MODELS, CATALOG_ROUTING

@@ -69,8 +69,9 @@ def measure(name: str, folds: int = 5) -> dict[str, Any]:
 
 def markdown(results: dict[str, Any]) -> str:
     head = (
-        "| set | tasks x models | median AUC | max ECE | APGR (guarded / unguarded) | gain over hull "
-        "(guarded / unguarded) | default choice vs hull | cascade APGR | guard: learned share |\n"
+        "| set | tasks x models | median AUC | max ECE | APGR (as trained / every model allowed) | gain over "
+        "hull (as trained / every model allowed) | default choice vs hull | cascade APGR | guard: learned "
+        "share |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []

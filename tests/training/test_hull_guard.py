@@ -80,7 +80,7 @@ def test_guard_row_is_the_nearest_tradeoff():
 def fitted():
     frame = generate_outcomes(600, seed=3)
     data = task_matrix(frame)
-    return fit_router(data, log_catalog(frame), FitParams()), data
+    return fit_router(data, log_catalog(frame), FitParams(hull_guard=True, pooling="both")), data
 
 
 def test_the_artifact_carries_the_guard_and_serving_applies_it(fitted):
