@@ -60,7 +60,10 @@ def test_worse_candidate_is_refused_and_force_promotes_it(experiment, inverted_r
     good = experiment.runs["C=0.3"].run_id
     promote(good, data=partial, registered_name=name, tracking_uri=experiment.tracking_uri)
     runner = CliRunner()
+    # Judged on success: the inverted run sends tasks where they fail, though its cheap choices can win on
+    # utility at a champion's cost weight.
     base = ["promote", "--name", name, "--tracking-uri", experiment.tracking_uri, "--data", partial]
+    base += ["--metric", "success"]
     refused = runner.invoke(app, [*base, "--run", inverted_run])
     assert refused.exit_code == 1, refused.output
     assert "not promoted:" in refused.stderr and "lower bound" in refused.stderr

@@ -71,15 +71,18 @@ class LearnedPolicy(Policy):
         self.name = f"learned router {self.uri} at tradeoff {self.tradeoff:.3g}"
 
     def _probabilities(self, descriptions: list[str], facts: list[FileFacts]) -> tuple[list[str], np.ndarray]:
+        from router.learned.features import NO_FILES
         from router.learned.policy import choose_many
 
         model = self.model
         choice = np.empty(len(descriptions), dtype=np.int64)
         for at in range(0, len(descriptions), CHUNK):
-            _, dense, words = model.featurizer.analyze_many(
-                descriptions[at : at + CHUNK], facts[at : at + CHUNK]
-            )
-            p, cost = model.predict_many(dense, words)
+            texts, files = descriptions[at : at + CHUNK], facts[at : at + CHUNK]
+            if all(f == NO_FILES for f in files):  # the batch path (numpy over the chunk) reads no files
+                _, p, cost = model.analyze_batch(texts)
+            else:
+                _, dense, words = model.featurizer.analyze_many(texts, files)
+                p, cost = model.predict_many(dense, words)
             # The hull guard as serving applies it: only the models it allows at this tradeoff.
             choice[at : at + CHUNK] = choose_many(
                 p, cost, self.mu, model.allowed_mask(float(self.tradeoff or 0.0))
