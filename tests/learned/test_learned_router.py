@@ -16,8 +16,6 @@ from hypothesis import strategies as st
 from router import ArtifactError, Router, RoutingDecision
 from router.learned.router import LearnedRouter
 from tests._helpers import ROOT, run_python
-from training import train_router
-from training.synthetic import generate_outcomes
 
 DESCRIPTIONS = [
     "Fix typo in README: 'recieve' should be 'receive'",
@@ -26,13 +24,6 @@ DESCRIPTIONS = [
     "Fix SQL injection vulnerability in the production login endpoint",
     "Add a --verbose flag to the CLI",
 ]
-
-
-@pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("learned") / "router"
-    train_router(generate_outcomes(600, seed=11), log_to_mlflow=False, output_dir=out)
-    return out
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,6 @@ from router import InvalidInputError, Router
 from router.learned.router import LearnedRouter
 from router.selection.heuristic import HeuristicRouter
 from router.selection.table import RouteTable
-from training import train_router
-from training.synthetic import generate_outcomes
 
 TEXTS = [
     "Fix typo in README: 'recieve' should be 'receive'",
@@ -23,13 +21,6 @@ TEXTS = [
     "Über-naïve cache in İstanbul: speed up the \u212aelvin conversion",
     "x" * 3000 + " production outage",
 ] * 3
-
-
-@pytest.fixture(scope="module")
-def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("table") / "router"
-    train_router(generate_outcomes(600, seed=11), log_to_mlflow=False, output_dir=out)
-    return out
 
 
 @pytest.fixture(scope="module")
