@@ -37,8 +37,9 @@ class AttemptRecorder(Protocol):
     """Anything with a ``record(**fields)`` method, such as the ledger's ``CostTracker``.
 
     It is called once per attempt with the keyword fields ``model, task_id, input_tokens, output_tokens,
-    input_cost, output_cost, duration_ms, success, error, attempt, decision_id``, plus ``task_type`` and
-    ``description`` when the caller gave them. Costs are None: the ledger prices the tokens from its catalog.
+    input_cost, output_cost, duration_ms, success, error, attempt, decision_id``, plus ``task_type``,
+    ``description``, ``propensity`` (first attempt only) and ``metadata`` (a dict of str to str) when the
+    caller gave them. Costs are None: the ledger prices the tokens from its catalog.
     """
 
     def record(self, *args: Any, **fields: Any) -> object: ...

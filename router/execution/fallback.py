@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError, RouterError, UnrecoverableError
+from router._metadata import check_metadata
 from router._types import RoutingDecision
 from router.execution.attempts import AttemptRecorder, Statistics
 from router.execution.backoff import Backoff
@@ -132,6 +133,7 @@ class FallbackHandler:
         description: str | None = None,
         propensity: float | None = None,
         escalation: Sequence[str] | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> T:
         """Call ``execute_fn(model)``, then retry, fall back or escalate until a result is accepted.
 
@@ -158,6 +160,10 @@ class FallbackHandler:
         escalation : sequence of str, optional
             The order a rejected result follows (a decision's ``escalation``): the next model of it not yet
             tried, and no further when it ends. Breakers, availability and context windows still apply.
+        metadata : mapping of str to str, optional
+            The task's metadata, as given to ``route`` (repository, team, ...); passed on to the recorder with
+            every attempt, so the ledger keeps it for training. A value that is not a string raises
+            ``InvalidInputError`` before any call.
 
         Returns
         -------
@@ -182,6 +188,7 @@ class FallbackHandler:
             description,
             propensity,
             escalation,
+            metadata,
         )
         try:
             outcome: Outcome | None = None
@@ -212,6 +219,7 @@ class FallbackHandler:
         description: str | None = None,
         propensity: float | None = None,
         escalation: Sequence[str] | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> T:
         """The asyncio twin of ``execute_with_fallback``: awaits ``execute_fn(model)`` and ``async_sleep``.
 
@@ -234,6 +242,7 @@ class FallbackHandler:
             description,
             propensity,
             escalation,
+            metadata,
         )
         try:
             outcome: Outcome | None = None
@@ -258,12 +267,14 @@ class FallbackHandler:
         *,
         accept: Callable[[T], bool] | None = None,
         description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> T:
         """Run a router's decision: its model first, then its escalation and alternatives.
 
         A result that ``accept`` rejects goes to the next model of ``decision.escalation`` (the learned
         chain may go to a cheaper model than the one rejected) and stops where the escalation ends; failures
         (rate limits, outages, context length) fall back through the escalation and the alternatives.
+        ``metadata`` is the task's, as given to ``route``: recorded with every attempt.
 
         Examples
         --------
@@ -284,6 +295,7 @@ class FallbackHandler:
             description=description,
             propensity=decision.propensity,
             escalation=decision.escalation or None,
+            metadata=metadata,
         )
 
     # -- one failure, decided by hand ----------------------------------------------------------------
@@ -367,9 +379,12 @@ class FallbackHandler:
         description: str | None,
         propensity: float | None = None,
         escalation: Sequence[str] | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> Steps:
         if not isinstance(task_id, str) or not task_id:
             raise InvalidInputError(f"task_id must be a non-empty string, got {task_id!r}")
+        # Checked before the first call: a bad value must not fail at the recorder after the model has run.
+        checked = check_metadata(metadata)
         fields: dict[str, Any] = {"decision_id": decision_id or ""}
         # Optional fields go only when known: the ledger gives them its own defaults ("" for description).
         fields.update(
@@ -379,6 +394,7 @@ class FallbackHandler:
                     ("task_type", task_type),
                     ("description", description),
                     ("propensity", propensity),
+                    ("metadata", checked or None),
                 )
                 if v is not None
             }

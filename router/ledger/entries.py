@@ -11,6 +11,7 @@ from typing import Any
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
+from router._metadata import check_metadata
 from router.ledger.models import CostEntry, entry_from_fields
 
 #: What ``record`` and ``record_many`` accept; every other name is refused.
@@ -18,7 +19,7 @@ RECORD_FIELDS = frozenset(
     {
         "model", "task_id", "task_type", "input_tokens", "output_tokens", "input_cost", "output_cost",
         "total_cost", "success", "error", "duration_ms", "description", "files", "attempt", "decision_id",
-        "propensity", "level", "timestamp",
+        "propensity", "level", "timestamp", "metadata",
     }
 )  # fmt: skip
 
@@ -36,6 +37,8 @@ def build_entry(
     for name in ("task_type", "level"):
         if isinstance(fields.get(name), Enum):
             fields[name] = fields[name].value
+    # The one check of task metadata (the same as route's), so a bad value is refused with its clear error.
+    fields["metadata"] = check_metadata(fields.get("metadata"), f"Invalid {where}: metadata")
     if fields.get("success") is None:
         fields["success"] = 1.0
     if fields.get("timestamp") is None:

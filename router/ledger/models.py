@@ -56,7 +56,8 @@ class CostEntry(_Frozen):
 
     The specification's fields (``timestamp`` ... ``duration_ms``), with ``success`` widened from a bool to
     a share in [0, 1], plus what training needs: the task text, its files, the attempt number and decision id
-    that group a fallback or escalation chain, and the probability with which the router chose the model.
+    that group a fallback or escalation chain, the probability with which the router chose the model, and
+    the task's metadata (string keys to string values the orchestrator knew when it routed; empty if none).
     ``input_cost`` and ``output_cost`` are ``None`` for imported rows that only knew the total.
     """
 
@@ -79,6 +80,7 @@ class CostEntry(_Frozen):
     decision_id: str | None = None
     propensity: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
     level: str | None = None
+    metadata: dict[str, str] = Field(default_factory=dict)
     id: int | None = None
 
     @field_validator("timestamp", mode="before")
@@ -100,6 +102,14 @@ class CostEntry(_Frozen):
         if isinstance(value, str):
             return _files_from_json(value)
         return [str(v) for v in value] if isinstance(value, list | tuple) else value
+
+    @field_validator("metadata", mode="before")
+    @classmethod
+    def _metadata_dict(cls, value: object) -> object:
+        # The ledger stores it as JSON text; None and "" are "no metadata".
+        if value is None or value == "":
+            return {}
+        return json.loads(value) if isinstance(value, str) else value
 
     @model_validator(mode="after")
     def _totals_add_up(self) -> CostEntry:

@@ -7,6 +7,7 @@ module maps ledger columns onto it (``total_cost`` is ``cost_usd``) and back.
 from __future__ import annotations
 
 import csv
+import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -73,6 +74,7 @@ _OUTCOME_SOURCES = {
     "files": "files",
     "timestamp": "ts_us",
     "propensity": "propensity",
+    "metadata": "metadata",
 }
 
 
@@ -89,7 +91,8 @@ def export_outcomes(engine: Engine, url: str, path: Path) -> OutcomeTransfer:
     with _engine.database_errors("export outcomes", url), _engine.read_transaction(engine) as conn:
         frame = pd.DataFrame(list(_queries.iter_rows(conn, columns)), columns=list(_OUTCOME_SOURCES))
     frame["timestamp"] = [_queries.from_us(us).isoformat() for us in frame["timestamp"]]
-    frame["metadata"] = ""  # the ledger does not record task metadata yet: the column is there, empty
+    # The stored JSON object as it is (keys sorted when recorded); "" for attempts recorded without metadata.
+    frame["metadata"] = frame["metadata"].fillna("")
     no_text = frame["description"].str.strip() == ""
     write_outcomes(frame[~no_text].reset_index(drop=True), path)
     skipped = {"description empty": int(no_text.sum())} if no_text.any() else {}
@@ -128,6 +131,9 @@ def outcome_rows(frame: pd.DataFrame, source: str) -> Iterator[dict[str, Any]]:
         for name in ("task_type", "timestamp", "files"):
             # files stays JSON text here: CostEntry parses it and names the row when it is not a list.
             row[name] = _present(record.get(name))
+        # read_outcomes has made it a JSON object of strings to strings, or "" when the row has none.
+        metadata = _present(record.get("metadata"))
+        row["metadata"] = json.loads(metadata) if metadata else None
         yield row
 
 
@@ -149,6 +155,7 @@ _SAME_ROW = (
     "attempt",
     "decision_id",
     "error",
+    "metadata",
 )
 _CHUNK = 500  # task ids per lookup: well under every database's limit on bound parameters
 

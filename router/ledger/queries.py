@@ -63,10 +63,16 @@ def _in_window(stmt: Select[Any], start: datetime | None, end: datetime | None) 
 
 
 def entry_row(entry: CostEntry) -> dict[str, Any]:
-    row = entry.model_dump(exclude={"id", "timestamp", "files"})
+    row = entry.model_dump(exclude={"id", "timestamp", "files", "metadata"})
     row["ts_us"] = to_us(entry.timestamp)
     row["files"] = json.dumps(entry.files)
+    row["metadata"] = metadata_text(entry.metadata)
     return row
+
+
+def metadata_text(metadata: dict[str, str]) -> str | None:
+    """The metadata column's value: a JSON object with sorted keys (equal metadata, equal text), or NULL."""
+    return json.dumps(metadata, sort_keys=True) if metadata else None
 
 
 def insert_rows(conn: Connection, rows: Sequence[dict[str, Any]]) -> int | None:

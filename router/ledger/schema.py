@@ -11,6 +11,7 @@ opening a fresh ledger at once do not both create it. A database from a newer ve
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from sqlalchemy import (
     BigInteger,
@@ -57,6 +58,9 @@ entries = Table(
     Column("attempt", Integer, nullable=False),
     Column("decision_id", String(200)),
     Column("propensity", Float(precision=53)),
+    # The task's metadata (str -> str) as a JSON object, NULL when the caller gave none. JSON text rather
+    # than a JSON type: the same on SQLite and PostgreSQL, and nothing queries inside it (export copies it).
+    Column("metadata", Text),
     # Summaries and budget checks group by model and task type over a time range. Led by the grouping
     # columns, this index covers them: the groups come out in order (no sort of a million rows), and with
     # skip-scan SQLite seeks the time range inside each (model, task type) instead of reading all of it.
@@ -89,11 +93,28 @@ Step = Callable[[Connection], None]
 
 
 def _create_v1(conn: Connection) -> None:
-    # Step 1 creates the tables as defined above. When a later version changes them, this step must keep
-    # creating version 1 (freeze its DDL here) and the change goes in a new step.
+    # Step 1 creates the tables as defined above, later columns included. Every later step is additive and
+    # skips what is already there, so a new ledger and a migrated one end with the same tables. A change
+    # that is not additive (a dropped or retyped column) would need this step's DDL frozen first.
     metadata.create_all(conn, tables=[entries, alerts])
     if conn.dialect.name == "sqlite":
         seed_sqlite_statistics(conn)
+
+
+def _add_metadata_v2(conn: Connection) -> None:
+    # Ledgers created by version 1 have no metadata column. ADD COLUMN of a nullable column is additive on
+    # SQLite and PostgreSQL alike: existing rows read NULL (no metadata), nothing is rewritten.
+    add_column_if_missing(conn, entries.c["metadata"])
+
+
+def add_column_if_missing(conn: Connection, column: Column[Any]) -> None:
+    """``ALTER TABLE ... ADD COLUMN`` for a nullable column, unless the table has it already (idempotent)."""
+    table = column.table.name
+    if column.name in {c["name"] for c in inspect(conn).get_columns(table)}:
+        return
+    preparer = conn.dialect.identifier_preparer
+    kind = column.type.compile(dialect=conn.dialect)
+    conn.execute(text(f"ALTER TABLE {preparer.quote(table)} ADD COLUMN {preparer.quote(column.name)} {kind}"))
 
 
 #: Planner statistics for a ledger of many entries over few models and task types (see below).
@@ -121,7 +142,7 @@ def seed_sqlite_statistics(conn: Connection) -> None:
 
 
 #: MIGRATIONS[i] takes a database from version i to i + 1; version 0 is an empty database.
-MIGRATIONS: tuple[Step, ...] = (_create_v1,)
+MIGRATIONS: tuple[Step, ...] = (_create_v1, _add_metadata_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

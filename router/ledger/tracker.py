@@ -177,13 +177,16 @@ class CostTracker:
         propensity: float | None = None,
         level: str | None = None,
         timestamp: datetime | str | None = None,
+        metadata: Mapping[str, str] | None = None,
     ) -> CostEntry:
         """Store one attempt and return it as stored (with its ``id``).
 
         Parameters are :class:`CostEntry`'s fields. Costs not given are computed from the catalog's prices
         (give ``input_cost`` and ``output_cost``, or ``total_cost`` alone, or none); ``success`` is in [0, 1]
-        (a bool is accepted); ``timestamp`` is ISO 8601 or a datetime, the clock's time when omitted. A bad
-        value raises :class:`InvalidInputError` naming the field, and nothing is stored.
+        (a bool is accepted); ``timestamp`` is ISO 8601 or a datetime, the clock's time when omitted;
+        ``metadata`` maps string keys to string values (the task's repository, team, ...: what ``route`` took)
+        and is exported in the outcome log's ``metadata`` column. A bad value raises
+        :class:`InvalidInputError` naming the field, and nothing is stored.
         """
         fields = {k: v for k, v in locals().items() if k not in ("self", "files")}
         fields["files"] = list(files) if files is not None and not isinstance(files, str) else files

@@ -73,8 +73,9 @@ def set_version(location: dict, version: int) -> None:
 def test_a_ledger_from_a_newer_version_is_refused_untouched(make_tracker, ledger_location):
     make_tracker().record("haiku", "t1")
     set_version(ledger_location, _schema.SCHEMA_VERSION + 1)
+    newer, current = _schema.SCHEMA_VERSION + 1, _schema.SCHEMA_VERSION
     with pytest.raises(
-        LedgerError, match=r"schema version 2, newer than this router supports \(1\)\. Upgrade"
+        LedgerError, match=rf"schema version {newer}, newer than this router supports \({current}\)\. Upgrade"
     ):
         make_tracker()
     set_version(ledger_location, _schema.SCHEMA_VERSION)
@@ -98,13 +99,13 @@ def test_opening_runs_the_missing_migration_steps_once(make_tracker, ledger_loca
     url = ledger_location.get("database_url") or f"sqlite:///{ledger_location['storage_path']}"
     steps = (*_schema.MIGRATIONS, _add_note_column)
     engine = open_engine(url)
-    for _ in range(2):  # the second pass finds version 2 and has nothing to do
+    for _ in range(2):  # the second pass finds the new version and has nothing to do
         with write_transaction(engine) as conn:
             _schema.lock_for_migration(conn)
-            assert _schema.migrate(conn, steps) == 2
+            assert _schema.migrate(conn, steps) == len(steps)
     with engine.connect() as conn:
         assert "note" in {c["name"] for c in inspect(conn).get_columns("ledger_entries")}
-        assert conn.execute(_schema.version_table.select()).scalar_one() == 2
+        assert conn.execute(_schema.version_table.select()).scalar_one() == len(steps)
         assert conn.execute(text("SELECT count(*) FROM ledger_entries")).scalar_one() == 1
     engine.dispose()
 
@@ -120,7 +121,7 @@ def test_a_failed_migration_step_leaves_the_old_version(tmp_path):
     with pytest.raises(RuntimeError, match="half way"), write_transaction(engine) as conn:
         _schema.migrate(conn, (*_schema.MIGRATIONS, broken))
     with engine.connect() as conn:
-        assert conn.execute(_schema.version_table.select()).scalar_one() == 1
+        assert conn.execute(_schema.version_table.select()).scalar_one() == _schema.SCHEMA_VERSION
         assert "note" not in {c["name"] for c in inspect(conn).get_columns("ledger_entries")}
     engine.dispose()
 

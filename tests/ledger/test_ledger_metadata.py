@@ -1,0 +1,280 @@
+"""Task metadata in the ledger: recorded with each attempt, migrated into old ledgers, exported."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from typing import Any
+
+import pandas as pd
+import pytest
+from conftest import START
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    inspect,
+    select,
+)
+
+from router import CostTracker, FallbackHandler, InvalidInputError, LedgerError, Router
+from router._outcome_log import read_outcomes
+from router.ledger import schema as _schema
+from router.ledger.engine import open_engine, write_transaction
+from router.ledger.queries import to_us
+from training.data.outcomes import task_matrix
+
+ACME = {"repo": "acme/site", "team": "web"}
+
+
+def test_an_attempt_keeps_its_metadata_and_one_without_reads_empty(tracker):
+    tracker.record("haiku", "t1", description="Fix typo", metadata=ACME, timestamp=START)
+    tracker.record("sonnet", "t2", description="Add cache", timestamp=START + timedelta(seconds=1))
+    newest, oldest = tracker.get_recent_entries(5)
+    assert (oldest.metadata, newest.metadata) == (ACME, {})
+
+
+def test_metadata_is_stored_as_a_json_object_and_null_when_absent(tracker):
+    tracker.record("haiku", "t1", metadata={"team": "web", "repo": "acme/site"})
+    tracker.record("haiku", "t2")
+    with tracker._engine.connect() as conn:
+        stored = conn.execute(select(_schema.entries.c["metadata"]).order_by(_schema.entries.c.id)).all()
+    assert [row[0] for row in stored] == ['{"repo": "acme/site", "team": "web"}', None]
+
+
+BAD_METADATA = [
+    (
+        {"repo": 7},
+        r"Invalid cost entry: metadata must map strings to strings; key 'repo' has value 7 \(int\)",
+    ),
+    ({"repo": None}, r"key 'repo' has value None \(NoneType\)\. Allowed: str keys and str values"),
+    ({1: "x"}, r"key 1 has value 'x'"),
+    (["repo"], r"Invalid cost entry: metadata must be a mapping of string keys to string values, got list"),
+]
+
+
+@pytest.mark.parametrize(("metadata", "message"), BAD_METADATA, ids=["int", "none", "int-key", "list"])
+def test_a_non_string_value_is_refused_and_nothing_is_stored(tracker, metadata, message):
+    with pytest.raises(InvalidInputError, match=message):
+        tracker.record("haiku", "t1", metadata=metadata)
+    assert tracker.get_summary("all").total_requests == 0
+
+
+def test_record_many_stores_no_row_when_one_has_bad_metadata(tracker):
+    rows = [
+        {"model": "haiku", "task_id": "t1", "metadata": ACME},
+        {"model": "haiku", "task_id": "t2", "metadata": {"repo": 3.5}},
+    ]
+    with pytest.raises(InvalidInputError, match=r"Invalid row 1: metadata must map strings to strings"):
+        tracker.record_many(rows)
+    assert tracker.get_summary("all").total_requests == 0
+    assert tracker.record_many(rows[:1]) == 1
+    assert tracker.get_recent_entries(1)[0].metadata == ACME
+
+
+# --- the fallback handler passes it on ------------------------------------------------------------------
+
+
+def test_the_fallback_handler_records_the_metadata_with_every_attempt(tracker):
+    handler = FallbackHandler(recorder=tracker, sleep=lambda _s: None)
+
+    def call(model: str) -> str:
+        if model == "sonnet":
+            raise ConnectionError("connection refused")
+        return model
+
+    answer = handler.execute_with_fallback(
+        "sonnet", "t1", call, ["haiku"], description="Fix typo", decision_id="d1", metadata=ACME
+    )
+    assert answer == "haiku"
+    entries = sorted(tracker.get_recent_entries(5), key=lambda e: e.attempt)
+    assert [(e.model, e.attempt, e.metadata) for e in entries] == [("sonnet", 1, ACME), ("haiku", 2, ACME)]
+
+
+def test_execute_decision_records_the_metadata_given_to_route(tracker):
+    decision = Router().route("Fix typo in README", metadata=ACME)
+    FallbackHandler(recorder=tracker).execute_decision(
+        decision, "t1", lambda model: model, description="Fix typo in README", metadata=ACME
+    )
+    [entry] = tracker.get_recent_entries(5)
+    assert (entry.decision_id, entry.metadata) == (decision.decision_id, ACME)
+
+
+def test_the_fallback_handler_refuses_bad_metadata_before_any_call(tracker):
+    calls: list[str] = []
+    with pytest.raises(InvalidInputError, match=r"key 'repo' has value 1 \(int\)"):
+        FallbackHandler(recorder=tracker).execute_with_fallback(
+            "haiku", "t1", calls.append, metadata={"repo": 1}
+        )
+    assert calls == []
+    assert tracker.get_summary("all").total_requests == 0
+
+
+# --- a ledger from version 1, before the metadata column ---------------------------------------------------
+
+
+def create_version_1_ledger(url: str) -> None:
+    """The ledger as version 1 created it (its DDL, frozen here), with one attempt recorded."""
+    old = MetaData()
+    entries = Table(
+        "ledger_entries",
+        old,
+        Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+        Column("ts_us", BigInteger, nullable=False),
+        Column("model", String(200), nullable=False),
+        Column("task_id", String(500), nullable=False),
+        Column("task_type", String(100)),
+        Column("level", String(50)),
+        Column("input_tokens", BigInteger, nullable=False),
+        Column("output_tokens", BigInteger, nullable=False),
+        Column("total_tokens", BigInteger, nullable=False),
+        Column("input_cost", Float(precision=53)),
+        Column("output_cost", Float(precision=53)),
+        Column("total_cost", Float(precision=53), nullable=False),
+        Column("success", Float(precision=53), nullable=False),
+        Column("error", Text),
+        Column("duration_ms", Float(precision=53)),
+        Column("description", Text, nullable=False),
+        Column("files", Text, nullable=False),
+        Column("attempt", Integer, nullable=False),
+        Column("decision_id", String(200)),
+        Column("propensity", Float(precision=53)),
+    )
+    version = Table("ledger_schema", old, Column("version", Integer, nullable=False))
+    Table(
+        "ledger_alerts",
+        old,
+        Column("scope", String(250), primary_key=True),
+        Column("period_start_us", BigInteger, primary_key=True),
+        Column("share", Float(precision=53), primary_key=True),
+        Column("sent_us", BigInteger, nullable=False),
+    )
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        old.create_all(conn)
+        conn.execute(version.insert().values(version=1))
+        conn.execute(
+            entries.insert().values(
+                ts_us=to_us(START),
+                model="haiku",
+                task_id="old-1",
+                input_tokens=10,
+                output_tokens=2,
+                total_tokens=12,
+                total_cost=0.001,
+                success=1.0,
+                description="Fix typo",
+                files="[]",
+                attempt=1,
+            )
+        )
+    engine.dispose()
+
+
+def _url(location: dict[str, Any]) -> str:
+    return location.get("database_url") or f"sqlite:///{location['storage_path']}"
+
+
+def test_a_version_1_ledger_gets_the_metadata_column_and_keeps_its_rows(make_tracker, ledger_location):
+    create_version_1_ledger(_url(ledger_location))
+    tracker = make_tracker()  # opening for writing migrates
+    tracker.record(
+        "sonnet", "new-1", description="Add cache", metadata=ACME, timestamp=START + timedelta(days=1)
+    )
+    newest, oldest = tracker.get_recent_entries(5)
+    assert (oldest.task_id, oldest.timestamp, oldest.metadata) == ("old-1", START, {})
+    assert (newest.task_id, newest.metadata) == ("new-1", ACME)
+    with tracker._engine.connect() as conn:
+        assert conn.execute(_schema.version_table.select()).scalar_one() == _schema.SCHEMA_VERSION == 2
+        assert "metadata" in {c["name"] for c in inspect(conn).get_columns("ledger_entries")}
+    # Opening it again finds version 2 and changes nothing.
+    assert len(make_tracker().get_recent_entries(5)) == 2
+
+
+def test_adding_the_metadata_column_twice_is_harmless(make_tracker, ledger_location):
+    create_version_1_ledger(_url(ledger_location))
+    engine = open_engine(_url(ledger_location))  # migrates to version 2
+    with write_transaction(engine) as conn:
+        _schema.add_column_if_missing(conn, _schema.entries.c["metadata"])
+    with engine.connect() as conn:
+        names = [c["name"] for c in inspect(conn).get_columns("ledger_entries")]
+    engine.dispose()
+    assert names.count("metadata") == 1
+
+
+def test_a_version_1_ledger_is_not_migrated_by_a_reading_command(ledger_location):
+    create_version_1_ledger(_url(ledger_location))
+    with pytest.raises(LedgerError, match=r"schema version 1, older than this router's \(2\)"):
+        CostTracker(**ledger_location, read_only=True)
+    engine = create_engine(_url(ledger_location))
+    with engine.connect() as conn:
+        assert conn.execute(_schema.version_table.select()).scalar_one() == 1
+        assert "metadata" not in {c["name"] for c in inspect(conn).get_columns("ledger_entries")}
+    engine.dispose()
+
+
+# --- the outcome log, both ways ----------------------------------------------------------------------------
+
+
+def fill(tracker: CostTracker) -> None:
+    tracker.record("haiku", "t1", description="Fix typo", success=0.0, metadata=ACME, timestamp=START)
+    tracker.record(
+        "sonnet",
+        "t1",
+        description="Fix typo",
+        metadata=ACME,
+        attempt=2,
+        timestamp=START + timedelta(seconds=5),
+    )
+    tracker.record("haiku", "t2", description="Add cache", metadata={"repo": "acme/api"}, timestamp=START)
+    tracker.record("opus", "t3", description="Port the parser", timestamp=START)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet", ".jsonl"])
+def test_export_writes_the_metadata_that_training_reads(tracker, tmp_path, suffix):
+    fill(tracker)
+    exported = tracker.export_outcomes(tmp_path / f"out{suffix}")
+    log = read_outcomes(exported.path)
+    assert log.rejected == {}
+    by_row = {(r.task_id, r.model): r.metadata for r in log.frame.itertuples()}
+    assert {key: json.loads(v) if v else {} for key, v in by_row.items()} == {
+        ("t1", "haiku"): ACME,
+        ("t1", "sonnet"): ACME,
+        ("t2", "haiku"): {"repo": "acme/api"},
+        ("t3", "opus"): {},
+    }
+    tasks = task_matrix(log.frame)
+    assert tasks.metadata is not None
+    assert dict(zip(tasks.task_ids, tasks.metadata, strict=True)) == {
+        "t1": ACME,
+        "t2": {"repo": "acme/api"},
+        "t3": {},
+    }
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+def test_metadata_survives_export_and_import_into_another_ledger(make_tracker, tmp_path, suffix):
+    source = make_tracker()
+    fill(source)
+    exported = source.export_outcomes(tmp_path / f"out{suffix}")
+    target = make_tracker(storage_path=tmp_path / "other.db", database_url=None)
+    assert target.import_outcomes(exported.path).rows == 4
+    assert target.import_outcomes(exported.path).rows == 0  # the same rows, metadata included, are held
+
+    def keyed(t: CostTracker) -> dict[tuple[str, str], dict[str, str]]:
+        return {(e.task_id, e.model): e.metadata for e in t.get_recent_entries(10)}
+
+    assert keyed(target) == keyed(source)
+
+
+def test_the_cost_csv_has_the_metadata_column(tracker, tmp_path):
+    fill(tracker)
+    tracker.export_csv(tmp_path / "costs.csv")
+    frame = pd.read_csv(tmp_path / "costs.csv", keep_default_na=False)
+    assert sorted(set(frame["metadata"])) == ["", '{"repo": "acme/api"}', json.dumps(ACME, sort_keys=True)]
