@@ -278,3 +278,36 @@ def test_the_cost_csv_has_the_metadata_column(tracker, tmp_path):
     tracker.export_csv(tmp_path / "costs.csv")
     frame = pd.read_csv(tmp_path / "costs.csv", keep_default_na=False)
     assert sorted(set(frame["metadata"])) == ["", '{"repo": "acme/api"}', json.dumps(ACME, sort_keys=True)]
+
+
+def test_router_logs_export_then_training_uses_the_recorded_metadata(tmp_path):
+    import numpy as np
+    from typer.testing import CliRunner
+
+    from router.cli import app
+    from training import train_router
+    from training.synthetic import generate_outcomes
+
+    frame = generate_outcomes(200, seed=3)
+    repos = {task: f"acme/repo-{i % 4}" for i, task in enumerate(frame["task_id"].unique())}
+    rows = [
+        {
+            "model": r.model,
+            "task_id": r.task_id,
+            "description": r.description,
+            "success": float(r.success),
+            "total_cost": float(r.cost_usd),
+            "metadata": {"repo": repos[r.task_id]},
+        }
+        for r in frame.itertuples()
+    ]
+    with CostTracker(tmp_path / "ledger.db") as tracker:
+        tracker.record_many(rows)
+    log = tmp_path / "outcomes.parquet"
+    exported = CliRunner().invoke(app, ["logs", "export", str(log), "--db", str(tmp_path / "ledger.db")])
+    assert exported.exit_code == 0, exported.output
+    assert set(read_outcomes(log).frame["metadata"]) == {json.dumps({"repo": r}) for r in set(repos.values())}
+    train_router(log, log_to_mlflow=False, output_dir=tmp_path / "router")
+    with np.load(tmp_path / "router" / "router.npz", allow_pickle=False) as arrays:
+        vocabulary = set(arrays["metadata_vocab"].tolist())
+    assert vocabulary == {f"repo=acme/repo-{i}" for i in range(4)}
