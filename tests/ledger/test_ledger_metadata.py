@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import timedelta
 from typing import Any
@@ -95,6 +96,15 @@ def test_the_fallback_handler_records_the_metadata_with_every_attempt(tracker):
     assert answer == "haiku"
     entries = sorted(tracker.get_recent_entries(5), key=lambda e: e.attempt)
     assert [(e.model, e.attempt, e.metadata) for e in entries] == [("sonnet", 1, ACME), ("haiku", 2, ACME)]
+
+
+def test_the_async_driver_records_the_metadata_too(tracker):
+    async def call(model: str) -> str:
+        return model
+
+    handler = FallbackHandler(recorder=tracker)
+    assert asyncio.run(handler.aexecute_with_fallback("haiku", "t1", call, metadata=ACME)) == "haiku"
+    assert [e.metadata for e in tracker.get_recent_entries(5)] == [ACME]
 
 
 def test_execute_decision_records_the_metadata_given_to_route(tracker):
