@@ -3,11 +3,12 @@ without the repository as metadata), ZeroEval GSM8K and MATH level 5.
 
 5-fold cross-validation over tasks (``training.evaluation.crossval``): every task's predictions come from a
 router that never saw it, and each task is routed by its own fold's router, hull guard included. Per set:
-median per-model AUC and worst ECE, the learned policy's APGR and gain over the hull of fixed models (its
-curve, with the hull guard and, for comparison, without it), its single choice at each fold's default
-tradeoff (what ``Router.load(...).route_many`` does) against the hull at that cost, the learned cascade's
-APGR, and the share of tradeoffs where the guard let the learned choice decide. Sets whose files are absent
-are skipped with the reason.
+median per-model AUC (of all folds' predictions pooled, and the mean within folds: see
+``training.evaluation.metrics.auc_within_folds``) and worst ECE, the learned policy's APGR and gain over the
+hull of fixed models (its curve, with the hull guard and, for comparison, without it), its single choice at
+each fold's default tradeoff (what ``Router.load(...).route_many`` does) against the hull at that cost, the
+learned cascade's APGR, and the share of tradeoffs where the guard let the learned choice decide. Sets whose
+files are absent are skipped with the reason.
 
     python -m benchmarks.quality_sets [--sets swebench,swebench-no-repo,gsm8k,math_l5] [--out FILE.json]
 """
@@ -51,6 +52,7 @@ def measure(name: str, folds: int = 5) -> dict[str, Any]:
         "tasks": report["tasks"],
         "models": len(report["models"]),
         "median_auc": float(np.nanmedian([v["auc"] for v in classifier.values()])),
+        "median_auc_within_folds": float(np.nanmedian([v["auc_within_folds"] for v in classifier.values()])),
         "max_ece": float(max(v["ece"] for v in classifier.values())),
         "policy_apgr": report["policy"]["apgr"],
         "policy_gain": report["policy"]["gain_over_hull"],
@@ -69,9 +71,9 @@ def measure(name: str, folds: int = 5) -> dict[str, Any]:
 
 def markdown(results: dict[str, Any]) -> str:
     head = (
-        "| set | tasks x models | median AUC | max ECE | APGR (as trained / every model allowed) | gain over "
-        "hull (as trained / every model allowed) | default choice vs hull | cascade APGR | guard: learned "
-        "share |\n"
+        "| set | tasks x models | median AUC (pooled / within folds) | max ECE | APGR (as trained / every "
+        "model allowed) | gain over hull (as trained / every model allowed) | default choice vs hull | "
+        "cascade APGR | guard: learned share |\n"
         "|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = []
@@ -80,7 +82,8 @@ def markdown(results: dict[str, Any]) -> str:
             rows.append(f"| {name} | skipped: {r['skipped']} | | | | | | | |")
             continue
         rows.append(
-            f"| {name} | {r['tasks']} x {r['models']} | {r['median_auc']:.3f} | {r['max_ece']:.3f} | "
+            f"| {name} | {r['tasks']} x {r['models']} | {r['median_auc']:.3f} / "
+            f"{r['median_auc_within_folds']:.3f} | {r['max_ece']:.3f} | "
             f"{r['policy_apgr']:.3f} / {r['unguarded_apgr']:.3f} | {r['policy_gain']:+.4f} / "
             f"{r['unguarded_gain']:+.4f} | {r['default_gain']:+.4f} | {r['cascade_apgr']:.3f} | "
             f"{r['guard_learned_share']:.2f} |"

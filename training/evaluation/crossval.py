@@ -19,6 +19,7 @@ from router.learned.policy import choose_many, guard_row, mu_for
 from training.data.outcomes import Outcomes, TaskMatrix, load_outcomes, task_matrix
 from training.evaluation.holdout import predict_matrix
 from training.evaluation.metrics import (
+    auc_within_folds,
     best_at,
     cascade_points,
     classifier_metrics,
@@ -129,7 +130,12 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
             m: {"cost": float(singles[j, 0]), "success": float(singles[j, 1])}
             for j, m in enumerate(data.models)
         },
-        "classifier": classifier_metrics(s, p, data.models),
+        "classifier": {
+            name: {**metrics, "auc_within_folds": float(within)}
+            for (name, metrics), within in zip(
+                classifier_metrics(s, p, data.models).items(), auc_within_folds(s, p, folds), strict=True
+            )
+        },
         "policy": curve_metrics(policy, singles),
         "policy_points": policy.tolist(),
         "policy_unguarded": curve_metrics(unguarded, singles),

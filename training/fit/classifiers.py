@@ -29,6 +29,7 @@ from sklearn.model_selection import KFold
 
 from router._exceptions import InvalidInputError
 from training.data.outcomes import TaskMatrix
+from training.fit import context as ctx
 
 POOLING = ("independent", "pooled", "both")
 LARGE_LOG_TASKS = 50_000
@@ -157,10 +158,23 @@ def _difficulty(
     return coef, intercept, z_oof
 
 
-def fit_models(x: csr_matrix, data: TaskMatrix, params: FitParams) -> FittedModels:
+def fit_models(
+    x: csr_matrix,
+    data: TaskMatrix,
+    params: FitParams,
+    context: csr_matrix | None = None,
+    key_of: np.ndarray | None = None,
+) -> FittedModels:
+    """Fit every model's success and cost parts on the text features ``x`` and, when given, the metadata
+    block ``context`` (one-hot ``key=value`` columns; ``key_of`` their key's index). The weights have a row
+    per column of ``x`` then of ``context``."""
+    from scipy.sparse import hstack
+
     n_tasks, n_models = data.success.shape
-    n_features = x.shape[1]
-    weights = np.zeros((n_features, 2 * n_models))
+    n_text = x.shape[1]
+    n_context = 0 if context is None else context.shape[1]
+    x_all = x if context is None or n_context == 0 else hstack([x, context], format="csr")
+    weights = np.zeros((n_text + n_context, 2 * n_models))
     bias = np.zeros(2 * n_models)
     oof_p = np.full((n_tasks, n_models), np.nan)
     oof_cost = np.full((n_tasks, n_models), np.nan)
@@ -168,6 +182,11 @@ def fit_models(x: csr_matrix, data: TaskMatrix, params: FitParams) -> FittedMode
     fold_of = task_folds(n_tasks, params)
     if params.pooling != "independent":
         shared_coef, shared_bias, shared_oof = _difficulty(x, data, fold_of, params)
+    n_keys = 0 if key_of is None or n_context == 0 else int(key_of.max()) + 1
+    if n_keys:
+        assert context is not None and key_of is not None
+        context_oof = ctx.out_of_fold_scores(context, data, fold_of, key_of, n_keys)
+        codes = ctx.encode(context, *ctx.task_residuals(data, np.arange(n_tasks)))
     for m in range(n_models):
         tried = np.flatnonzero(data.observed[:, m])
         s, w = data.success[tried, m], data.weight[tried, m]
@@ -177,9 +196,9 @@ def fit_models(x: csr_matrix, data: TaskMatrix, params: FitParams) -> FittedMode
             bias[m], bias[n_models + m] = np.log(base[m] / (1 - base[m])), np.log(1e-6)
             continue
         xm = x[tried]
-        z_oof, c_oof = _out_of_fold(xm, s, w, log_cost, fold_of[tried], params)
+        z_oof, c_oof = _out_of_fold(xm, x_all[tried], s, w, log_cost, fold_of[tried], params)
         oof_cost[tried, m] = np.exp(c_oof + np.var(log_cost - c_oof) / 2.0)
-        cost_model = Ridge(alpha=params.cost_alpha).fit(xm, log_cost)
+        cost_model = Ridge(alpha=params.cost_alpha).fit(x_all[tried], log_cost)
         weights[:, n_models + m] = cost_model.coef_
         bias[n_models + m] = float(cost_model.intercept_) + np.var(log_cost - c_oof) / 2.0
         stacked = None
@@ -191,6 +210,7 @@ def fit_models(x: csr_matrix, data: TaskMatrix, params: FitParams) -> FittedMode
                 columns = [shared_oof[tried]]
             else:
                 columns = [z_oof, shared_oof[tried]]
+            columns += [context_oof[tried, k] for k in range(n_keys)]  # the context's pooled codes
             stacked = _stack(np.column_stack(columns), s, w)
         if stacked is None:
             bias[m] = np.log(base[m] / (1 - base[m]))
@@ -199,20 +219,30 @@ def fit_models(x: csr_matrix, data: TaskMatrix, params: FitParams) -> FittedMode
         slopes, offset = stacked
         z_cal = np.column_stack(columns) @ slopes + offset
         bias[m] = offset
-        if params.pooling != "pooled" and slopes[0] > 0:
+        text_slopes = slopes[: len(slopes) - n_keys]
+        if params.pooling != "pooled" and text_slopes[0] > 0:
             coef, intercept = _fit_success(xm, s, w, params)
             intercept -= float(np.mean(xm @ coef + intercept))  # centred as the out-of-fold scores are
-            weights[:, m] += slopes[0] * coef
-            bias[m] += slopes[0] * intercept
-        if params.pooling != "independent" and slopes[-1] > 0:
-            weights[:, m] += slopes[-1] * shared_coef
-            bias[m] += slopes[-1] * shared_bias
+            weights[:n_text, m] += text_slopes[0] * coef
+            bias[m] += text_slopes[0] * intercept
+        if params.pooling != "independent" and text_slopes[-1] > 0:
+            weights[:n_text, m] += text_slopes[-1] * shared_coef
+            bias[m] += text_slopes[-1] * shared_bias
+        if n_keys:
+            # The context part: each value's column carries its code times this model's slope on its key.
+            weights[n_text:, m] = slopes[len(slopes) - n_keys :][key_of] * codes
         oof_p[tried, m] = 1.0 / (1.0 + np.exp(-z_cal))
     return FittedModels(weights, bias, oof_p, oof_cost, base)
 
 
 def _out_of_fold(
-    x: csr_matrix, s: np.ndarray, w: np.ndarray, log_cost: np.ndarray, fold_of: np.ndarray, params: FitParams
+    x: csr_matrix,
+    x_cost: csr_matrix,
+    s: np.ndarray,
+    w: np.ndarray,
+    log_cost: np.ndarray,
+    fold_of: np.ndarray,
+    params: FitParams,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Out-of-fold decision values and log-cost predictions, for calibration and the tradeoff.
 
@@ -228,7 +258,7 @@ def _out_of_fold(
     for k in np.unique(fold_of):
         te = fold_of == k
         tr = ~te
-        c[te] = Ridge(alpha=params.cost_alpha).fit(x[tr], log_cost[tr]).predict(x[te])
+        c[te] = Ridge(alpha=params.cost_alpha).fit(x_cost[tr], log_cost[tr]).predict(x_cost[te])
         if np.ptp(s[tr]) > 0:
             coef, intercept = _fit_success(x[tr], s[tr], w[tr], params)
             zk = x[te] @ coef + intercept

@@ -133,12 +133,8 @@ def fit_router(
     featurizer = Featurizer(max_features=params.max_features, min_df=params.min_df, estimator=estimator)
     x = featurizer.fit_matrix(data.descriptions, data.facts)
     metadata_features = MetadataFeatures.fit(data.metadata, params.min_metadata_count)
-    if len(metadata_features):
-        from scipy.sparse import hstack
-
-        block = metadata_features.matrix(data.metadata, x.shape[0])
-        x = hstack([x, block], format="csr")
-    fitted = fit_models(x, data, params)
+    block = metadata_features.matrix(data.metadata, x.shape[0])
+    fitted = fit_models(x, data, params, block, np.asarray(metadata_features.key_of, dtype=np.int64))
     if len(metadata_features):
         metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
     kappa = kappa_of(
