@@ -108,7 +108,9 @@ class _Fixed:
     def __init__(self, name: str, choices: tuple[list[str], np.ndarray]) -> None:
         self.name, self.choices = name, choices
 
-    def probabilities(self, descriptions: list[str], facts: list[Any]) -> tuple[list[str], np.ndarray]:
+    def probabilities(
+        self, descriptions: list[str], facts: list[Any], metadata: Any = None
+    ) -> tuple[list[str], np.ndarray]:
         return self.choices
 
 
@@ -131,7 +133,7 @@ def scale(rows: int) -> dict[str, Any]:
         rewards = fit_rewards(log)
         stages["reward model (features, 5 folds)"] = time.perf_counter() - mark
         mark = time.perf_counter()
-        choices = policy.probabilities(log.descriptions, log.facts)
+        choices = policy.probabilities(log.descriptions, log.facts, log.metadata)
         stages["policy's choices (featurize, decide)"] = time.perf_counter() - mark
         mark = time.perf_counter()
         estimate = evaluate_policy(log, _Fixed(policy.name, choices), rewards=rewards)

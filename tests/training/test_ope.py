@@ -207,3 +207,29 @@ def test_bad_policy_specs_are_refused(spec, message):
 def test_unknown_estimator_is_refused(logged):
     with pytest.raises(InvalidInputError, match="Allowed: dr, ips, snips"):
         evaluate_policy(partial_log(logged), SingleModelPolicy("haiku"), estimator="magic")
+
+
+def test_a_learned_router_is_judged_with_the_metadata_its_log_holds(tmp_path):
+    """A router that learned one team defeats the cheap model decides by the team the log records: the
+    off-policy policy gets each task's logged metadata, as serving would, and routes the two teams apart."""
+    import json
+
+    from training import train_router
+    from training.evaluation.ope import LearnedPolicy
+
+    frame = generate_outcomes(600, seed=11)
+    teams = {t: ("infra" if k % 2 else "docs") for k, t in enumerate(frame["task_id"].unique())}
+    frame["metadata"] = frame["task_id"].map(lambda t: json.dumps({"team": teams[t]}))
+    frame.loc[(frame["task_id"].map(teams) == "infra") & (frame["model"] == "haiku"), "success"] = 0.0
+    train_router(frame, log_to_mlflow=False, output_dir=tmp_path / "r")
+    logged = frame.drop_duplicates("task_id").assign(propensity=0.5)
+    log = partial_log(logged, sorted(frame["model"].unique()))
+    assert log.metadata is not None and {m["team"] for m in log.metadata} == {"infra", "docs"}
+    policy = LearnedPolicy(tmp_path / "r", tradeoff=0.5)
+    names, probs = policy.probabilities(log.descriptions, log.facts, log.metadata)
+    haiku = probs[:, names.index("haiku")]
+    infra = np.array([m["team"] == "infra" for m in log.metadata])
+    assert haiku[infra].mean() < haiku[~infra].mean() - 0.1
+    # Without the metadata the same router cannot tell the teams apart.
+    _, blind = policy.probabilities(log.descriptions, log.facts)
+    assert abs(blind[infra, names.index("haiku")].mean() - blind[~infra, names.index("haiku")].mean()) < 0.1

@@ -241,7 +241,7 @@ def prepare(
     max_unsupported: float,
     who: str = "the policy",
 ) -> Prepared:
-    names, raw = policy.probabilities(log.descriptions, log.facts)
+    names, raw = policy.probabilities(log.descriptions, log.facts, log.metadata)
     probs, outside = on_log(log, names, raw)
     return prepare_probabilities(
         log, policy.name, probs, outside, estimator=estimator, rewards=rewards,

@@ -16,6 +16,7 @@ above 1 included) or when a partial task's first attempt has no propensity.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -54,6 +55,7 @@ class PartialLog:
     solved: np.ndarray  # per task: the best outcome of any attempt (escalations included)
     rows: int = 0
     notes: dict[str, int] = field(default_factory=dict)
+    metadata: list[dict[str, str]] | None = None  # per task, its first attempt's metadata (the log's column)
 
     @property
     def n_tasks(self) -> int:
@@ -69,6 +71,7 @@ class PartialLog:
             self.task_ids[rows], [self.descriptions[i] for i in rows], [self.facts[i] for i in rows],
             self.models, self.observed[rows], self.probability[rows], self.success[rows], self.cost[rows],
             self.first[rows], self.full[rows], self.spend[rows], self.solved[rows], rows=0,
+            metadata=None if self.metadata is None else [self.metadata[i] for i in rows],
         )  # fmt: skip
 
 
@@ -185,11 +188,14 @@ def _build(frame: pd.DataFrame, names: list[str]) -> PartialLog:
     np.maximum.at(solved, task, frame["success"].to_numpy(float))
     firsts = frame.iloc[first_row]
     files = firsts["files"] if "files" in firsts.columns else pd.Series([""] * n)
+    metadata = None
+    if "metadata" in firsts.columns:  # validated JSON objects of strings (or empty), as training reads them
+        metadata = [json.loads(v) if isinstance(v, str) and v else {} for v in firsts["metadata"]]
     return PartialLog(
         task_ids=np.asarray(task_ids, dtype=object),
         descriptions=firsts["description"].astype(str).tolist(),
         facts=[FileFacts(_file_count(v), 0) for v in files],
         models=names, observed=observed, probability=probability, success=success, cost=cost,
         first=first, full=full, spend=spend, solved=solved, rows=len(frame),
-        notes={"escalation rows not used": int(partial[task].sum() - partial.sum())},
+        notes={"escalation rows not used": int(partial[task].sum() - partial.sum())}, metadata=metadata,
     )  # fmt: skip

@@ -1,7 +1,8 @@
 """The policies off-policy evaluation can judge: for every task of a log, the probability of each model.
 
 * :class:`LearnedPolicy`: a trained router (artifact directory or ``models:/`` URI) at a tradeoff, through
-  the serving arithmetic's batch path (``analyze_many``, ``predict_many``, ``choose_many``);
+  the serving arithmetic's batch path (``analyze_batch``, ``predict_batch``, ``choose_many``), with each
+  task's logged files and metadata;
 * :class:`HeuristicPolicy`: the heuristic router of the specification, on a catalog;
 * :class:`SingleModelPolicy`: always one model;
 * :class:`FixedMixPolicy`: each model with a fixed share, whatever the task.
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,10 @@ from router.selection.heuristic import check_tradeoff
 CHUNK = 8192  # tasks per batch of the learned policy: bounds the temporaries, whatever the log's size
 
 
+#: Per task, the metadata mapping its log row holds (None: the log has no metadata column).
+TaskMetadata = Sequence[Mapping[str, str]] | None
+
+
 class Policy(ABC):
     """What a policy does on a log's tasks: a probability per model (rows sum to 1)."""
 
@@ -36,16 +41,21 @@ class Policy(ABC):
     #: Dollars-to-success exchange rate the policy itself decides at (``mu``), when it has one.
     cost_weight: float = 0.0
 
-    def probabilities(self, descriptions: list[str], facts: list[FileFacts]) -> tuple[list[str], np.ndarray]:
-        """The model names and, per task, the probability of choosing each."""
-        names, probs = self._probabilities(descriptions, facts)
+    def probabilities(
+        self, descriptions: list[str], facts: list[FileFacts], metadata: TaskMetadata = None
+    ) -> tuple[list[str], np.ndarray]:
+        """The model names and, per task, the probability of choosing each (``metadata``: one mapping per
+        task, as the log holds it, for the policies that use it)."""
+        names, probs = self._probabilities(descriptions, facts, metadata)
         probs = np.asarray(probs, dtype=np.float64)
         if probs.shape != (len(descriptions), len(names)) or not np.allclose(probs.sum(axis=1), 1.0):
             raise ValueError(f"{self.name}: probabilities must be one distribution per task")
         return names, probs
 
     @abstractmethod
-    def _probabilities(self, descriptions: list[str], facts: list[FileFacts]) -> tuple[list[str], np.ndarray]:
+    def _probabilities(
+        self, descriptions: list[str], facts: list[FileFacts], metadata: TaskMetadata
+    ) -> tuple[list[str], np.ndarray]:
         """Model names and an (n tasks x n models) matrix of choice probabilities."""
 
 
@@ -70,19 +80,17 @@ class LearnedPolicy(Policy):
         self.cost_weight = 0.0 if math.isinf(self.mu) else self.mu
         self.name = f"learned router {self.uri} at tradeoff {self.tradeoff:.3g}"
 
-    def _probabilities(self, descriptions: list[str], facts: list[FileFacts]) -> tuple[list[str], np.ndarray]:
-        from router.learned.features import NO_FILES
+    def _probabilities(
+        self, descriptions: list[str], facts: list[FileFacts], metadata: TaskMetadata
+    ) -> tuple[list[str], np.ndarray]:
         from router.learned.policy import choose_many
 
         model = self.model
         choice = np.empty(len(descriptions), dtype=np.int64)
         for at in range(0, len(descriptions), CHUNK):
-            texts, files = descriptions[at : at + CHUNK], facts[at : at + CHUNK]
-            if all(f == NO_FILES for f in files):  # the batch path (numpy over the chunk) reads no files
-                _, p, cost = model.analyze_batch(texts)
-            else:
-                _, dense, words = model.featurizer.analyze_many(texts, files)
-                p, cost = model.predict_many(dense, words)
+            # The batch path (numpy over the chunk), with the files and metadata each task was logged with.
+            analysis = model.featurizer.analyze_batch(descriptions[at : at + CHUNK], facts[at : at + CHUNK])
+            p, cost = model.predict_batch(analysis, None if metadata is None else metadata[at : at + CHUNK])
             # The hull guard as serving applies it: only the models it allows at this tradeoff.
             choice[at : at + CHUNK] = choose_many(
                 p, cost, self.mu, model.allowed_mask(float(self.tradeoff or 0.0))
@@ -100,7 +108,9 @@ class HeuristicPolicy(Policy):
         self.tradeoff = check_tradeoff(tradeoff)
         self.name = "heuristic router" + ("" if tradeoff is None else f" at tradeoff {tradeoff:.3g}")
 
-    def _probabilities(self, descriptions: list[str], facts: list[FileFacts]) -> tuple[list[str], np.ndarray]:
+    def _probabilities(
+        self, descriptions: list[str], facts: list[FileFacts], metadata: TaskMetadata
+    ) -> tuple[list[str], np.ndarray]:
         router = self.router
         names = router.catalog.names()
         index = {n: j for j, n in enumerate(names)}
@@ -128,7 +138,9 @@ class FixedMixPolicy(Policy):
         self.shares = {k: float(v) / total for k, v in shares.items()}
         self.name = "mix " + ", ".join(f"{k} {v:.0%}" for k, v in self.shares.items())
 
-    def _probabilities(self, descriptions: list[str], facts: list[FileFacts]) -> tuple[list[str], np.ndarray]:
+    def _probabilities(
+        self, descriptions: list[str], facts: list[FileFacts], metadata: TaskMetadata
+    ) -> tuple[list[str], np.ndarray]:
         names = list(self.shares)
         return names, np.tile(np.array([self.shares[n] for n in names]), (len(descriptions), 1))
 

@@ -37,17 +37,18 @@ class World:
     models: list[str]
     success: np.ndarray
     cost: np.ndarray
+    metadata: list[dict[str, str]] | None = None
 
     @classmethod
     def from_outcomes(cls, outcomes: Outcomes) -> World:
         data = task_matrix(load_outcomes(outcomes).frame)
         full = data.observed.all(axis=1)
         data = data.subset(np.flatnonzero(full))
-        return cls(data.descriptions, data.facts, data.models, data.success, data.cost)
+        return cls(data.descriptions, data.facts, data.models, data.success, data.cost, data.metadata)
 
     def probabilities(self, policy: Policy) -> np.ndarray:
         """The policy's choice probabilities on every task, over the world's models (others get none)."""
-        names, raw = policy.probabilities(self.descriptions, self.facts)
+        names, raw = policy.probabilities(self.descriptions, self.facts, self.metadata)
         probs = np.zeros((len(self.descriptions), len(self.models)))
         for k, name in enumerate(names):
             if name in self.models:
@@ -84,6 +85,7 @@ def draw_log(
         facts=[world.facts[i] for i in tasks], models=world.models, observed=observed,
         probability=probability, success=success, cost=cost, first=action, full=np.zeros(size, dtype=bool),
         spend=world.cost[tasks, action], solved=world.success[tasks, action], rows=size,
+        metadata=None if world.metadata is None else [world.metadata[i] for i in tasks],
     )  # fmt: skip
     return log, tasks
 
