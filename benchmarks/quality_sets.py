@@ -9,13 +9,13 @@ tradeoff (what ``Router.load(...).route_many`` does) against the hull at that co
 APGR, and the share of tradeoffs where the guard let the learned choice decide. Sets whose files are absent
 are skipped with the reason.
 
-Then one table per set, every router on the same held-out tasks (:func:`router_rows`): each single model, the
-hull of the single models, random mixing of the cheapest and the best, the heuristic router (untrained, at
-its default and over 11 tradeoffs), the learned policy with each ``pooling`` (``--poolings``; one extra 5-fold
-run each beside the default's), the learned cascade, the embedding kNN peer (``.[bench-embed]``) and
-LiteLLM's complexity router, classifier ``heuristic`` and ``heuristic_v2``, with its tier table by cost and
-tuned on the training folds (``.[bench-peers]``; ``benchmarks._peers``). A peer that is not installed gets
-a row saying so.
+Then one table per set, every router on the same held-out tasks (``benchmarks._set_rows``): each
+single model, the hull of the single models, random mixing of the cheapest and the best, the heuristic
+router (untrained, at its default and over 11 tradeoffs), the learned policy with each ``pooling``
+(``--poolings``; one extra 5-fold run each beside the default's), the learned cascade, the embedding kNN
+peer (``.[bench-embed]``) and LiteLLM's complexity router, classifier ``heuristic`` and ``heuristic_v2``,
+with its tier table by cost and tuned on the training folds (``.[bench-peers]``; ``benchmarks._peers``).
+A peer that is not installed gets a row saying so.
 
     python -m benchmarks.quality_sets [--sets swebench,swebench-no-repo,gsm8k,math_l5] [--poolings
         independent,pooled] [--out FILE.json]
@@ -140,8 +140,8 @@ def markdown(results: dict[str, Any]) -> str:
     )
 
 
-def _fmt(value: float | None, spec: str, scale: float = 1.0) -> str:
-    return "" if value is None or value != value else format(scale * value, spec)
+def _fmt(value: float | None, spec: str) -> str:
+    return "" if value is None or value != value else format(value, spec)
 
 
 def router_table(name: str, result: dict[str, Any]) -> str:
