@@ -1,6 +1,8 @@
 """Decision latency and throughput for a 2 KB task description, side by side with the alternatives.
 
-For each router (heuristic, learned, plain scikit-learn pipeline, embedding kNN) a worker process loads it,
+For each router (heuristic, learned, plain scikit-learn pipeline, embedding kNN, LiteLLM's complexity router
+with classifier ``heuristic`` and ``heuristic_v2``: its local classifier and tier-table lookup, tiers mapped
+to the models by cost; the optional extra ``.[bench-peers]``) a worker process loads it,
 records the memory that loading added, then times single decisions one by one (p50 and p99 per repeat) and
 ``route_many`` batches (decisions per second per repeat); the figures are medians over the repeats. One
 process per router keeps their imports, caches and garbage apart; they run one after another, so the ratios
@@ -23,12 +25,21 @@ import numpy as np
 
 from benchmarks._util import Progress, median, proc_status_kb, progress, run_worker, write_json
 
-ROUTERS = ("heuristic", "learned", "sklearn_pipeline", "embedding_knn")
+ROUTERS = (
+    "heuristic",
+    "learned",
+    "sklearn_pipeline",
+    "embedding_knn",
+    "litellm_heuristic",
+    "litellm_heuristic_v2",
+)
 LABELS = {
     "heuristic": "heuristic router (Router())",
     "learned": "learned router (Router.load)",
     "sklearn_pipeline": "plain scikit-learn pipeline",
     "embedding_knn": "embedding kNN (MiniLM, k=10)",
+    "litellm_heuristic": "LiteLLM ComplexityRouter, heuristic",
+    "litellm_heuristic_v2": "LiteLLM ComplexityRouter, heuristic_v2",
 }
 GOALS = {
     "p50_us": 250.0,
@@ -53,7 +64,7 @@ def prepare(workdir: Path, say: Progress = progress) -> dict[str, Any]:
 
     from benchmarks import _embed
     from benchmarks._data import dataset, task_arrays, two_kb_descriptions
-    from benchmarks._peers import PlainPipelineRouter
+    from benchmarks._peers import PlainPipelineRouter, tiers_by_cost
     from router.learned.policy import mu_for
     from training import train_router
     from training.fit.router_fit import kappa_of
@@ -77,7 +88,10 @@ def prepare(workdir: Path, say: Progress = progress) -> dict[str, Any]:
         from training.swebench import CATALOG_MODELS, CATALOG_ROUTING
 
         catalog = {"models": CATALOG_MODELS, "routing": CATALOG_ROUTING}
-    setup = {"catalog": catalog, "data": data.source, "tasks": len(texts)}
+    # LiteLLM's tier table as an operator fills it from prices (the quality tables also tune it; the
+    # decision's cost is the same either way: one classification and one table lookup).
+    litellm_tiers = tiers_by_cost(models, cost.mean(0).tolist())
+    setup = {"catalog": catalog, "data": data.source, "tasks": len(texts), "litellm_tiers": litellm_tiers}
     if _embed.unavailable() is None:
         index = _embed.cached_embeddings(texts, say)
         if index is not None:
@@ -119,6 +133,11 @@ def _load(name: str, workdir: Path) -> tuple[Callable[[str], Any], Callable[[lis
             float(arrays["mu"]),
         )
         return knn.route, knn.route_many
+    if name.startswith("litellm_"):
+        from benchmarks._peers import LiteLLMComplexityPeer
+
+        peer = LiteLLMComplexityPeer(name.removeprefix("litellm_"), setup["litellm_tiers"])
+        return peer.route, peer.route_many
     raise ValueError(f"Unknown router {name!r}. Known: {', '.join(ROUTERS)}.")
 
 
@@ -181,6 +200,7 @@ def measure(name: str, workdir: Path, quick: bool) -> dict[str, Any]:
 # -- the section (parent process) ----------------------------------------------------------------------
 def run(quick: bool = False, workdir: Path | None = None, say: Progress = progress) -> dict[str, Any]:
     from benchmarks import _embed
+    from benchmarks._peers import litellm_unavailable
 
     with tempfile.TemporaryDirectory(prefix="bench-latency-") as tmp:
         work = Path(workdir or tmp) / "latency"
@@ -192,6 +212,14 @@ def run(quick: bool = False, workdir: Path | None = None, say: Progress = progre
                 status, reason = _embed.unavailable() or ("failed", "the embedding worker failed")
                 rows[name] = {"label": LABELS[name], "status": status, "reason": reason}
                 say(f"latency: {name}: {status} ({reason})")
+                continue
+            if name.startswith("litellm_") and litellm_unavailable() is not None:
+                rows[name] = {
+                    "label": LABELS[name],
+                    "status": "not installed",
+                    "reason": litellm_unavailable(),
+                }
+                say(f"latency: {name}: not installed ({litellm_unavailable()})")
                 continue
             say(f"latency: measuring {name}")
             args = ["--worker", name, "--workdir", str(work), *(["--quick"] if quick else [])]

@@ -10,7 +10,16 @@ each fold's default tradeoff (what ``Router.load(...).route_many`` does) against
 learned cascade's APGR, and the share of tradeoffs where the guard let the learned choice decide. Sets whose
 files are absent are skipped with the reason.
 
-    python -m benchmarks.quality_sets [--sets swebench,swebench-no-repo,gsm8k,math_l5] [--out FILE.json]
+Then one table per set, every router on the same held-out tasks (``benchmarks._set_rows``): each
+single model, the hull of the single models, random mixing of the cheapest and the best, the heuristic
+router (untrained, at its default and over 11 tradeoffs), the learned policy with each ``pooling``
+(``--poolings``; one extra 5-fold run each beside the default's), the learned cascade, the embedding kNN
+peer (``.[bench-embed]``) and LiteLLM's complexity router, classifier ``heuristic`` and ``heuristic_v2``,
+with its tier table by cost and tuned on the training folds (``.[bench-peers]``; ``benchmarks._peers``).
+A peer that is not installed gets a row saying so.
+
+    python -m benchmarks.quality_sets [--sets swebench,swebench-no-repo,gsm8k,math_l5] [--poolings
+        independent,pooled] [--out FILE.json]
 """
 
 from __future__ import annotations
@@ -23,7 +32,17 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks._util import Progress, progress
+
 SETS = ("swebench", "swebench-no-repo", "gsm8k", "math_l5")
+#: The learned policy's ``pooling`` values with a row each (FitParams.pooling; the default always runs).
+POOLINGS = ("independent", "pooled")
+TITLES = {
+    "swebench": "SWE-bench Verified, repository as metadata",
+    "swebench-no-repo": "SWE-bench Verified, text only",
+    "gsm8k": "ZeroEval GSM8K",
+    "math_l5": "ZeroEval MATH level 5",
+}
 ZEROEVAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "zeroeval"
 
 
@@ -42,11 +61,38 @@ def load_set(name: str) -> Any:
     return read_outcomes(path).frame
 
 
-def measure(name: str, folds: int = 5) -> dict[str, Any]:
+def set_catalog(name: str, models: list[str]) -> Any:
+    """The set's models at their list prices, for the heuristic router."""
+    if name.startswith("swebench"):
+        from training.swebench import swebench_catalog
+
+        return swebench_catalog(models)
+    from training.zeroeval import zeroeval_catalog
+
+    return zeroeval_catalog()
+
+
+def measure(
+    name: str, folds: int = 5, poolings: tuple[str, ...] = POOLINGS, say: Progress = progress
+) -> dict[str, Any]:
+    from benchmarks._set_rows import router_rows
     from training.evaluation.crossval import cross_validate, quality_report
+    from training.fit.classifiers import FitParams
 
     started = time.perf_counter()
-    report = quality_report(cross_validate(load_set(name), folds=folds))
+    frame = load_set(name)
+    default_pooling = FitParams().pooling
+    say(
+        f"quality_sets: {name}: {folds}-fold cross-validation (default parameters, pooling={default_pooling})"
+    )
+    cvs = {default_pooling: cross_validate(frame, folds=folds)}
+    for pooling in poolings:
+        if pooling not in cvs:
+            say(f"quality_sets: {name}: {folds}-fold cross-validation with pooling={pooling}")
+            cvs[pooling] = cross_validate(frame, folds=folds, pooling=pooling)
+    cv = cvs[default_pooling]
+    report = quality_report(cv)
+    rows = router_rows(cvs, default_pooling, set_catalog(name, list(cv.data.models)), say)
     classifier = report["classifier"]
     return {
         "tasks": report["tasks"],
@@ -65,6 +111,7 @@ def measure(name: str, folds: int = 5) -> dict[str, Any]:
         "random_apgr": report["random_mix"]["apgr"],
         "guard_learned_share": report["guard"]["learned_share"],
         "guard_at_default": report["guard"]["at_default"],
+        "routers": rows,
         "seconds": time.perf_counter() - started,
     }
 
@@ -88,19 +135,47 @@ def markdown(results: dict[str, Any]) -> str:
             f"{r['unguarded_gain']:+.4f} | {r['default_gain']:+.4f} | {r['cascade_apgr']:.3f} | "
             f"{r['guard_learned_share']:.2f} |"
         )
-    return head + "\n".join(rows) + "\n"
+    return (
+        head
+        + "\n".join(rows)
+        + "\n"
+        + "".join(router_table(n, r) for n, r in results.items() if "routers" in r)
+    )
+
+
+def _fmt(value: float | None, spec: str) -> str:
+    return "" if value is None or value != value else format(value, spec)
+
+
+def router_table(name: str, result: dict[str, Any]) -> str:
+    """One set's routers on the same held-out tasks."""
+    lines = [
+        f"\n#### {TITLES.get(name, name)} ({result['tasks']} tasks x {result['models']} models)\n",
+        "| router | success | cost/task (US$) | vs hull at its cost | APGR | gain over hull |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in result["routers"]:
+        if "status" in r:
+            lines.append(f"| {r['router']} | {r['status']} | | | | |")
+            continue
+        lines.append(
+            f"| {r['router']} | {_fmt(r['success'], '.1%')} | {_fmt(r['cost'], '.3g')} | "
+            f"{_fmt(r['vs_hull'], '+.4f')} | {_fmt(r['apgr'], '.3f')} | {_fmt(r['gain'], '+.4f')} |"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sets", default=",".join(SETS))
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--poolings", default=",".join(POOLINGS), help="learned-policy rows, by pooling")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
     results: dict[str, Any] = {}
     for name in args.sets.split(","):
         try:
-            results[name] = measure(name, args.folds)
+            results[name] = measure(name, args.folds, tuple(args.poolings.split(",")))
         except (OSError, ValueError) as exc:  # the shared files are absent: say so, measure the rest
             results[name] = {"skipped": str(exc)}
         except Exception as exc:  # a RouterError from a loader that cannot find its data

@@ -13,6 +13,7 @@ import sys
 import pytest
 
 from benchmarks import _report
+from benchmarks._peers import litellm_unavailable
 from tests._helpers import ROOT
 
 
@@ -41,8 +42,15 @@ def test_quick_latency_run_writes_latest_md_and_json(tmp_path):
     assert set(data) == {"machine", "meta", "sections"}
     assert {"cpu", "cores", "python", "libraries", "commit"} <= set(data["machine"])
     routers = data["sections"]["latency"]["routers"]
-    assert set(routers) == {"heuristic", "learned", "sklearn_pipeline", "embedding_knn"}
-    for name in ("heuristic", "learned", "sklearn_pipeline"):
+    litellm = ("litellm_heuristic", "litellm_heuristic_v2")
+    assert set(routers) == {"heuristic", "learned", "sklearn_pipeline", "embedding_knn", *litellm}
+    measured = (
+        "heuristic",
+        "learned",
+        "sklearn_pipeline",
+        *(litellm if litellm_unavailable() is None else ()),
+    )
+    for name in measured:
         assert {"p50_us", "p99_us", "batch_per_s", "rss_delta_mb"} <= set(routers[name])
     assert routers["embedding_knn"]["status"] == "skipped"
     assert set(data["sections"]["latency"]["verdicts"]) >= {"p50_us", "p99_us", "batch_per_s"}
