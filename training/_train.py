@@ -68,8 +68,9 @@ def train_router(
         model's success, or the best success within ``budget_per_task`` dollars.
     **params
         ``FitParams`` fields: ``C``, ``cost_alpha``, ``calibration_folds``, ``min_outcomes``,
-        ``max_features``, ``min_df``, ``seed``, ``min_metadata_count``, ``pooling`` ("independent",
-        "pooled" or "both"), ``guard_z`` and ``hull_guard`` (the hull guard's bar, and whether it is on).
+        ``max_features``, ``min_df``, ``seed``, ``min_metadata_count``, ``tol`` (the logistic
+        regressions' stopping tolerance), ``pooling`` ("independent", "pooled" or "both"), ``guard_z`` and
+        ``hull_guard`` (the hull guard's bar, and whether it is on).
 
     Examples
     --------

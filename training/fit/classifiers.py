@@ -20,7 +20,7 @@ A model with too few outcomes, or only one class, gets a constant at its (smooth
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from scipy.sparse import csr_matrix
@@ -37,6 +37,11 @@ LARGE_LOG_TASKS = 50_000
 #: which only calibrate the final fit and rank tasks for the tradeoff, barely change, and the fits are most
 #: of a large log's training time.
 OOF_FIT_TASKS = 100_000
+#: The logistic regressions' tolerance on large logs: on 100k synthetic tasks it stops after 18-26 L-BFGS
+#: steps instead of 112-132, with the same held-out log loss (0.5327 against 0.5334) and AUC. On small logs
+#: the tighter default stays: there the early stop moved the real sets' held-out choices (GSM8K's default
+#: choice went from +0.0045 to -0.0090 against the hull).
+LARGE_LOG_TOL = 1e-3
 GRAM_FEATURES = 6_000  # cost ridges solved from Gram matrices up to this many features (288 MB each)
 GRAM_ROWS = 50_000  # ... and from this many rows
 
@@ -53,6 +58,7 @@ class FitParams:
     min_df: int = 5
     seed: int = 0
     min_metadata_count: int = 5  # tasks a metadata ``key=value`` needs to get its own feature
+    tol: float = 1e-4  # LogisticRegression's stopping tolerance; at least LARGE_LOG_TOL past LARGE_LOG_TASKS
     # The defaults are what did best at the default tradeoff on held-out folds of the three real sets we
     # have (SWE-bench, GSM8K, MATH-L5: the single choice above the hull on all three); pooling and the hull
     # guard lowered that margin there, so they are options, not defaults (README, "Decision quality").
@@ -65,6 +71,8 @@ class FitParams:
     def __post_init__(self) -> None:
         if self.pooling not in POOLING:
             raise InvalidInputError(f"pooling must be one of {list(POOLING)}, got {self.pooling!r}")
+        if not self.tol > 0:
+            raise InvalidInputError(f"tol must be a number > 0, got {self.tol!r}")
         if not self.guard_z >= 0:
             raise InvalidInputError(f"guard_z must be a number >= 0, got {self.guard_z!r}")
 
@@ -90,7 +98,7 @@ def _expand(success: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.nda
 
 def _fit_success(x: csr_matrix, s: np.ndarray, w: np.ndarray, params: FitParams) -> tuple[np.ndarray, float]:
     rows, y, sw = _expand(s, w)
-    clf = LogisticRegression(C=params.C, max_iter=2000)
+    clf = LogisticRegression(C=params.C, max_iter=2000, tol=params.tol)
     clf.fit(x[rows], y, sample_weight=sw)
     return clf.coef_[0], float(clf.intercept_[0])
 
@@ -204,6 +212,8 @@ def _fit_models(
     oof_cost = np.full((n_tasks, n_models), np.nan)
     base = np.zeros(n_models)
     fold_of = task_folds(n_tasks, params)
+    if n_tasks > LARGE_LOG_TASKS:
+        params = replace(params, tol=max(params.tol, LARGE_LOG_TOL))
     if params.pooling != "independent":
         shared_coef, shared_bias, shared_oof = _difficulty(x, data, fold_of, params)
     n_keys = 0 if key_of is None or n_context == 0 else int(key_of.max()) + 1
