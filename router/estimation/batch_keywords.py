@@ -181,7 +181,7 @@ class BatchKeywords:
         doc: list[int] = []
         body: list[int] = []
         rank: list[int] = []
-        for d, text in enumerate(batch.lowered):
+        for d, text in enumerate(batch.lowered()):
             for li, (_, found) in enumerate(self._fallback.scan(text).items()):
                 for r, b in enumerate(found):
                     lst.append(li)

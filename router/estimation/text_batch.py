@@ -3,23 +3,28 @@
 The keyword scan (``batch_keywords``) and the featurizer's words (``router.learned.batch_features``) both read
 this one buffer instead of walking each text in Python:
 
-* every text is lower-cased on its own (``str.lower`` has context rules, the final sigma, so lowering the
-  joined batch could differ) and the texts are joined with ``"\\n"``, which is never part of a word or of a
-  keyword the fast paths accept, so nothing found in the buffer spans two texts;
-* each character becomes one byte, so a position in the buffer is a position in the text: ASCII stays as it
-  is, a non-ASCII character that ``str.isalnum`` accepts becomes ``0x80`` and any other non-ASCII character
-  ``0x81``. Neither equals an ASCII keyword byte, both separate the featurizer's ASCII words (as the ``?`` of
+* the texts are joined with ``"\\n"``, which is never part of a word or of a keyword the fast paths accept, so
+  nothing found in the buffer spans two texts;
+* each character becomes one byte, so a position in the buffer is a position in the lower-cased text: ASCII
+  is lower-cased, a non-ASCII character whose ``str.lower()`` is ASCII (the Kelvin sign) becomes that
+  letter, one whose lower case ``str.isalnum`` accepts becomes ``0x80`` and any other ``0x81``. Neither
+  equals an ASCII keyword byte, both separate the featurizer's ASCII words (as the ``?`` of
   ``encode("ascii", "replace")`` does in the per-task path), and ``0x80`` still counts as a word character
   for the keyword scan's word boundaries, which are those of the regex ``\\w`` on the Unicode text;
 * ``PAD`` zero bytes follow the last text, so a fixed-width integer read at any character stays inside.
 
-A text that is pure ASCII (the common case) costs one C-level ``encode``; a batch with non-ASCII characters
-is decoded to code points once, and only its distinct non-ASCII code points are classified in Python.
+No ``str.lower()`` runs per text: the batch is joined and encoded to UTF-8 once (C), one ``bytes.translate``
+lower-cases ASCII and deletes UTF-8 continuation bytes (leaving one lead byte per non-ASCII character), and
+the lead bytes are replaced by the classes of their code points, decoded in numpy and classified in Python
+once per distinct code point. Per character this is what lower-casing the text first gives: Python's
+``str.lower`` maps each character on its own except the final sigma (``σ``/``ς``, both letters, one class)
+and the one character whose lower case is two characters, "İ" (U+0130); a text holding it is lower-cased in
+Python first (lower-casing is idempotent, so the rest of the path gives that text's bytes unchanged).
 """
 
 from __future__ import annotations
 
-import codecs
+import bisect
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,43 +40,48 @@ OTHER_HIGH = 0x81  # any other non-ASCII character
 _ASCII_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
 _TO_IS_WORD = bytes(1 if c in _ASCII_WORD or c == ALNUM_HIGH else 0 for c in range(256))
 _TO_IS_ASCII_WORD = bytes(1 if c in _ASCII_WORD else 0 for c in range(256))
+# ASCII lower-cased; UTF-8 continuation bytes (0x80-0xBF) deleted by the same translate.
+_LOWER_ASCII = bytes(c + 32 if 65 <= c <= 90 else c for c in range(256))
+_CONTINUATION = bytes(range(0x80, 0xC0))
+_EXPANDS = -1  # a character whose lower case is more than one character
 
 # Unsigned masks keeping the first n bytes (little-endian) of a uint64: MASKS[n] for n in 0..8.
 MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
 
 
-@functools.lru_cache(maxsize=4096)
-def _classes(run: str) -> bytes:
-    return bytes(ALNUM_HIGH if ch.isalnum() else OTHER_HIGH for ch in run)
-
-
-def _classify_non_ascii(error: UnicodeError) -> tuple[bytes, int]:
-    """``encode("ascii")`` error handler: one byte per non-ASCII character, 0x80 if it is alphanumeric.
-
-    Runs of non-ASCII characters repeat (accents, quotes, dashes), so their classes are cached.
-    """
-    assert isinstance(error, UnicodeEncodeError)
-    return _classes(error.object[error.start : error.end]), error.end
-
-
-codecs.register_error("router.text_batch", _classify_non_ascii)
+@functools.lru_cache(maxsize=1 << 16)
+def _class_of(code_point: int) -> int:
+    """The byte a non-ASCII character becomes once lower-cased (``_EXPANDS`` if it becomes several)."""
+    low = chr(code_point).lower()
+    if len(low) != 1:
+        return _EXPANDS
+    if ord(low) < 0x80:
+        return ord(low)
+    return ALNUM_HIGH if low.isalnum() else OTHER_HIGH
 
 
 @dataclass(frozen=True, slots=True)
 class TextBatch:
-    """Lower-cased texts and their shared one-byte-per-character buffer (see the module docstring)."""
+    """Texts and their shared one-byte-per-character lower-cased buffer (see the module docstring)."""
 
-    lowered: list[str]
-    codes: np.ndarray  # uint8: "\n", then "\n".join(lowered) one byte per character, then PAD zero bytes
+    texts: list[str]  # as given (a text holding "İ" lower-cased); ``lowered()`` gives the lower-cased texts
+    raw: bytes  # the buffer ``codes`` reads
+    codes: np.ndarray  # uint8: "\n", then the lower-cased texts joined by "\n" one byte per character, PAD
     starts: np.ndarray  # int64, where each text starts in ``codes``
-    lengths: np.ndarray  # int64, characters per text
+    lengths: np.ndarray  # int64, characters per lower-cased text
     is_word: np.ndarray  # bool per byte: a word character as the regex \w has it on the Unicode text
     is_ascii_word: np.ndarray  # bool per byte: one of the featurizer's word bytes [a-z0-9_]
     has_alnum_high: bool  # some non-ASCII letter or digit (else word runs and ASCII word runs are the same)
-    _runs: dict[str, tuple[np.ndarray, np.ndarray]]  # computed once per batch (word_runs, ascii_word_runs)
+    _cache: dict[str, object]  # computed once per batch (runs, lower-cased texts)
 
     def __len__(self) -> int:
-        return len(self.lowered)
+        return len(self.texts)
+
+    def lowered(self) -> list[str]:
+        """The lower-cased texts (Python per text: only for the per-text keyword fallback)."""
+        if "lowered" not in self._cache:
+            self._cache["lowered"] = [t.lower() for t in self.texts]
+        return self._cache["lowered"]  # type: ignore[return-value]
 
     def view(self, dtype: str) -> np.ndarray:
         """Little-endian integers (``"<u2"``, ``"<u8"``) read at every byte offset of the buffer (a view)."""
@@ -80,41 +90,115 @@ class TextBatch:
 
     def word_runs(self) -> tuple[np.ndarray, np.ndarray]:
         r"""Start and end of every run of word characters (the regex ``\w``)."""
-        if "word" not in self._runs:
+        if "word" not in self._cache:
             # Without non-ASCII letters or digits, they are the runs of the featurizer's word bytes.
-            self._runs["word"] = runs(self.is_word) if self.has_alnum_high else self.ascii_word_runs()
-        return self._runs["word"]
+            self._cache["word"] = runs(self.is_word) if self.has_alnum_high else self.ascii_word_runs()
+        return self._cache["word"]  # type: ignore[return-value]
 
     def ascii_word_runs(self) -> tuple[np.ndarray, np.ndarray]:
         """Start and end of every run of ``[a-z0-9_]``."""
-        if "ascii" not in self._runs:
-            self._runs["ascii"] = runs(self.is_ascii_word)
-        return self._runs["ascii"]
+        if "ascii" not in self._cache:
+            self._cache["ascii"] = runs(self.is_ascii_word)
+        return self._cache["ascii"]  # type: ignore[return-value]
 
     def doc_of(self, positions: np.ndarray) -> np.ndarray:
         """The text each position belongs to."""
         return np.searchsorted(self.starts, positions, side="right") - 1
 
+    def count_byte(self, value: int) -> np.ndarray:
+        """How many times the byte ``value`` (an ASCII character) occurs in each text."""
+        at = np.flatnonzero(self.codes == value)
+        return np.searchsorted(at, self.starts + self.lengths) - np.searchsorted(at, self.starts)
 
-def text_batch(lowered: Sequence[str]) -> TextBatch:
-    """The buffer of already lower-cased texts.
+    def count_runs(self, value: int, width: int) -> np.ndarray:
+        """``str.count`` of ``width`` copies of the ASCII character ``value`` in each text (non-overlapping:
+        a run of ``n`` copies holds ``n // width``)."""
+        at = np.flatnonzero(self.codes == value)
+        out = np.zeros(len(self), dtype=np.int64)
+        if len(at):
+            head = np.flatnonzero(np.diff(at, prepend=-2) != 1)
+            size = np.diff(np.append(head, len(at)))
+            out += np.bincount(self.doc_of(at[head]), size // width, minlength=len(self)).astype(np.int64)
+        return out
 
-    An ASCII text is copied by ``encode``; a text with other characters goes through an error handler that
-    Python calls once per run of non-ASCII characters.
-    """
-    lowered = list(lowered)
-    lengths = np.fromiter(map(len, lowered), dtype=np.int64, count=len(lowered))
-    starts = np.ones(len(lowered), dtype=np.int64)  # after the leading "\n"
-    if len(lowered) > 1:
-        np.cumsum(lengths[:-1] + 1, out=starts[1:])
-        starts[1:] += 1
-    raw = b"\n" + b"\n".join([t.encode("ascii", "router.text_batch") for t in lowered]) + bytes(PAD)
+    def contains(self, needle: bytes) -> np.ndarray:
+        """Per text, whether it contains the ASCII string ``needle`` (one ``bytes.find`` per text that does,
+        at most)."""
+        data = self.raw
+        found = np.zeros(len(self), dtype=bool)
+        starts = self.starts.tolist()
+        ends = (self.starts + self.lengths).tolist()
+        at = data.find(needle)
+        while at >= 0:
+            doc = bisect.bisect_right(starts, at) - 1
+            if at + len(needle) <= ends[doc]:
+                found[doc] = True
+                at = data.find(needle, ends[doc])
+            else:  # pragma: no cover - a needle without "\n" cannot span two texts
+                at = data.find(needle, at + 1)
+        return found
+
+
+def text_batch(texts: Sequence[str]) -> TextBatch:
+    """The buffer of a batch of texts, lower-cased as ``str.lower`` does (already lower-cased texts are fine:
+    lower-casing is idempotent)."""
+    texts = list(texts)
+    joined = "\n".join(["", *texts]) if texts else "\n"
+    utf8 = joined.encode("utf-8", "surrogatepass")  # lone surrogates: three bytes, as any other character
+    compact = utf8.translate(_LOWER_ASCII, _CONTINUATION)
+    if len(compact) == len(utf8):  # ASCII only
+        raw = compact + bytes(PAD)
+    else:
+        buffer = bytearray(compact)
+        buffer += bytes(PAD)
+        expanding = _classify_leads(np.frombuffer(utf8, dtype=np.uint8), np.frombuffer(buffer, dtype=np.uint8))
+        if expanding is not None:
+            # A text holding "İ" (lower case: two characters) is lower-cased in Python, then read again.
+            lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+            bad = set((np.searchsorted(_starts(lengths), expanding, side="right") - 1).tolist())
+            return text_batch([t.lower() if i in bad else t for i, t in enumerate(texts)])
+        raw = bytes(buffer)  # immutable from here on
+    lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     codes = np.frombuffer(raw, dtype=np.uint8)
     is_ascii_word = np.frombuffer(raw.translate(_TO_IS_ASCII_WORD), dtype=np.bool_)
     has_alnum_high = raw.find(ALNUM_HIGH) >= 0
     # Without a non-ASCII letter or digit, the word characters are the ASCII ones.
     is_word = np.frombuffer(raw.translate(_TO_IS_WORD), dtype=np.bool_) if has_alnum_high else is_ascii_word
-    return TextBatch(lowered, codes, starts, lengths, is_word, is_ascii_word, has_alnum_high, {})
+    return TextBatch(texts, raw, codes, _starts(lengths), lengths, is_word, is_ascii_word, has_alnum_high, {})
+
+
+def _starts(lengths: np.ndarray) -> np.ndarray:
+    starts = np.ones(len(lengths), dtype=np.int64)  # after the leading "\n"
+    if len(lengths) > 1:
+        np.cumsum(lengths[:-1] + 1, out=starts[1:])
+        starts[1:] += 1
+    return starts
+
+
+def _classify_leads(utf8: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
+    """Replace each non-ASCII character's UTF-8 lead byte in ``codes`` by its class (see the module
+    docstring); return the positions of characters whose lower case is several characters, if any."""
+    lead = np.flatnonzero(utf8 >= 0xC0)
+    first = utf8[lead].astype(np.int64)
+    size = 2 + (first >= 0xE0) + (first >= 0xF0)  # bytes of the character
+    last = len(utf8) - 1  # a byte past the end is never used (masked by size below)
+    b1 = utf8[np.minimum(lead + 1, last)].astype(np.int64) & 0x3F
+    b2 = utf8[np.minimum(lead + 2, last)].astype(np.int64) & 0x3F
+    b3 = utf8[np.minimum(lead + 3, last)].astype(np.int64) & 0x3F
+    code_point = np.where(
+        size == 2,
+        (first & 0x1F) << 6 | b1,
+        np.where(size == 3, (first & 0x0F) << 12 | b1 << 6 | b2, (first & 0x07) << 18 | b1 << 12 | b2 << 6 | b3),
+    )
+    # Where each character is once the continuation bytes before it are gone.
+    skipped = np.cumsum(size - 1) - (size - 1)
+    at = lead - skipped
+    distinct, which = np.unique(code_point, return_inverse=True)
+    classes = np.array([_class_of(c) for c in distinct.tolist()], dtype=np.int64)[which]
+    if (classes == _EXPANDS).any():
+        return at[classes == _EXPANDS]
+    codes[at] = classes
+    return None
 
 
 def runs(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

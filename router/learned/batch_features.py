@@ -40,7 +40,7 @@ def word_spans(batch: TextBatch) -> WordSpans:
 
 def word_spans_of(descriptions: Sequence[str]) -> tuple[TextBatch, WordSpans]:
     """The buffer and word spans of raw descriptions: all the text block needs (no keyword scan)."""
-    batch = text_batch([d.lower() for d in descriptions])
+    batch = text_batch(descriptions)
     return batch, word_spans(batch)
 
 
@@ -51,14 +51,13 @@ def _log1p(values: np.ndarray) -> np.ndarray:
 def dense_matrix(batch: TextBatch, complexity: BatchComplexity, context_tokens: np.ndarray) -> np.ndarray:
     """``features.dense_row`` for every text of the batch (rows are tasks), the same floats."""
     n = len(batch)
-    lowered = batch.lowered
     types = (complexity.task_type[:, None] == np.arange(len(TASK_TYPES))).astype(np.float64)
     numbers = np.column_stack(
         [
             _log1p(batch.lengths),
-            _log1p(np.fromiter((t.count("\n") for t in lowered), dtype=np.int64, count=n)),
-            np.fromiter((t.count("```") for t in lowered), dtype=np.int64, count=n) / 2.0,
-            np.fromiter(("traceback" in t for t in lowered), dtype=np.float64, count=n),
+            _log1p(batch.count_byte(ord("\n"))),
+            batch.count_runs(ord("`"), 3) / 2.0,
+            batch.contains(b"traceback").astype(np.float64),
             _log1p(complexity.file_count),
             _log1p(complexity.line_count),
             _log1p(np.asarray(context_tokens, dtype=np.int64)),
@@ -99,7 +98,7 @@ class DocumentFrequencies:
         self._pair_rows = 0
 
     def add(self, analysis: BatchAnalysis) -> None:
-        text = analysis.batch.codes.tobytes().translate(_WORD_BYTES)
+        text = analysis.batch.raw.translate(_WORD_BYTES)
         found = [w for w in text.split() if len(w) > 1]  # the spans' words, in the same order
         numbering = self._numbering
         ids = np.fromiter(

@@ -325,7 +325,7 @@ class Featurizer:
         context_chars: Sequence[int] | None = None,
     ) -> BatchAnalysis:
         """``analyze`` for a batch of validated descriptions, in arrays: same numbers, no loop per word."""
-        batch = text_batch([d.lower() for d in descriptions])
+        batch = text_batch(descriptions)
         n = len(batch)
         counts = lines = None
         if facts is not None:

@@ -199,3 +199,29 @@ def test_batch_equals_per_task_on_swebench(estimator):
     assert SWEBENCH is not None
     featurizer = Featurizer(max_features=20_000).fit(SWEBENCH)
     assert_batch_equals_per_task(estimator, featurizer, SWEBENCH)
+
+
+def test_the_buffer_lower_cases_as_str_lower_does():
+    """The buffer is built without ``str.lower`` per text; it must hold what lower-casing first gives, with
+    "İ" (whose lower case is two characters) anywhere in a batch, astral characters and lone surrogates."""
+    texts = ["ABC İX Σ", "plain", "", "\U0001f600 KELVIN \u212a \ud800 Straße ΣΑΣ.", "ＡＢＣ x\u0130y"]
+    batch = text_batch(texts)
+    assert batch.lowered() == [t.lower() for t in texts]
+    assert batch.lengths.tolist() == [len(t.lower()) for t in texts]
+    for i, text in enumerate(texts):
+        low = text.lower()
+        got = batch.codes[batch.starts[i] : batch.starts[i] + batch.lengths[i]].tolist()
+        want = [ord(c) if ord(c) < 0x80 else 0x80 if c.isalnum() else 0x81 for c in low]
+        assert got == want
+
+
+def test_lower_is_idempotent_and_expands_one_character_only():
+    """What the buffer relies on: lower() of a lower-cased text changes nothing (checked over every code point
+    of this Python's Unicode database); "İ" is a character whose lower case is two (read in Python first)."""
+    expanding = []
+    for code_point in range(sys.maxunicode + 1):
+        low = chr(code_point).lower()
+        assert low.lower() == low
+        if len(low) != 1:
+            expanding.append(code_point)
+    assert 0x130 in expanding
