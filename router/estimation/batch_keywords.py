@@ -1,9 +1,10 @@
 """The keyword scan for a whole batch at once, in numpy, with the same results as ``KeywordIndex.scan``.
 
-A keyword matches at the start of a word (``KeywordIndex``'s rule), so only word starts are candidates. The
-batch's word starts come from one boolean diff over ``TextBatch``; at each, a two-byte prefix read from a
-``uint16`` view picks, from a table of 65,536 bit sets, the keyword lengths that could start there; for each
-length, the bytes at the candidates are read as fixed-width integer keys and looked up in that length's
+A keyword matches at the start of a word (``KeywordIndex``'s rule), so only word starts are candidates: the
+starts of the batch's runs of ``[a-z0-9_]`` (one boolean diff over ``TextBatch``) not glued to a non-ASCII
+letter. At each, a two-byte prefix (of the 8 bytes read there once, for the featurizer too) picks, from a
+table of 65,536 bit sets, the keyword lengths that could start there; for each length, the bytes at the
+candidates are read as fixed-width integer keys and looked up in that length's
 ``KeyTable`` (sorted hashes, then a full-key check, so the match is exact). A keyword ending in a space asks
 for a word end too: the character after the match must not be a word character. Then, per list and text,
 the first occurrence of each keyword is kept and ordered by (position, order in its list), as the per-text
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from router.estimation.keywords import KeywordIndex, _parse
-from router.estimation.text_batch import PAD, KeyTable, TextBatch
+from router.estimation.text_batch import ALNUM_HIGH, PAD, KeyTable, TextBatch
 
 _WORD_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 _MAX_GROUPS = 32  # distinct keyword lengths: one bit each in the prefix tables' uint32 bit sets
@@ -131,10 +132,15 @@ class BatchKeywords:
         """The keywords of every text of the batch (the texts' ``KeywordIndex.scan``, as arrays)."""
         if self._fallback is not None:
             return self._scan_each(batch)
-        is_word = batch.is_word
-        word_starts = batch.word_runs()[0]
-        bits = self._short_bits[batch.view("<u2")[word_starts]]
-        heads = batch.view("<u4")[word_starts]
+        # Keywords start with an ASCII word character, so a keyword's word start is the start of a run of
+        # [a-z0-9_] not glued to a non-ASCII letter before it (which would make it the middle of a \w run).
+        word_starts, _, first8 = batch.ascii_word_runs()
+        if batch.has_alnum_high:
+            glued = np.flatnonzero(batch.codes[word_starts - 1] == ALNUM_HIGH)
+            if len(glued):
+                word_starts, first8 = np.delete(word_starts, glued), np.delete(first8, glued)
+        bits = self._short_bits[first8 & np.uint64(0xFFFF)]
+        heads = (first8 & np.uint64(0xFFFFFFFF)).astype(np.uint32)
         for table in self._prefix_tables:
             bits |= table.bits(heads)
         candidates = np.flatnonzero(bits)
@@ -147,7 +153,7 @@ class BatchKeywords:
         found = self._keys.find(batch.view("<u8"), at, self._group_len[group])
         hit = found >= 0
         pos, body = at[hit], found[hit]
-        ends_word = ~is_word[pos + self._body_len[body]]
+        ends_word = ~batch.is_word_at(pos + self._body_len[body])
         # One row per (occurrence, list entry it counts for); a whole-word entry needs the word's end.
         count = self._credit_count[body]
         occurrence = np.repeat(np.arange(len(pos)), count)

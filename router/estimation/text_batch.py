@@ -35,10 +35,9 @@ PAD = 64  # zero bytes after the last text: a key of up to PAD - 8 bytes read at
 ALNUM_HIGH = 0x80  # a non-ASCII character that is a word character (str.isalnum)
 OTHER_HIGH = 0x81  # any other non-ASCII character
 
-# bytes.translate tables: 1 where a byte is a word character as the regex \w has it (0x80 included), and 1
-# where it is one of the featurizer's word bytes [a-z0-9_] (A-Z cannot survive lower()).
+# bytes.translate table: 1 where a byte is one of the featurizer's word bytes [a-z0-9_] (A-Z cannot survive
+# lower()). The regex \w of the keyword scan also takes 0x80 (``TextBatch.is_word_at``).
 _ASCII_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_")
-_TO_IS_WORD = bytes(1 if c in _ASCII_WORD or c == ALNUM_HIGH else 0 for c in range(256))
 _TO_IS_ASCII_WORD = bytes(1 if c in _ASCII_WORD else 0 for c in range(256))
 # ASCII lower-cased; UTF-8 continuation bytes (0x80-0xBF) deleted by the same translate.
 _LOWER_ASCII = bytes(c + 32 if 65 <= c <= 90 else c for c in range(256))
@@ -69,9 +68,8 @@ class TextBatch:
     codes: np.ndarray  # uint8: "\n", then the lower-cased texts joined by "\n" one byte per character, PAD
     starts: np.ndarray  # int64, where each text starts in ``codes``
     lengths: np.ndarray  # int64, characters per lower-cased text
-    is_word: np.ndarray  # bool per byte: a word character as the regex \w has it on the Unicode text
     is_ascii_word: np.ndarray  # bool per byte: one of the featurizer's word bytes [a-z0-9_]
-    has_alnum_high: bool  # some non-ASCII letter or digit (else word runs and ASCII word runs are the same)
+    has_alnum_high: bool  # some non-ASCII letter or digit (a word character for the keyword scan)
     _cache: dict[str, object]  # computed once per batch (runs, lower-cased texts)
 
     def __len__(self) -> int:
@@ -88,22 +86,29 @@ class TextBatch:
         size = np.dtype(dtype).itemsize
         return np.ndarray(shape=(len(self.codes) - size + 1,), dtype=dtype, buffer=self.codes, strides=(1,))
 
-    def word_runs(self) -> tuple[np.ndarray, np.ndarray]:
-        r"""Start and end of every run of word characters (the regex ``\w``)."""
-        if "word" not in self._cache:
-            # Without non-ASCII letters or digits, they are the runs of the featurizer's word bytes.
-            self._cache["word"] = runs(self.is_word) if self.has_alnum_high else self.ascii_word_runs()
-        return self._cache["word"]  # type: ignore[return-value]
-
-    def ascii_word_runs(self) -> tuple[np.ndarray, np.ndarray]:
-        """Start and end of every run of ``[a-z0-9_]``."""
+    def ascii_word_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Start and end of every run of ``[a-z0-9_]``, and the 8 bytes read at each start (little-endian
+        ``uint64``, one unaligned read per run shared by the keyword scan and the words)."""
         if "ascii" not in self._cache:
-            self._cache["ascii"] = runs(self.is_ascii_word)
+            starts, ends = runs(self.is_ascii_word)
+            self._cache["ascii"] = (starts, ends, self.view("<u8")[starts])
         return self._cache["ascii"]  # type: ignore[return-value]
+
+    def is_word_at(self, positions: np.ndarray) -> np.ndarray:
+        r"""Whether the characters at ``positions`` are word characters as the regex ``\w`` has them."""
+        found = self.is_ascii_word[positions]
+        if self.has_alnum_high:
+            found |= self.codes[positions] == ALNUM_HIGH
+        return found
 
     def doc_of(self, positions: np.ndarray) -> np.ndarray:
         """The text each position belongs to."""
         return np.searchsorted(self.starts, positions, side="right") - 1
+
+    def doc_of_sorted(self, positions: np.ndarray) -> np.ndarray:
+        """``doc_of`` for sorted positions inside the texts: a search per text, not per position."""
+        first = np.searchsorted(positions, self.starts)
+        return np.repeat(np.arange(len(self)), np.diff(first, append=len(positions)))
 
     def count_byte(self, value: int) -> np.ndarray:
         """How many times the byte ``value`` (an ASCII character) occurs in each text."""
@@ -151,7 +156,8 @@ def text_batch(texts: Sequence[str]) -> TextBatch:
     else:
         buffer = bytearray(compact)
         buffer += bytes(PAD)
-        expanding = _classify_leads(np.frombuffer(utf8, dtype=np.uint8), np.frombuffer(buffer, dtype=np.uint8))
+        codes = np.frombuffer(buffer, dtype=np.uint8)
+        expanding = _classify_leads(np.frombuffer(utf8, dtype=np.uint8), codes)
         if expanding is not None:
             # A text holding "İ" (lower case: two characters) is lower-cased in Python, then read again.
             lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
@@ -162,9 +168,7 @@ def text_batch(texts: Sequence[str]) -> TextBatch:
     codes = np.frombuffer(raw, dtype=np.uint8)
     is_ascii_word = np.frombuffer(raw.translate(_TO_IS_ASCII_WORD), dtype=np.bool_)
     has_alnum_high = raw.find(ALNUM_HIGH) >= 0
-    # Without a non-ASCII letter or digit, the word characters are the ASCII ones.
-    is_word = np.frombuffer(raw.translate(_TO_IS_WORD), dtype=np.bool_) if has_alnum_high else is_ascii_word
-    return TextBatch(texts, raw, codes, _starts(lengths), lengths, is_word, is_ascii_word, has_alnum_high, {})
+    return TextBatch(texts, raw, codes, _starts(lengths), lengths, is_ascii_word, has_alnum_high, {})
 
 
 def _starts(lengths: np.ndarray) -> np.ndarray:
@@ -185,11 +189,10 @@ def _classify_leads(utf8: np.ndarray, codes: np.ndarray) -> np.ndarray | None:
     b1 = utf8[np.minimum(lead + 1, last)].astype(np.int64) & 0x3F
     b2 = utf8[np.minimum(lead + 2, last)].astype(np.int64) & 0x3F
     b3 = utf8[np.minimum(lead + 3, last)].astype(np.int64) & 0x3F
-    code_point = np.where(
-        size == 2,
-        (first & 0x1F) << 6 | b1,
-        np.where(size == 3, (first & 0x0F) << 12 | b1 << 6 | b2, (first & 0x07) << 18 | b1 << 12 | b2 << 6 | b3),
-    )
+    two = (first & 0x1F) << 6 | b1
+    three = (first & 0x0F) << 12 | b1 << 6 | b2
+    four = (first & 0x07) << 18 | b1 << 12 | b2 << 6 | b3
+    code_point = np.where(size == 2, two, np.where(size == 3, three, four))
     # Where each character is once the continuation bytes before it are gone.
     skipped = np.cumsum(size - 1) - (size - 1)
     at = lead - skipped
@@ -275,6 +278,7 @@ class PerfectSlots:
             raise ValueError("no perfect hash found")
         self.keys = np.zeros(1 << self.slot_bits, dtype=np.uint64)
         self.keys[self.index >= 0] = keys[self.index[self.index >= 0]]
+        self._plus_one = self.index + 1
 
     def _mixed(self, keys: np.ndarray) -> np.ndarray:
         if self.premixed:
@@ -286,9 +290,12 @@ class PerfectSlots:
         return z ^ (z >> _SHIFT)
 
     def _buckets_and_bases(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # Both from the high bits (multiply-shift): the low bits of a product see only the low bits of a key.
         z = self._mixed(keys)
-        buckets = (z >> np.uint64(64 - self.bucket_bits)).astype(np.int64)
-        return buckets, (z & np.uint64((1 << self.slot_bits) - 1)).astype(np.int64)
+        buckets = (z >> np.uint64(64 - self.bucket_bits)).view(np.int64)  # below 2**63: the view is exact
+        low = np.uint64((1 << self.slot_bits) - 1)
+        bases = (z >> np.uint64(64 - self.bucket_bits - self.slot_bits)) & low
+        return buckets, bases.view(np.int64)
 
     def _place(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
         size = 1 << self.slot_bits
@@ -318,6 +325,12 @@ class PerfectSlots:
         slots = bases ^ self.displacement[buckets]
         index = self.index[slots]
         return np.where(self.keys[slots] == queries, index, -1)
+
+    def find_plus_one(self, queries: np.ndarray) -> np.ndarray:
+        """``find(queries) + 1``: 0 where a query is no key (one pass fewer)."""
+        buckets, bases = self._buckets_and_bases(queries)
+        slots = bases ^ self.displacement[buckets]
+        return np.where(self.keys[slots] == queries, self._plus_one[slots], 0)
 
 
 class KeyTable:
@@ -377,4 +390,95 @@ class KeyTable:
         for (at, chunk), theirs in zip(keys.rest, self.rest, strict=True):
             candidate = found[at]
             found[at[(candidate >= 0) & (theirs[np.maximum(candidate, 0)] != chunk)]] = -1
+        return found
+
+
+_LONG = np.uint64(1 << 63)
+
+
+def _first_masks(longest: int) -> np.ndarray:
+    """Per span length n (0..longest): the mask keeping the span's bytes of one chunk (min(n, 8) bytes)."""
+    return np.array([(1 << (8 * min(n, 8))) - 1 for n in range(longest + 1)], dtype=np.uint64)
+
+
+class WordTable:
+    """Exact look-up of words of ``[a-z0-9_]`` (the featurizer's), in fewer numpy passes than ``KeyTable``.
+
+    A word of up to 8 bytes is its own key: its bytes read as one ``uint64``, zero-padded (words hold no zero
+    byte and no byte above 0x7F, so the key is exact and its top bit is 0). A longer word's key is a hash of
+    its chunks and length with the top bit set, checked against the stored word where it matches. Keys go
+    into a ``PerfectSlots`` table, so a short word costs a handful of passes and no check.
+
+    Parameters
+    ----------
+    items : sequence of bytes
+        Distinct words of ``[a-z0-9_]``.
+    """
+
+    def __init__(self, items: Sequence[bytes]) -> None:
+        self.max_len = max(map(len, items), default=0)
+        self.chunks = max(1, -(-self.max_len // 8))
+        self._masks = _first_masks(self.max_len + 1)
+        buf = np.frombuffer(b"".join(items) + bytes(PAD), dtype=np.uint8)
+        starts = np.zeros(len(items), dtype=np.int64)
+        self.lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
+        if len(items) > 1:
+            np.cumsum(self.lengths[:-1], out=starts[1:])
+        view64 = np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
+        # Chunk j of every item (zero where an item is shorter), to check the long words that match.
+        self._columns = [self._chunk(view64, starts, self.lengths, j) for j in range(self.chunks)]
+        keys = np.zeros(0, dtype=np.uint64)
+        for salt in range(64):  # a salt under which the long words' hashes differ (the first, in practice)
+            self.mix = _MIX + np.uint64(2 * salt)
+            keys = self._keys(view64, starts, self.lengths)[0]
+            if len(np.unique(keys)) == len(items):
+                break
+        else:  # pragma: no cover - 64 salts all colliding on distinct words does not happen
+            raise ValueError("no collision-free hash salt found")
+        self._slots = PerfectSlots(keys, mixed=True) if len(items) else None
+
+    def _chunk(self, view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, j: int) -> np.ndarray:
+        """Chunk ``j`` (bytes 8j to 8j + 7) of each span, zero-padded; 0 for a span that ends before it."""
+        reach = lengths > 8 * j
+        return view64[np.where(reach, starts + 8 * j, starts)] & self._masks[np.clip(lengths - 8 * j, 0, 8)]
+
+    def _keys(
+        self, view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, first8: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Every span's key, and which spans are longer than 8 bytes (``first8``: the 8 bytes at each start,
+        when the caller has read them)."""
+        key = (view64[starts] if first8 is None else first8) & self._masks[lengths]
+        long = np.flatnonzero(lengths > 8)
+        if len(long):
+            at = np.arange(len(long))
+            span_starts, span_lengths = starts[long], lengths[long]
+            h = key[long] * self.mix + span_lengths.view(np.uint64)
+            for j in range(1, self.chunks):
+                if j > 1:
+                    at = at[span_lengths[at] > 8 * j]
+                chunk = view64[span_starts[at] + 8 * j] & self._masks[np.minimum(span_lengths[at] - 8 * j, 8)]
+                mixed = h[at]
+                h[at] = (mixed ^ (mixed >> _SHIFT)) * self.mix + chunk
+            key[long] = h | _LONG
+        return key, long
+
+    def find_plus_one(
+        self, view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, first8: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Per span (start, length) of words of a ``TextBatch`` buffer: its item index + 1, or 0."""
+        if self._slots is None:
+            return np.zeros(len(starts), dtype=np.int64)
+        if len(lengths) and lengths.max() > self.max_len:  # too long for any item: cut, and miss below
+            lengths = np.minimum(lengths, self.max_len + 1)
+        key, long = self._keys(view64, starts, lengths, first8)
+        found = self._slots.find_plus_one(key)
+        # A long word's key is a hash: check the word where it matched.
+        matched = long[found[long] > 0]
+        if len(matched):
+            item = found[matched] - 1
+            mine_starts, mine_lengths = starts[matched], lengths[matched]
+            same = self.lengths[item] == mine_lengths
+            for j, column in enumerate(self._columns):
+                same &= self._chunk(view64, mine_starts, mine_lengths, j) == column[item]
+            found[matched[~same]] = 0
         return found

@@ -27,15 +27,16 @@ class WordSpans:
     starts: np.ndarray
     lengths: np.ndarray
     doc: np.ndarray
+    first8: np.ndarray  # uint64: the 8 bytes read at each start
 
 
 def word_spans(batch: TextBatch) -> WordSpans:
     """The words (two or more of ``[a-z0-9_]``) of every text of the batch."""
-    starts, ends = batch.ascii_word_runs()
+    starts, ends, first8 = batch.ascii_word_runs()
     lengths = ends - starts
     keep = lengths > 1
-    starts, lengths = starts[keep], lengths[keep]
-    return WordSpans(starts, lengths, batch.doc_of(starts))
+    starts = starts[keep]
+    return WordSpans(starts, lengths[keep], batch.doc_of_sorted(starts), first8[keep])
 
 
 def word_spans_of(descriptions: Sequence[str]) -> tuple[TextBatch, WordSpans]:

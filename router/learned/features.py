@@ -29,7 +29,7 @@ import numpy as np
 from router._types import TaskComplexity, TaskType
 from router.estimation.batch_estimate import estimate_batch
 from router.estimation.estimator import FACTORS, ComplexityEstimator, FileFacts
-from router.estimation.text_batch import KeyTable, PerfectSlots, TextBatch, text_batch
+from router.estimation.text_batch import PerfectSlots, TextBatch, WordTable, text_batch
 from router.learned.batch_features import (
     BatchAnalysis,
     DocumentFrequencies,
@@ -204,7 +204,7 @@ class Featurizer:
                 bigrams[parts[0] * n_ids + parts[1]] = col
         keys = sorted(bigrams)
         self._word_ids = word_ids
-        self._word_table = KeyTable(list(word_ids))  # item i is word id i + 1 (dicts keep insertion order)
+        self._word_table = WordTable(list(word_ids))  # item i is word id i + 1 (dicts keep insertion order)
         self._n_ids = n_ids
         self._unigram_col = unigram_col
         self._bigram_keys = np.array([*keys, np.iinfo(np.int64).max], dtype=np.int64)
@@ -344,7 +344,7 @@ class Featurizer:
 
     def _text_block(self, words: tuple[TextBatch, WordSpans]) -> csr_matrix:
         batch, spans = words
-        ids = self._word_table.find(batch.view("<u8"), spans.starts, spans.lengths) + 1
+        ids = self._word_table.find_plus_one(batch.view("<u8"), spans.starts, spans.lengths, spans.first8)
         return self._csr(*self._entries(ids, spans.doc, len(batch)), len(batch))
 
     def batch_matrix(self, analysis: BatchAnalysis) -> csr_matrix:

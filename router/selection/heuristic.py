@@ -39,7 +39,9 @@ from router.estimation.text_batch import text_batch
 from router.selection.selector import ModelSelector
 from router.selection.table import RouteTable, concat_tables
 
-TABLE_CHUNK = 512  # tasks per numpy pass of route_table: temporaries small enough for malloc to reuse (measured: 2,048 faulted pages)
+# Tasks per numpy pass of route_table: temporaries small enough for malloc to reuse; at 2,048 every batch
+# faulted in fresh pages (6.5 us of system time per task).
+TABLE_CHUNK = 512
 
 if TYPE_CHECKING:
     from router._sink import EventSink

@@ -17,7 +17,8 @@ from router.estimation.batch_keywords import BatchKeywords
 from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator, FileFacts
 from router.estimation.keywords import KeywordIndex
-from router.estimation.text_batch import text_batch
+from router.estimation.text_batch import WordTable, text_batch
+from router.learned.batch_features import word_spans
 from router.learned.features import Featurizer
 from training.swebench import find_data_dir
 
@@ -225,3 +226,21 @@ def test_lower_is_idempotent_and_expands_one_character_only():
         if len(low) != 1:
             expanding.append(code_point)
     assert 0x130 in expanding
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.text(alphabet="ab_9", min_size=1, max_size=30), max_size=40, unique=True),
+    st.lists(st.text(alphabet="ab_9", min_size=1, max_size=40), max_size=60),
+)
+def test_word_table_finds_exactly_the_stored_words(items, words):
+    """Words sharing long prefixes, of lengths around the 8-byte chunks, and longer than every item."""
+    table = WordTable([w.encode() for w in items])
+    batch = text_batch([" ".join(words)])
+    spans = word_spans(batch)
+    got = table.find_plus_one(batch.view("<u8"), spans.starts, spans.lengths).tolist()
+    text = batch.raw
+    spans_found = zip(spans.starts.tolist(), spans.lengths.tolist(), strict=True)
+    found = [text[s : s + n].decode() for s, n in spans_found]
+    position = {w: i + 1 for i, w in enumerate(items)}
+    assert got == [position.get(w, 0) for w in found]
