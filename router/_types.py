@@ -137,6 +137,9 @@ class RoutingDecision(_Frozen):
     decision_id: str = ""
 
 
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
 def construct(cls: type[M], values: dict[str, Any]) -> M:
     """An instance from values this package computed, with every field given: no validation, no defaults.
 
@@ -144,8 +147,11 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     aliases and defaults (half the cost of a decision's bookkeeping). ``tests/test_types.py`` checks that
     the result equals ``model_construct``'s, so a pydantic release that changes these internals fails there.
     """
-    if values.keys() != cls.model_fields.keys():
-        raise TypeError(f"{cls.__name__} needs exactly the fields {sorted(cls.model_fields)}")
+    fields = _FIELDS.get(cls)
+    if fields is None:  # pydantic's model_fields is a property with a deprecation check: read it once
+        fields = _FIELDS[cls] = frozenset(cls.model_fields)
+    if values.keys() != fields:
+        raise TypeError(f"{cls.__name__} needs exactly the fields {sorted(fields)}")
     instance = cls.__new__(cls)
     object.__setattr__(instance, "__dict__", values)
     object.__setattr__(instance, "__pydantic_fields_set__", set(values))

@@ -165,6 +165,16 @@ class Featurizer:
     def _bigram_hits_batch(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``_bigram_hits`` for a batch: only pairs whose first word begins some bigram and whose second ends
         one are looked up, in a perfect hash of the bigram keys (built on first use)."""
+        maybe, found = self._hashed_bigrams(ids, np.ones(max(len(ids) - 1, 0), dtype=bool))
+        at = np.full(len(ids) - 1, len(self._bigram_col) - 1, dtype=np.int64)  # the sentinel: no bigram
+        at[maybe] = np.where(found >= 0, found, len(self._bigram_col) - 1)
+        hit = np.zeros(len(ids) - 1, dtype=bool)
+        hit[maybe] = found >= 0
+        return at, hit
+
+    def _hashed_bigrams(self, ids: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs (by their first word's place) that ``allowed`` lets through and whose words both occur in
+        bigrams, and each one's place in the bigram table (-1: none)."""
         if self._bigram_slots is None:
             keys = self._bigram_keys[:-1]
             self._bigram_slots = PerfectSlots(keys.astype(np.uint64))
@@ -172,13 +182,10 @@ class Featurizer:
             self._bigram_first[keys // self._n_ids] = True
             self._bigram_second = np.zeros(self._n_ids, dtype=bool)
             self._bigram_second[keys % self._n_ids] = True
-        maybe = np.flatnonzero(self._bigram_first[ids[:-1]] & self._bigram_second[ids[1:]])
-        found = self._bigram_slots.find((ids[maybe] * self._n_ids + ids[maybe + 1]).astype(np.uint64))
-        at = np.full(len(ids) - 1, len(self._bigram_col) - 1, dtype=np.int64)  # the sentinel: no bigram
-        at[maybe] = np.where(found >= 0, found, len(self._bigram_col) - 1)
-        hit = np.zeros(len(ids) - 1, dtype=bool)
-        hit[maybe] = found >= 0
-        return at, hit
+        allowed &= self._bigram_first[ids[:-1]]
+        allowed &= self._bigram_second[ids[1:]]
+        maybe = np.flatnonzero(allowed)
+        return maybe, self._bigram_slots.find((ids[maybe] * self._n_ids + ids[maybe + 1]).astype(np.uint64))
 
     def _set_vocabulary(self, kept: Sequence[str]) -> None:
         """The vocabulary, and the integer tables that let numpy find a batch's terms without Python loops.
@@ -226,18 +233,30 @@ class Featurizer:
         """Rows, columns and TF-IDF weights from every task's word ids in order (``doc``: each word's task).
 
         One set of numpy operations serves the whole batch; a pair of consecutive words of two tasks is no
-        bigram.
+        bigram. Cells (task, term) are sorted as 32-bit integers when they fit (half the sort of 64-bit ones);
+        the order, and so every sum, is the same.
         """
         unigrams = self._unigram_col[ids]
         uni_at = np.flatnonzero(unigrams >= 0)
-        at, hit = self._bigram_hits(ids)
-        bi_at = np.flatnonzero(hit & (doc[:-1] == doc[1:]))
+        same_task = doc[:-1] == doc[1:]
+        if len(ids) > _HASH_FROM:
+            bi_at, found = self._hashed_bigrams(ids, same_task)
+            hit = found >= 0
+            bi_at, bigrams = bi_at[hit], self._bigram_col[found[hit]]
+        else:
+            at, hit = self._bigram_hits(ids)
+            bi_at = np.flatnonzero(hit & same_task)
+            bigrams = self._bigram_col[at[bi_at]]
         vocab = max(len(self.vocabulary_), 1)
-        cells = np.concatenate(
-            (doc[uni_at] * vocab + unigrams[uni_at], doc[bi_at] * vocab + self._bigram_col[at[bi_at]])
-        )
-        cell, tf = np.unique(cells, return_counts=True)  # a bincount over every cell measured slower
-        rows, cols = np.divmod(cell, vocab)
+        cells = np.concatenate((doc[uni_at] * vocab + unigrams[uni_at], doc[bi_at] * vocab + bigrams))
+        if n_docs * vocab < 2**31:
+            cells = cells.astype(np.int32)
+        cells.sort()
+        head = np.ones(len(cells), dtype=bool)
+        np.not_equal(cells[1:], cells[:-1], out=head[1:])
+        first = np.flatnonzero(head)
+        tf = np.diff(first, append=len(cells))
+        rows, cols = np.divmod(cells[first], vocab)
         weights = (1.0 + np.log(tf)) * self.idf_[cols]
         norms = np.sqrt(np.bincount(rows, weights * weights, minlength=n_docs))
         return rows, cols, weights / norms[rows]
