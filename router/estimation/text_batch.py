@@ -152,9 +152,9 @@ def _hint_allocator() -> None:
     """Free one large untouched block, once per process, before the first batch.
 
     A batch's numpy temporaries are a few MB in all, each array a few hundred KB. glibc's malloc serves them
-    from its heap once it has seen a freed block of that size, but returns the heap's top to the system as soon
-    as more than twice the largest freed block sits free there: at the end of every chunk, so the next chunk
-    faults every page in again (measured: 3 to 9 page faults and 6 to 17 us of system time per task). A
+    from its heap once it has seen a freed block of that size, but returns the heap's top to the system as
+    soon as more than twice the largest freed block sits free there: at the end of every chunk, so the next
+    chunk faults every page in again (measured: 3 to 9 page faults and 6 to 17 us of system time per task). A
     freed 16 MB block raises that limit to 32 MB, as a process that once handled a large batch would have it;
     the block is never written, so it costs two system calls and no memory. Other allocators ignore it.
     """

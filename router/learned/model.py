@@ -221,18 +221,18 @@ class LearnedComplexityEstimator:
 
     def learned(self, heuristic: TaskComplexity, probs: list[float], recommended: int) -> TaskComplexity:
         """The heuristic's complexity with score, level, recommendation and reasons from the model."""
+        return self.learned_from({**heuristic.__dict__}, probs, recommended)
+
+    def learned_from(self, values: dict[str, Any], probs: list[float], recommended: int) -> TaskComplexity:
+        """``learned`` from the heuristic complexity's fields (``BatchComplexity.record_values``), which it
+        changes in place: one record per task instead of a heuristic one and its copy."""
         model = self.model
         score = 100.0 * (1.0 - sum(probs) / len(probs))
         learned = "learned P(success): " + ", ".join(
             f"{n} {q:.2f}" for n, q in zip(model.names, probs, strict=True)
         )
-        return construct(  # a copy with four fields changed, without revalidation
-            TaskComplexity,
-            {
-                **heuristic.__dict__,
-                "score": score,
-                "level": level_for(score, heuristic.is_critical, model.levels),
-                "recommended_model": model.names[recommended],
-                "reasons": [*heuristic.reasons, learned],
-            },
-        )
+        values["score"] = score
+        values["level"] = level_for(score, values["is_critical"], model.levels)
+        values["recommended_model"] = model.names[recommended]
+        values["reasons"] = [*values["reasons"], learned]
+        return construct(TaskComplexity, values)  # without revalidation

@@ -276,14 +276,15 @@ class LearnedRouter(Router):
         chosen, propensity = self._explore(greedy)
         chain = escalation(chosen, probs, costs, mu, model.table_rows, self._base_rate)
         decision_id = new_decision_ids(1)[0]
-        return self._decision(heuristic, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
+        complexity = self.learned_estimator.learned(heuristic, probs, greedy)
+        return self._decision(complexity, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
 
     def _decide_many(
         self, texts: list[str], tradeoff: float | None, metadata: list[dict[str, str]] | None = None
     ) -> list[RoutingDecision]:
         model = self.model
         analysis, p, cost = model.analyze_batch(texts, metadata)
-        complexities = analysis.complexity.records(model.featurizer.estimator)
+        heuristic = analysis.complexity.record_values(model.featurizer.estimator)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
         greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
@@ -291,10 +292,11 @@ class LearnedRouter(Router):
         chosen = np.array([c for c, _ in explored], dtype=np.int64)
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
         ids = new_decision_ids(len(texts))
+        learned = self.learned_estimator.learned_from
         return [
-            self._decision(h, probs, costs, g, c, propensity, chain, t, decision_id)
+            self._decision(learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id)
             for h, probs, costs, g, (c, propensity), chain, decision_id in zip(
-                complexities, p.tolist(), cost.tolist(), greedy, explored, chains, ids, strict=True
+                heuristic, p.tolist(), cost.tolist(), greedy, explored, chains, ids, strict=True
             )
         ]
 
@@ -308,7 +310,7 @@ class LearnedRouter(Router):
 
     def _decision(
         self,
-        heuristic: TaskComplexity,
+        complexity: TaskComplexity,
         probs: list[float],
         costs: list[float],
         greedy: int,
@@ -325,7 +327,6 @@ class LearnedRouter(Router):
             f"learned policy at tradeoff {tradeoff:.2f}: {name} (P(success) {probs[chosen]:.2f}, "
             f"expected ${costs[chosen]:.4f})" + ("; exploring" if chosen != greedy else "")
         )
-        complexity = self.learned_estimator.learned(heuristic, probs, greedy)
         selection = construct(
             ModelSelection,
             {
