@@ -96,16 +96,24 @@ class LearnedModel:
         metadata: Mapping[str, str] | None = None,
     ) -> tuple[TaskComplexity, list[float], list[float]]:
         """The heuristic complexity, and P(success) and expected cost per model, of one validated task."""
-        heuristic, dense_raw, task_words = self.featurizer.analyze(description, facts, context_chars)
-        p, cost = self.predict(dense_raw, task_words, metadata)
+        heuristic, dense_raw, ids = self.featurizer.analyze_ids(description, facts, context_chars)
+        p, cost = self._predict(dense_raw, self.featurizer.id_weights(ids), metadata)
         return heuristic, p.tolist(), cost.tolist()
 
     def predict(
         self, dense_raw: list[float], task_words: list[bytes], metadata: Mapping[str, str] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """P(success) and expected cost in dollars for every model, for one analysed task."""
+        return self._predict(dense_raw, self.featurizer.text_weights(task_words), metadata)
+
+    def _predict(
+        self,
+        dense_raw: list[float],
+        text: tuple[np.ndarray, np.ndarray],
+        metadata: Mapping[str, str] | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         z = self._bias + np.asarray(dense_raw) @ self._dense_w
-        idx, w = self.featurizer.text_weights(task_words)
+        idx, w = text
         if len(idx):
             z = z + w @ self._text_w[idx]
         extra = self.metadata_features.contribution(metadata, self._metadata_w)

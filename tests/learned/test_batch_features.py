@@ -105,6 +105,8 @@ def assert_batch_equals_per_task(estimator: ComplexityEstimator, featurizer: Fea
         assert analysis.complexity.records(featurizer.estimator)[i] == complexity
         assert np.array_equal(analysis.dense[i], np.array(dense))
         cols, weights = featurizer.text_weights(words)
+        ids = featurizer.word_ids(text.lower())  # the decision path's ids, from the same words
+        assert ids.tolist() == [featurizer._word_ids.get(w, 0) for w in words]
         row = matrix.getrow(i)
         assert np.array_equal(row.indices, cols)
         assert np.array_equal(row.data, weights)  # exact: the same operations in the same order
