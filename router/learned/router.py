@@ -39,7 +39,7 @@ from router.estimation.estimator import (
 from router.learned.artifact import load_artifact
 from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
-from router.learned.policy import choose, choose_many, escalation, escalation_many, mu_for
+from router.learned.policy import base_logits, choose, choose_many, escalation, escalation_many, mu_for
 from router.selection.heuristic import TABLE_CHUNK, HeuristicRouter, check_tradeoff
 from router.selection.table import RouteTable, concat_tables
 
@@ -124,6 +124,7 @@ class LearnedRouter(Router):
         self.exploration_rate = exploration_rate
         self._rng = random.Random(seed)
         self._base_rate = model.base_rate.tolist()
+        self._base_logits = base_logits(self._base_rate)
 
     @property
     def default_tradeoff(self) -> float:
@@ -274,7 +275,9 @@ class LearnedRouter(Router):
         mu = mu_for(t, model.kappa)
         greedy = choose(probs, costs, mu, model.allowed(t))
         chosen, propensity = self._explore(greedy)
-        chain = escalation(chosen, probs, costs, mu, model.table_rows, self._base_rate)
+        chain = escalation(
+            chosen, probs, costs, mu, model.table_rows, self._base_rate, base_logits=self._base_logits
+        )
         decision_id = new_decision_ids(1)[0]
         complexity = self.learned_estimator.learned(heuristic, probs, greedy)
         return self._decision(complexity, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
