@@ -26,7 +26,8 @@ from router.estimation.keywords import KeywordIndex, _parse
 from router.estimation.text_batch import ALNUM_HIGH, PAD, KeyTable, TextBatch
 
 _WORD_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
-_MAX_GROUPS = 32  # distinct keyword lengths: one bit each in the prefix tables' uint32 bit sets
+_MAX_GROUPS = 31  # distinct keyword lengths: one bit each in the prefix tables' uint32 bit sets
+_LONGER = np.uint32(1 << 31)  # in the two-byte table: some keyword of three or more characters starts so
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,7 +115,6 @@ class BatchKeywords:
         wide: dict[int, dict[int, int]] = {3: {}, 4: {}}
         self._keys = KeyTable([b.encode() for b in self.bodies])  # item i is body i
         self._group_len = np.array(lengths, dtype=np.int64)
-        self._group_bytes = -(-len(lengths) // 8)
         for g, size in enumerate(lengths):
             ids = [i for i, b in enumerate(self.bodies) if len(b) == size]
             for i in ids:
@@ -124,6 +124,7 @@ class BatchKeywords:
                 elif size == 2:
                     self._short_bits[head[0] | head[1] << 8] |= np.uint32(1 << g)
                 else:
+                    self._short_bits[head[0] | head[1] << 8] |= _LONGER
                     key = int.from_bytes(head, "little")
                     wide[len(head)][key] = wide[len(head)].get(key, 0) | 1 << g
         self._prefix_tables = [_PrefixTable(width, bits) for width, bits in wide.items() if bits]
@@ -135,20 +136,24 @@ class BatchKeywords:
         # Keywords start with an ASCII word character, so a keyword's word start is the start of a run of
         # [a-z0-9_] not glued to a non-ASCII letter before it (which would make it the middle of a \w run).
         word_starts, _, first8 = batch.ascii_word_runs()
-        if batch.has_alnum_high:
-            glued = np.flatnonzero(batch.codes[word_starts - 1] == ALNUM_HIGH)
-            if len(glued):
-                word_starts, first8 = np.delete(word_starts, glued), np.delete(first8, glued)
         bits = self._short_bits[first8 & np.uint64(0xFFFF)]
-        heads = (first8 & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        # The three- and four-byte prefixes only where the first two bytes begin a longer keyword.
+        longer = np.flatnonzero(bits & _LONGER)
+        heads = (first8[longer] & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        wide = bits[longer] & ~_LONGER
         for table in self._prefix_tables:
-            bits |= table.bits(heads)
+            wide |= table.bits(heads)
+        bits[longer] = wide
         candidates = np.flatnonzero(bits)
+        if batch.has_alnum_high:
+            candidates = candidates[batch.codes[word_starts[candidates] - 1] != ALNUM_HIGH]
         # One (word start, keyword length) pair per bit set, then one look-up for all of them.
-        flags = np.unpackbits(
-            bits[candidates].view(np.uint8).reshape(-1, 4)[:, : self._group_bytes], axis=1, bitorder="little"
-        )
-        row, group = np.divmod(np.flatnonzero(flags), flags.shape[1])
+        candidate_bits = bits[candidates]
+        present = int(np.bitwise_or.reduce(candidate_bits)) if len(candidates) else 0
+        rows = [np.flatnonzero(candidate_bits & np.uint32(1 << g)) for g in range(32) if present >> g & 1]
+        groups = [g for g in range(32) if present >> g & 1]
+        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        group = np.repeat(np.array(groups, dtype=np.int64), [len(r) for r in rows])
         at = word_starts[candidates[row]]
         found = self._keys.find(batch.view("<u8"), at, self._group_len[group])
         hit = found >= 0
