@@ -273,16 +273,19 @@ class Featurizer:
             at, hit = self._bigram_hits(ids)
             bi_at = np.flatnonzero(hit & same_task)
             bigrams = self._bigram_col[at[bi_at]]
-        vocab = max(len(self.vocabulary_), 1)
-        cells = np.concatenate((doc[uni_at] * vocab + unigrams[uni_at], doc[bi_at] * vocab + bigrams))
-        if n_docs * vocab < 2**31:
+        # A cell is (task << bits) | term: rows and columns come back by a shift and a mask, and cells sort
+        # by task, then term, as (task, term) pairs do.
+        bits = max(len(self.vocabulary_), 1).bit_length()
+        cells = np.concatenate(((doc[uni_at] << bits) | unigrams[uni_at], (doc[bi_at] << bits) | bigrams))
+        if n_docs << bits < 2**31:
             cells = cells.astype(np.int32)
         cells.sort()
         head = np.ones(len(cells), dtype=bool)
         np.not_equal(cells[1:], cells[:-1], out=head[1:])
         first = np.flatnonzero(head)
         tf = np.diff(first, append=len(cells))
-        rows, cols = np.divmod(cells[first], vocab)
+        cell = cells[first]
+        rows, cols = cell >> bits, cell & ((1 << bits) - 1)
         weights = (1.0 + np.log(tf)) * self.idf_[cols]
         norms = np.sqrt(np.bincount(rows, weights * weights, minlength=n_docs))
         return rows, cols, weights / norms[rows]
