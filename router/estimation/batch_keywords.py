@@ -3,9 +3,10 @@
 A keyword matches at the start of a word (``KeywordIndex``'s rule), so only word starts are candidates: the
 starts of the batch's runs of ``[a-z0-9_]`` (one boolean diff over ``TextBatch``) not glued to a non-ASCII
 letter. At each, a two-byte prefix (of the 8 bytes read there once, for the featurizer too) picks, from a
-table of 65,536 bit sets, the keyword lengths that could start there; for each length, the bytes at the
-candidates are read as fixed-width integer keys and looked up in that length's
-``KeyTable`` (sorted hashes, then a full-key check, so the match is exact). A keyword ending in a space asks
+table of 65,536 bit sets (then, for longer keywords, three- and four-byte prefixes), the keyword lengths that
+could start there; the (start, length) pairs are read as fixed-width integer keys and looked up in a
+``WordTable`` of the keywords (exact: a short key is the bytes themselves, a long one is checked, and the
+lengths must agree). A keyword ending in a space asks
 for a word end too: the character after the match must not be a word character. Then, per list and text,
 the first occurrence of each keyword is kept and ordered by (position, order in its list), as the per-text
 scan orders them. No Python runs per occurrence.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from router.estimation.keywords import KeywordIndex, _parse
-from router.estimation.text_batch import ALNUM_HIGH, PAD, KeyTable, TextBatch
+from router.estimation.text_batch import ALNUM_HIGH, PAD, TextBatch, WordTable
 
 _WORD_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
 _MAX_GROUPS = 31  # distinct keyword lengths: one bit each in the prefix tables' uint32 bit sets
@@ -113,7 +114,7 @@ class BatchKeywords:
         if not self.exact:
             return
         wide: dict[int, dict[int, int]] = {3: {}, 4: {}}
-        self._keys = KeyTable([b.encode() for b in self.bodies])  # item i is body i
+        self._keys = WordTable([b.encode() for b in self.bodies])  # item i is body i
         self._group_len = np.array(lengths, dtype=np.int64)
         for g, size in enumerate(lengths):
             ids = [i for i, b in enumerate(self.bodies) if len(b) == size]
@@ -155,7 +156,9 @@ class BatchKeywords:
         row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         group = np.repeat(np.array(groups, dtype=np.int64), [len(r) for r in rows])
         at = word_starts[candidates[row]]
-        found = self._keys.find(batch.view("<u8"), at, self._group_len[group])
+        found = (
+            self._keys.find_plus_one(batch.view("<u8"), at, self._group_len[group], check_lengths=True) - 1
+        )
         hit = found >= 0
         pos, body = at[hit], found[hit]
         ends_word = ~batch.is_word_at(pos + self._body_len[body])

@@ -44,9 +44,6 @@ _LOWER_ASCII = bytes(c + 32 if 65 <= c <= 90 else c for c in range(256))
 _CONTINUATION = bytes(range(0x80, 0xC0))
 _EXPANDS = -1  # a character whose lower case is more than one character
 
-# Unsigned masks keeping the first n bytes (little-endian) of a uint64: MASKS[n] for n in 0..8.
-MASKS = np.array([(1 << (8 * n)) - 1 for n in range(9)], dtype=np.uint64)
-
 
 @functools.lru_cache(maxsize=1 << 16)
 def _class_of(code_point: int) -> int:
@@ -236,42 +233,6 @@ _MIX2 = np.uint64(0xBF58476D1CE4E5B9)
 _SHIFT = np.uint64(31)
 
 
-@dataclass(frozen=True, slots=True)
-class SpanKeys:
-    """Fixed-width integer keys of byte spans: their first 8 bytes (zero-padded) for every span, the next
-    8-byte chunks only for the spans that reach them, the lengths, and a hash of it all."""
-
-    lengths: np.ndarray  # int64
-    first: np.ndarray  # uint64
-    rest: list[tuple[np.ndarray, np.ndarray]]  # chunk j >= 1: (spans longer than 8 * j, their chunk j)
-    hashes: np.ndarray  # uint64: equal spans, equal hashes
-
-
-def span_keys(
-    view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, chunks: int, salt: int
-) -> SpanKeys:
-    """The keys of spans (starts, lengths) of a buffer read through its ``uint64`` view (``TextBatch.view``).
-
-    A chunk is read only for the spans that reach it, so a read goes at most 7 bytes past a span's end; a
-    span may run past its text (a keyword tried near the end), by less than ``PAD - 8``.
-    """
-    mix = _MIX + np.uint64(2 * salt)
-    first = view64[starts] & MASKS[np.minimum(lengths, 8)]
-    h = first * mix + lengths.astype(np.uint64)
-    rest = []
-    at = np.arange(len(starts))
-    for j in range(1, chunks):
-        at = at[lengths[at] > 8 * j]
-        chunk = view64[starts[at] + 8 * j] & MASKS[np.minimum(lengths[at] - 8 * j, 8)]
-        rest.append((at, chunk))
-        mixed = h[at]
-        h[at] = (mixed ^ (mixed >> _SHIFT)) * mix + chunk
-    h ^= h >> _SHIFT
-    h *= _MIX2
-    h ^= h >> _SHIFT
-    return SpanKeys(lengths, first, rest, h)
-
-
 class PerfectSlots:
     """A collision-free look-up of distinct uint64 keys (hash and displace): ``find`` maps each query to its
     index among the keys, or -1, in a fixed number of numpy passes (no probing loop, no binary search).
@@ -354,66 +315,6 @@ class PerfectSlots:
         return np.where(self.keys[slots] == queries, self._plus_one[slots], 0)
 
 
-class KeyTable:
-    """Exact look-up of byte strings by their fixed-width keys: a perfect hash, then a full-key check.
-
-    Parameters
-    ----------
-    items : sequence of bytes
-        The strings to find (distinct, none containing a zero byte, so the zero padding cannot alias).
-    """
-
-    def __init__(self, items: Sequence[bytes]) -> None:
-        self.max_len = max(map(len, items), default=0)
-        self.chunks = max(1, -(-self.max_len // 8))
-        buf = np.frombuffer(b"".join(items) + bytes(PAD), dtype=np.uint8)
-        offsets = np.zeros(len(items), dtype=np.int64)
-        lengths = np.fromiter(map(len, items), dtype=np.int64, count=len(items))
-        if len(items) > 1:
-            np.cumsum(lengths[:-1], out=offsets[1:])
-        view64 = np.ndarray(shape=(len(buf) - 7,), dtype="<u8", buffer=buf, strides=(1,))
-        for salt in range(64):  # a salt under which the items' hashes are distinct (the first, in practice)
-            keys = span_keys(view64, offsets, lengths, self.chunks, salt)
-            if len(np.unique(keys.hashes)) == len(items):
-                break
-        else:  # pragma: no cover - 64 salts all colliding on distinct strings does not happen
-            raise ValueError("no collision-free hash salt found")
-        self.salt = salt
-        self.lengths = lengths
-        self.first = keys.first
-        # Chunk j of every item (zero where an item is shorter), to check the spans that reach chunk j.
-        self.rest = []
-        for at, chunk in keys.rest:
-            column = np.zeros(len(items), dtype=np.uint64)
-            column[at] = chunk
-            self.rest.append(column)
-        self._hashes = keys.hashes
-        self._slots: PerfectSlots | None = None
-
-    @property
-    def slots(self) -> PerfectSlots:
-        if self._slots is None:  # built on first use: one decision at a time never needs it
-            self._slots = PerfectSlots(self._hashes, mixed=True)
-        return self._slots
-
-    def find(self, view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        """The item index of each span (starts, lengths) of the buffer, or -1 where it is none of them."""
-        if not len(self.lengths):
-            return np.full(len(starts), -1, dtype=np.int64)
-        fits = lengths <= self.max_len
-        lengths = np.where(fits, lengths, 0)  # too long for any item: read nothing, miss below
-        keys = span_keys(view64, starts, lengths, self.chunks, self.salt)
-        found = self.slots.find(keys.hashes)
-        # Distinct items have distinct hashes, so a span whose hash matches is that item or none of them.
-        item = np.maximum(found, 0)
-        same = fits & (self.lengths[item] == lengths) & (self.first[item] == keys.first)
-        found = np.where(same, found, -1)
-        for (at, chunk), theirs in zip(keys.rest, self.rest, strict=True):
-            candidate = found[at]
-            found[at[(candidate >= 0) & (theirs[np.maximum(candidate, 0)] != chunk)]] = -1
-        return found
-
-
 _LONG = np.uint64(1 << 63)
 
 
@@ -423,17 +324,20 @@ def _first_masks(longest: int) -> np.ndarray:
 
 
 class WordTable:
-    """Exact look-up of words of ``[a-z0-9_]`` (the featurizer's), in fewer numpy passes than ``KeyTable``.
+    """Exact look-up of byte strings by their bytes read as fixed-width integers: the featurizer's words,
+    and the keywords.
 
-    A word of up to 8 bytes is its own key: its bytes read as one ``uint64``, zero-padded (words hold no zero
-    byte and no byte above 0x7F, so the key is exact and its top bit is 0). A longer word's key is a hash of
-    its chunks and length with the top bit set, checked against the stored word where it matches. Keys go
-    into a ``PerfectSlots`` table, so a short word costs a handful of passes and no check.
+    An item of up to 8 bytes is its own key: its bytes read as one ``uint64``, zero-padded (items hold no zero
+    byte and no byte above 0x7F, so the key is exact and its top bit is 0). A longer item's key is a hash of
+    its chunks and length with the top bit set, checked against the stored item where it matches. Keys go
+    into a ``PerfectSlots`` table, so a short span costs a handful of passes and no check. Spans that are
+    runs of ``[a-z0-9_]`` (words) need nothing more; other spans (a keyword tried at a word start may run
+    into other bytes, or past the last text into the zero padding) ask for a length check of their matches.
 
     Parameters
     ----------
     items : sequence of bytes
-        Distinct words of ``[a-z0-9_]``.
+        Distinct strings of bytes 0x01-0x7F.
     """
 
     def __init__(self, items: Sequence[bytes]) -> None:
@@ -484,15 +388,25 @@ class WordTable:
         return key, long
 
     def find_plus_one(
-        self, view64: np.ndarray, starts: np.ndarray, lengths: np.ndarray, first8: np.ndarray | None = None
+        self,
+        view64: np.ndarray,
+        starts: np.ndarray,
+        lengths: np.ndarray,
+        first8: np.ndarray | None = None,
+        *,
+        check_lengths: bool = False,
     ) -> np.ndarray:
-        """Per span (start, length) of words of a ``TextBatch`` buffer: its item index + 1, or 0."""
+        """Per span (start, length) of a ``TextBatch`` buffer: its item index + 1, or 0. Spans other than runs
+        of ``[a-z0-9_]`` need ``check_lengths`` (see the class docstring)."""
         if self._slots is None:
             return np.zeros(len(starts), dtype=np.int64)
         if len(lengths) and lengths.max() > self.max_len:  # too long for any item: cut, and miss below
             lengths = np.minimum(lengths, self.max_len + 1)
         key, long = self._keys(view64, starts, lengths, first8)
         found = self._slots.find_plus_one(key)
+        if check_lengths:
+            matched = np.flatnonzero(found)
+            found[matched[self.lengths[found[matched] - 1] != lengths[matched]]] = 0
         # A long word's key is a hash: check the word where it matched.
         matched = long[found[long] > 0]
         if len(matched):

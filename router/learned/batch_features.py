@@ -3,9 +3,10 @@
 Words: the runs of ``[a-z0-9_]`` in the batch's one-byte-per-character buffer (``TextBatch``), from one
 boolean diff; runs of one character are dropped, as ``features.words`` drops them. Each word's bytes are read
 as fixed-width integer keys from a ``uint64`` view of the buffer and looked up in the vocabulary's
-``KeyTable`` (exact: sorted hashes, then a full-key check); bigram ids come from consecutive word ids of one
-text. The dense block's columns come from the batch estimate's arrays; its logarithms go through
-``math.log1p`` like the per-task row's, so both paths give the same floats (numpy's SIMD ``log1p`` may not).
+``WordTable`` (exact: a word of up to 8 bytes is its own key, a longer one is checked); bigram ids come from
+consecutive word ids of one text. The dense block's columns come from the batch estimate's arrays and from
+the buffer (newlines, code fences, "traceback"); its logarithms go through ``math.log1p`` like the per-task
+row's, so both paths give the same floats (numpy's SIMD ``log1p`` may not).
 """
 
 from __future__ import annotations
