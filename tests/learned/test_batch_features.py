@@ -246,3 +246,12 @@ def test_word_table_finds_exactly_the_stored_words(items, words):
     found = [text[s : s + n].decode() for s, n in spans_found]
     position = {w: i + 1 for i, w in enumerate(items)}
     assert got == [position.get(w, 0) for w in found]
+
+
+def test_a_keyword_tried_past_the_end_of_its_text_does_not_match_a_shorter_one():
+    """A span running into the zero padding (or a NUL in the text) reads as the shorter keyword's bytes."""
+    lists = {"one": ["ab", "abc", "abcdefghij", "abcdefghijk"], "two": ["abcdefgh"]}
+    texts = ["x ab", "ab\x00", "abcdefghij", "zz abcdefgh", "abcdefgh\x00"]
+    index = KeywordIndex(lists)
+    found = BatchKeywords(lists).scan(text_batch(texts)).as_dicts()
+    assert found == [index.scan(t) for t in texts]
