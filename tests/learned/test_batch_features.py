@@ -249,9 +249,9 @@ def test_word_table_finds_exactly_the_stored_words(items, words):
 
 
 def test_a_keyword_tried_past_the_end_of_its_text_does_not_match_a_shorter_one():
-    """A span running into the zero padding (or a NUL in the text) reads as the shorter keyword's bytes."""
-    lists = {"one": ["ab", "abc", "abcdefghij", "abcdefghijk"], "two": ["abcdefgh"]}
-    texts = ["x ab", "ab\x00", "abcdefghij", "zz abcdefgh", "abcdefgh\x00"]
+    """A span running into the zero padding (or NULs in the text) reads as the shorter keyword's bytes."""
+    lists = {"one": ["abcde", "abcdefgh", "abcdefghij", "abcdefghijk"], "two": ["abcdefgh"]}
+    texts = ["abcde\x00\x00\x00 x", "abcdefghij", "zz abcdefgh", "abcdefgh\x00", "x abcde"]
     index = KeywordIndex(lists)
     found = BatchKeywords(lists).scan(text_batch(texts)).as_dicts()
     assert found == [index.scan(t) for t in texts]
