@@ -16,10 +16,11 @@ import numpy as np
 from router._types import ComplexityLevel, TaskComplexity, TaskType, construct
 from router.estimation.batch_keywords import KeywordHits
 from router.estimation.config import EstimatorConfig, Steps
-from router.estimation.estimator import _FLAG_FACTORS, FACTORS, ComplexityEstimator, _step_points
+from router.estimation.estimator import _FLAG_FACTORS, FACTORS, ComplexityEstimator
 from router.estimation.text_batch import TextBatch
 
 LEVELS = tuple(ComplexityLevel)  # level codes index this
+_STEP_FACTORS = ("file_count", "line_count", "context_size")
 TASK_TYPES = tuple(TaskType)  # task type codes index this
 
 
@@ -53,9 +54,10 @@ class BatchComplexity:
         complex_points = estimator._complex_points
         flag_parts = [(name, getattr(cfg, name).points) for name in _FLAG_FACTORS]
         critical_points, complex_cap = cfg.critical.points, cfg.complex_keywords.cap
-        steps = (cfg.file_count.steps, cfg.line_count.steps, cfg.context_size.steps)
         out = []
-        for hits, level, kind, tokens, count, lines, context in zip(
+        # The step factors' points as the batch computed them (the same floats as _step_points).
+        steps = self.factor_points[:, [FACTORS.index(f) for f in _STEP_FACTORS]].tolist()
+        for hits, level, kind, tokens, count, lines, context, step in zip(
             self.hits.as_dicts(),
             self.level.tolist(),
             self.task_type.tolist(),
@@ -63,6 +65,7 @@ class BatchComplexity:
             self.file_count.tolist(),
             self.line_count.tolist(),
             self.context_chars.tolist(),
+            steps,
             strict=True,
         ):
             parts: list[tuple[str, float, str]] = []
@@ -74,14 +77,12 @@ class BatchComplexity:
                 total = min(complex_cap, sum(complex_points[k] for k in found))
                 parts.append(("complex_keywords", total, "complex keywords " + ", ".join(found)))
             context_tokens = int(context / chars_per_token)
-            for factor, factor_steps, value, detail in (
-                ("file_count", steps[0], count, f"{count} file(s)"),
-                ("line_count", steps[1], lines, f"{lines} line(s)"),
-                ("context_size", steps[2], context_tokens, f"~{context_tokens} context tokens"),
-            ):
-                points = _step_points(factor_steps, value)
-                if points > 0:
-                    parts.append((factor, points, detail))
+            if step[0] > 0:
+                parts.append(("file_count", step[0], f"{count} file(s)"))
+            if step[1] > 0:
+                parts.append(("line_count", step[1], f"{lines} line(s)"))
+            if step[2] > 0:
+                parts.append(("context_size", step[2], f"~{context_tokens} context tokens"))
             for name, points in flag_parts:
                 if hits[name]:
                     parts.append((name, points, f"keyword '{hits[name][0]}'"))

@@ -208,6 +208,10 @@ class LearnedComplexityEstimator:
 
     def __init__(self, model: LearnedModel) -> None:
         self.model = model
+        # "learned P(success): name 0.42, ..." as one format call (braces in a name are escaped).
+        self._learned_reason = "learned P(success): " + ", ".join(
+            n.replace("{", "{{").replace("}", "}}") + " {:.2f}" for n in model.names
+        )
 
     def estimate(
         self, description: str, files: Sequence[FileArg] | None = None, context: str | None = None
@@ -236,9 +240,7 @@ class LearnedComplexityEstimator:
         changes in place: one record per task instead of a heuristic one and its copy."""
         model = self.model
         score = 100.0 * (1.0 - sum(probs) / len(probs))
-        learned = "learned P(success): " + ", ".join(
-            f"{n} {q:.2f}" for n, q in zip(model.names, probs, strict=True)
-        )
+        learned = self._learned_reason.format(*probs)
         values["score"] = score
         values["level"] = level_for(score, values["is_critical"], model.levels)
         values["recommended_model"] = model.names[recommended]

@@ -255,3 +255,15 @@ def test_a_keyword_tried_past_the_end_of_its_text_does_not_match_a_shorter_one()
     index = KeywordIndex(lists)
     found = BatchKeywords(lists).scan(text_batch(texts)).as_dicts()
     assert found == [index.scan(t) for t in texts]
+
+
+def test_batch_records_with_files_lines_and_context_equal_the_per_task_ones(estimator):
+    texts = ["fix the cache", "Production outage: race condition", "plain", "refactor the architecture"]
+    counts, lines, context = [0, 3, 12, 1], [0, 150, 4000, 20], [0, 40_000, 900_000, 10]
+    found = estimate_batch(
+        estimator, text_batch(texts), np.array(counts), np.array(lines), np.array(context)
+    ).records(estimator)
+    for i, text in enumerate(texts):
+        one = estimator.estimate_text(text.lower(), FileFacts(counts[i], lines[i]), context[i])
+        assert found[i] == one
+        assert found[i].reasons == one.reasons
