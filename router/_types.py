@@ -6,7 +6,10 @@ dumped to JSON as it is (``model_dump(mode="json")``).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -158,6 +161,24 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     object.__setattr__(instance, "__pydantic_extra__", None)
     object.__setattr__(instance, "__pydantic_private__", None)
     return instance
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Cyclic garbage collection off while a batch's records are built, back on after (unless it was off).
+
+    The records hold no reference cycles, but every container allocated counts towards a collection: a batch
+    of thousands of decisions triggers collections that walk the young objects again and again, and full ones
+    that walk every object of the process (measured: about 15 us per decision, a sixth of ``route_many``).
+    """
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def new_decision_ids(count: int) -> list[str]:

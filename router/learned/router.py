@@ -27,7 +27,14 @@ import numpy as np
 from router._exceptions import ArtifactError, InvalidInputError
 from router._metadata import Metadata, batch_metadata, check_metadata
 from router._paths import default_tracking_uri
-from router._types import ModelSelection, RoutingDecision, TaskComplexity, construct, new_decision_ids
+from router._types import (
+    ModelSelection,
+    RoutingDecision,
+    TaskComplexity,
+    construct,
+    gc_paused,
+    new_decision_ids,
+)
 from router.estimation.batch_estimate import LEVELS, levels_for
 from router.estimation.estimator import (
     FileArg,
@@ -171,13 +178,16 @@ class LearnedRouter(Router):
             return []
         try:
             # Chunks bound the temporaries of a vectorised stage, whatever the batch's size.
-            decisions = [
-                d
-                for at in range(0, len(texts), BATCH_CHUNK)
-                for d in self._decide_many(
-                    texts[at : at + BATCH_CHUNK], t, None if metas is None else metas[at : at + BATCH_CHUNK]
-                )
-            ]
+            with gc_paused():
+                decisions = [
+                    d
+                    for at in range(0, len(texts), BATCH_CHUNK)
+                    for d in self._decide_many(
+                        texts[at : at + BATCH_CHUNK],
+                        t,
+                        None if metas is None else metas[at : at + BATCH_CHUNK],
+                    )
+                ]
         except Exception as exc:  # as in route: the batch falls back, loudly, rather than failing
             log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
             decisions = [self._heuristic_decision(text, NO_FILES, 0, t) for text in texts]

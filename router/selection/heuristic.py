@@ -24,6 +24,7 @@ from router._types import (
     TaskComplexity,
     TaskType,
     construct,
+    gc_paused,
     new_decision_ids,
 )
 from router.estimation.batch_estimate import (
@@ -138,10 +139,11 @@ class HeuristicRouter:
         texts = check_descriptions(descriptions)
         batch_metadata(metadata, len(texts))
         decisions = []
-        for at in range(0, len(texts), TABLE_CHUNK):
-            # The batch estimate (numpy over the chunk), then the records route() would build.
-            found = self._estimate_batch(texts[at : at + TABLE_CHUNK])
-            decisions += [self._decide(c, t) for c in found.records(self.estimator)]
+        with gc_paused():
+            for at in range(0, len(texts), TABLE_CHUNK):
+                # The batch estimate (numpy over the chunk), then the records route() would build.
+                found = self._estimate_batch(texts[at : at + TABLE_CHUNK])
+                decisions += [self._decide(c, t) for c in found.records(self.estimator)]
         if self.collector is not None:
             self._emit_many(decisions, texts, time.perf_counter() - start)
         return decisions
