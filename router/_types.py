@@ -6,7 +6,10 @@ dumped to JSON as it is (``model_dump(mode="json")``).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
+from collections.abc import Iterator
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -137,6 +140,9 @@ class RoutingDecision(_Frozen):
     decision_id: str = ""
 
 
+_FIELDS: dict[type, frozenset[str]] = {}
+
+
 def construct(cls: type[M], values: dict[str, Any]) -> M:
     """An instance from values this package computed, with every field given: no validation, no defaults.
 
@@ -144,14 +150,35 @@ def construct(cls: type[M], values: dict[str, Any]) -> M:
     aliases and defaults (half the cost of a decision's bookkeeping). ``tests/test_types.py`` checks that
     the result equals ``model_construct``'s, so a pydantic release that changes these internals fails there.
     """
-    if values.keys() != cls.model_fields.keys():
-        raise TypeError(f"{cls.__name__} needs exactly the fields {sorted(cls.model_fields)}")
+    fields = _FIELDS.get(cls)
+    if fields is None:  # pydantic's model_fields is a property with a deprecation check: read it once
+        fields = _FIELDS[cls] = frozenset(cls.model_fields)
+    if values.keys() != fields:
+        raise TypeError(f"{cls.__name__} needs exactly the fields {sorted(fields)}")
     instance = cls.__new__(cls)
     object.__setattr__(instance, "__dict__", values)
     object.__setattr__(instance, "__pydantic_fields_set__", set(values))
     object.__setattr__(instance, "__pydantic_extra__", None)
     object.__setattr__(instance, "__pydantic_private__", None)
     return instance
+
+
+@contextlib.contextmanager
+def gc_paused() -> Iterator[None]:
+    """Cyclic garbage collection off while a batch's records are built, back on after (unless it was off).
+
+    The records hold no reference cycles, but every container allocated counts towards a collection: a batch
+    of thousands of decisions triggers collections that walk the young objects again and again, and full ones
+    that walk every object of the process (measured: about 15 us per decision, a sixth of ``route_many``).
+    """
+    enabled = gc.isenabled()
+    if enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def new_decision_ids(count: int) -> list[str]:

@@ -32,3 +32,27 @@ def test_decision_ids_of_a_batch_are_distinct_hex():
     ids = new_decision_ids(5000)
     assert len(set(ids)) == 5000
     assert all(len(i) == 32 and int(i, 16) >= 0 for i in ids)
+
+
+def test_gc_paused_restores_the_collector_state():
+    import gc
+
+    from router._types import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with gc_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # it was off: it stays off
+    finally:
+        gc.enable()
+    try:
+        with gc_paused():
+            raise RuntimeError("x")
+    except RuntimeError:
+        pass
+    assert gc.isenabled()

@@ -9,16 +9,18 @@ when a caller needs them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from router._types import ComplexityLevel, TaskComplexity, TaskType
+from router._types import ComplexityLevel, TaskComplexity, TaskType, construct
 from router.estimation.batch_keywords import KeywordHits
 from router.estimation.config import EstimatorConfig, Steps
-from router.estimation.estimator import _FLAG_FACTORS, FACTORS, ComplexityEstimator, FileFacts
+from router.estimation.estimator import _FLAG_FACTORS, FACTORS, ComplexityEstimator
 from router.estimation.text_batch import TextBatch
 
 LEVELS = tuple(ComplexityLevel)  # level codes index this
+_STEP_FACTORS = ("file_count", "line_count", "context_size")
 TASK_TYPES = tuple(TaskType)  # task type codes index this
 
 
@@ -40,18 +42,77 @@ class BatchComplexity:
 
     def records(self, estimator: ComplexityEstimator) -> list[TaskComplexity]:
         """The per-task records ``estimate_text`` gives (reasons included), from the batch's keyword hits."""
-        from_hits = estimator.from_hits
-        return [
-            from_hits(n, hits, FileFacts(c, lines), ctx)
-            for n, hits, c, lines, ctx in zip(
-                self.lengths.tolist(),
-                self.hits.as_dicts(),
-                self.file_count.tolist(),
-                self.line_count.tolist(),
-                self.context_chars.tolist(),
-                strict=True,
+        return [construct(TaskComplexity, values) for values in self.record_values(estimator)]
+
+    def record_values(self, estimator: ComplexityEstimator) -> list[dict[str, Any]]:
+        """The fields of each task's ``TaskComplexity``: what ``ComplexityEstimator.from_hits`` computes (the
+        same parts in the same order, so the same reasons and sums), written out for a batch without a
+        ``ScoreContribution`` per part. ``tests/learned/test_batch_features.py`` holds both equal."""
+        cfg = estimator.config
+        chars_per_token = cfg.context_size.chars_per_token
+        recommend = estimator._recommend
+        complex_points = estimator._complex_points
+        flag_parts = [(name, getattr(cfg, name).points) for name in _FLAG_FACTORS]
+        critical_points, complex_cap = cfg.critical.points, cfg.complex_keywords.cap
+        out = []
+        # The step factors' points as the batch computed them (the same floats as _step_points).
+        steps = self.factor_points[:, [FACTORS.index(f) for f in _STEP_FACTORS]].tolist()
+        for hits, level, kind, tokens, count, lines, context, step in zip(
+            self.hits.as_dicts(),
+            self.level.tolist(),
+            self.task_type.tolist(),
+            self.estimated_tokens.tolist(),
+            self.file_count.tolist(),
+            self.line_count.tolist(),
+            self.context_chars.tolist(),
+            steps,
+            strict=True,
+        ):
+            parts: list[tuple[str, float, str]] = []
+            critical = hits["critical"]
+            if critical:
+                parts.append(("critical", critical_points, f"critical pattern '{critical[0]}'"))
+            found = hits["complex_keywords"]
+            if found:
+                total = min(complex_cap, sum(complex_points[k] for k in found))
+                parts.append(("complex_keywords", total, "complex keywords " + ", ".join(found)))
+            context_tokens = int(context / chars_per_token)
+            if step[0] > 0:
+                parts.append(("file_count", step[0], f"{count} file(s)"))
+            if step[1] > 0:
+                parts.append(("line_count", step[1], f"{lines} line(s)"))
+            if step[2] > 0:
+                parts.append(("context_size", step[2], f"~{context_tokens} context tokens"))
+            for name, points in flag_parts:
+                if hits[name]:
+                    parts.append((name, points, f"keyword '{hits[name][0]}'"))
+            total = 0.0
+            factor_points = dict.fromkeys(FACTORS, 0.0)
+            for factor, points, _ in parts:
+                total += points
+                factor_points[factor] = points
+            score = min(100.0, max(0.0, total))
+            the_level = LEVELS[level]
+            out.append(
+                {
+                    "score": score,
+                    "level": the_level,
+                    "task_type": TASK_TYPES[kind],
+                    "recommended_model": recommend(the_level),
+                    "reasons": [f"{f} +{p:g}: {d}" for f, p, d in parts] or ["no scoring factor fired"],
+                    "factor_points": factor_points,
+                    "file_count": count,
+                    "line_count": lines,
+                    "estimated_tokens": tokens,
+                    "is_critical": bool(critical),
+                    "has_security_implications": bool(hits["security"]) or bool(critical),
+                    "has_performance_requirements": bool(hits["performance"]),
+                    "has_concurrency": bool(hits["concurrency"]),
+                    "requires_architecture_change": bool(hits["architecture"]),
+                    "requires_deep_reasoning": bool(hits["deep_reasoning"]),
+                }
             )
-        ]
+        return out
 
 
 def step_points(steps: Steps, values: np.ndarray) -> np.ndarray:

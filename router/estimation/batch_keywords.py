@@ -1,10 +1,12 @@
 """The keyword scan for a whole batch at once, in numpy, with the same results as ``KeywordIndex.scan``.
 
-A keyword matches at the start of a word (``KeywordIndex``'s rule), so only word starts are candidates. The
-batch's word starts come from one boolean diff over ``TextBatch``; at each, a two-byte prefix read from a
-``uint16`` view picks, from a table of 65,536 bit sets, the keyword lengths that could start there; for each
-length, the bytes at the candidates are read as fixed-width integer keys and looked up in that length's
-``KeyTable`` (sorted hashes, then a full-key check, so the match is exact). A keyword ending in a space asks
+A keyword matches at the start of a word (``KeywordIndex``'s rule), so only word starts are candidates: the
+starts of the batch's runs of ``[a-z0-9_]`` (one boolean diff over ``TextBatch``) not glued to a non-ASCII
+letter. At each, a two-byte prefix (of the 8 bytes read there once, for the featurizer too) picks, from a
+table of 65,536 bit sets (then, for longer keywords, three- and four-byte prefixes), the keyword lengths that
+could start there; the (start, length) pairs are read as fixed-width integer keys and looked up in a
+``WordTable`` of the keywords (exact: a short key is the bytes themselves, a long one is checked, and the
+lengths must agree). A keyword ending in a space asks
 for a word end too: the character after the match must not be a word character. Then, per list and text,
 the first occurrence of each keyword is kept and ordered by (position, order in its list), as the per-text
 scan orders them. No Python runs per occurrence.
@@ -22,10 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from router.estimation.keywords import KeywordIndex, _parse
-from router.estimation.text_batch import PAD, KeyTable, TextBatch
+from router.estimation.text_batch import ALNUM_HIGH, PAD, TextBatch, WordTable
 
 _WORD_START = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_")
-_MAX_GROUPS = 32  # distinct keyword lengths: one bit each in the prefix tables' uint32 bit sets
+_MAX_GROUPS = 31  # distinct keyword lengths: one bit each in the prefix tables' uint32 bit sets
+_LONGER = np.uint32(1 << 31)  # in the two-byte table: some keyword of three or more characters starts so
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,9 +114,8 @@ class BatchKeywords:
         if not self.exact:
             return
         wide: dict[int, dict[int, int]] = {3: {}, 4: {}}
-        self._keys = KeyTable([b.encode() for b in self.bodies])  # item i is body i
+        self._keys = WordTable([b.encode() for b in self.bodies])  # item i is body i
         self._group_len = np.array(lengths, dtype=np.int64)
-        self._group_bytes = -(-len(lengths) // 8)
         for g, size in enumerate(lengths):
             ids = [i for i, b in enumerate(self.bodies) if len(b) == size]
             for i in ids:
@@ -123,6 +125,7 @@ class BatchKeywords:
                 elif size == 2:
                     self._short_bits[head[0] | head[1] << 8] |= np.uint32(1 << g)
                 else:
+                    self._short_bits[head[0] | head[1] << 8] |= _LONGER
                     key = int.from_bytes(head, "little")
                     wide[len(head)][key] = wide[len(head)].get(key, 0) | 1 << g
         self._prefix_tables = [_PrefixTable(width, bits) for width, bits in wide.items() if bits]
@@ -131,23 +134,34 @@ class BatchKeywords:
         """The keywords of every text of the batch (the texts' ``KeywordIndex.scan``, as arrays)."""
         if self._fallback is not None:
             return self._scan_each(batch)
-        is_word = batch.is_word
-        word_starts = batch.word_runs()[0]
-        bits = self._short_bits[batch.view("<u2")[word_starts]]
-        heads = batch.view("<u4")[word_starts]
+        # Keywords start with an ASCII word character, so a keyword's word start is the start of a run of
+        # [a-z0-9_] not glued to a non-ASCII letter before it (which would make it the middle of a \w run).
+        word_starts, _, first8 = batch.ascii_word_runs()
+        bits = self._short_bits[first8 & np.uint64(0xFFFF)]
+        # The three- and four-byte prefixes only where the first two bytes begin a longer keyword.
+        longer = np.flatnonzero(bits & _LONGER)
+        heads = (first8[longer] & np.uint64(0xFFFFFFFF)).astype(np.uint32)
+        wide = bits[longer] & ~_LONGER
         for table in self._prefix_tables:
-            bits |= table.bits(heads)
+            wide |= table.bits(heads)
+        bits[longer] = wide
         candidates = np.flatnonzero(bits)
+        if batch.has_alnum_high:
+            candidates = candidates[batch.codes[word_starts[candidates] - 1] != ALNUM_HIGH]
         # One (word start, keyword length) pair per bit set, then one look-up for all of them.
-        flags = np.unpackbits(
-            bits[candidates].view(np.uint8).reshape(-1, 4)[:, : self._group_bytes], axis=1, bitorder="little"
-        )
-        row, group = np.divmod(np.flatnonzero(flags), flags.shape[1])
+        candidate_bits = bits[candidates]
+        present = int(np.bitwise_or.reduce(candidate_bits)) if len(candidates) else 0
+        rows = [np.flatnonzero(candidate_bits & np.uint32(1 << g)) for g in range(32) if present >> g & 1]
+        groups = [g for g in range(32) if present >> g & 1]
+        row = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+        group = np.repeat(np.array(groups, dtype=np.int64), [len(r) for r in rows])
         at = word_starts[candidates[row]]
-        found = self._keys.find(batch.view("<u8"), at, self._group_len[group])
+        found = (
+            self._keys.find_plus_one(batch.view("<u8"), at, self._group_len[group], check_lengths=True) - 1
+        )
         hit = found >= 0
         pos, body = at[hit], found[hit]
-        ends_word = ~is_word[pos + self._body_len[body]]
+        ends_word = ~batch.is_word_at(pos + self._body_len[body])
         # One row per (occurrence, list entry it counts for); a whole-word entry needs the word's end.
         count = self._credit_count[body]
         occurrence = np.repeat(np.arange(len(pos)), count)
@@ -181,7 +195,7 @@ class BatchKeywords:
         doc: list[int] = []
         body: list[int] = []
         rank: list[int] = []
-        for d, text in enumerate(batch.lowered):
+        for d, text in enumerate(batch.lowered()):
             for li, (_, found) in enumerate(self._fallback.scan(text).items()):
                 for r, b in enumerate(found):
                     lst.append(li)

@@ -3,9 +3,10 @@
 Words: the runs of ``[a-z0-9_]`` in the batch's one-byte-per-character buffer (``TextBatch``), from one
 boolean diff; runs of one character are dropped, as ``features.words`` drops them. Each word's bytes are read
 as fixed-width integer keys from a ``uint64`` view of the buffer and looked up in the vocabulary's
-``KeyTable`` (exact: sorted hashes, then a full-key check); bigram ids come from consecutive word ids of one
-text. The dense block's columns come from the batch estimate's arrays; its logarithms go through
-``math.log1p`` like the per-task row's, so both paths give the same floats (numpy's SIMD ``log1p`` may not).
+``WordTable`` (exact: a word of up to 8 bytes is its own key, a longer one is checked); bigram ids come from
+consecutive word ids of one text. The dense block's columns come from the batch estimate's arrays and from
+the buffer (newlines, code fences, "traceback"); its logarithms go through ``math.log1p`` like the per-task
+row's, so both paths give the same floats (numpy's SIMD ``log1p`` may not).
 """
 
 from __future__ import annotations
@@ -27,20 +28,21 @@ class WordSpans:
     starts: np.ndarray
     lengths: np.ndarray
     doc: np.ndarray
+    first8: np.ndarray  # uint64: the 8 bytes read at each start
 
 
 def word_spans(batch: TextBatch) -> WordSpans:
     """The words (two or more of ``[a-z0-9_]``) of every text of the batch."""
-    starts, ends = batch.ascii_word_runs()
+    starts, ends, first8 = batch.ascii_word_runs()
     lengths = ends - starts
     keep = lengths > 1
-    starts, lengths = starts[keep], lengths[keep]
-    return WordSpans(starts, lengths, batch.doc_of(starts))
+    starts = starts[keep]
+    return WordSpans(starts, lengths[keep], batch.doc_of_sorted(starts), first8[keep])
 
 
 def word_spans_of(descriptions: Sequence[str]) -> tuple[TextBatch, WordSpans]:
     """The buffer and word spans of raw descriptions: all the text block needs (no keyword scan)."""
-    batch = text_batch([d.lower() for d in descriptions])
+    batch = text_batch(descriptions)
     return batch, word_spans(batch)
 
 
@@ -51,14 +53,13 @@ def _log1p(values: np.ndarray) -> np.ndarray:
 def dense_matrix(batch: TextBatch, complexity: BatchComplexity, context_tokens: np.ndarray) -> np.ndarray:
     """``features.dense_row`` for every text of the batch (rows are tasks), the same floats."""
     n = len(batch)
-    lowered = batch.lowered
     types = (complexity.task_type[:, None] == np.arange(len(TASK_TYPES))).astype(np.float64)
     numbers = np.column_stack(
         [
             _log1p(batch.lengths),
-            _log1p(np.fromiter((t.count("\n") for t in lowered), dtype=np.int64, count=n)),
-            np.fromiter((t.count("```") for t in lowered), dtype=np.int64, count=n) / 2.0,
-            np.fromiter(("traceback" in t for t in lowered), dtype=np.float64, count=n),
+            _log1p(batch.count_byte(ord("\n"))),
+            batch.count_runs(ord("`"), 3) / 2.0,
+            batch.contains(b"traceback").astype(np.float64),
             _log1p(complexity.file_count),
             _log1p(complexity.line_count),
             _log1p(np.asarray(context_tokens, dtype=np.int64)),
@@ -99,7 +100,7 @@ class DocumentFrequencies:
         self._pair_rows = 0
 
     def add(self, analysis: BatchAnalysis) -> None:
-        text = analysis.batch.codes.tobytes().translate(_WORD_BYTES)
+        text = analysis.batch.raw.translate(_WORD_BYTES)
         found = [w for w in text.split() if len(w) > 1]  # the spans' words, in the same order
         numbering = self._numbering
         ids = np.fromiter(

@@ -29,7 +29,7 @@ import numpy as np
 from router._types import TaskComplexity, TaskType
 from router.estimation.batch_estimate import estimate_batch
 from router.estimation.estimator import FACTORS, ComplexityEstimator, FileFacts
-from router.estimation.text_batch import KeyTable, PerfectSlots, TextBatch, text_batch
+from router.estimation.text_batch import PerfectSlots, TextBatch, WordTable, text_batch
 from router.learned.batch_features import (
     BatchAnalysis,
     DocumentFrequencies,
@@ -63,6 +63,9 @@ DENSE_NAMES = (
 _WORD_BYTES = bytes(
     c + 32 if 65 <= c <= 90 else c if (48 <= c <= 57 or 97 <= c <= 122 or c == 95) else 32 for c in range(256)
 )
+
+
+_WORD_CHARACTERS = b"abcdefghijklmnopqrstuvwxyz0123456789_"
 
 
 def words(lowered: str) -> list[bytes]:
@@ -133,10 +136,31 @@ class Featurizer:
         tokens = int(context_chars / self.estimator.config.context_size.chars_per_token)
         return complexity, dense_row(lowered, complexity, tokens), words(lowered)
 
+    def analyze_ids(
+        self, description: str, facts: FileFacts = NO_FILES, context_chars: int = 0
+    ) -> tuple[TaskComplexity, list[float], np.ndarray]:
+        """``analyze`` with the words as their ids (``word_ids``): what a decision needs, a little sooner."""
+        lowered = description.lower()
+        complexity = self.estimator.estimate_text(lowered, facts, context_chars)
+        tokens = int(context_chars / self.estimator.config.context_size.chars_per_token)
+        return complexity, dense_row(lowered, complexity, tokens), self.word_ids(lowered)
+
+    def word_ids(self, lowered: str) -> np.ndarray:
+        """The word ids (0: not in the vocabulary) of ``words(lowered)``, without building that list: every
+        run of word bytes is looked up, one-character runs in the same dict as -1, then dropped."""
+        runs = lowered.encode("ascii", "replace").translate(_WORD_BYTES).split()
+        n = len(runs)
+        ids = np.fromiter(map(self._run_ids.get, runs, repeat(0, n)), dtype=np.int64, count=n)
+        return ids[ids >= 0]
+
     def text_weights(self, task_words: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
         """Vocabulary indices and TF-IDF weights (L2-normalised) of one task's words."""
         n = len(task_words)
         ids = np.fromiter(map(self._word_ids.get, task_words, repeat(0, n)), dtype=np.int64, count=n)
+        return self.id_weights(ids)
+
+    def id_weights(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``text_weights`` from the words' ids."""
         unigrams = self._unigram_col[ids]
         at, hit = self._bigram_hits(ids)
         counts = np.bincount(
@@ -165,6 +189,16 @@ class Featurizer:
     def _bigram_hits_batch(self, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """``_bigram_hits`` for a batch: only pairs whose first word begins some bigram and whose second ends
         one are looked up, in a perfect hash of the bigram keys (built on first use)."""
+        maybe, found = self._hashed_bigrams(ids, np.ones(max(len(ids) - 1, 0), dtype=bool))
+        at = np.full(len(ids) - 1, len(self._bigram_col) - 1, dtype=np.int64)  # the sentinel: no bigram
+        at[maybe] = np.where(found >= 0, found, len(self._bigram_col) - 1)
+        hit = np.zeros(len(ids) - 1, dtype=bool)
+        hit[maybe] = found >= 0
+        return at, hit
+
+    def _hashed_bigrams(self, ids: np.ndarray, allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The pairs (by their first word's place) that ``allowed`` lets through and whose words both occur in
+        bigrams, and each one's place in the bigram table (-1: none)."""
         if self._bigram_slots is None:
             keys = self._bigram_keys[:-1]
             self._bigram_slots = PerfectSlots(keys.astype(np.uint64))
@@ -172,13 +206,10 @@ class Featurizer:
             self._bigram_first[keys // self._n_ids] = True
             self._bigram_second = np.zeros(self._n_ids, dtype=bool)
             self._bigram_second[keys % self._n_ids] = True
-        maybe = np.flatnonzero(self._bigram_first[ids[:-1]] & self._bigram_second[ids[1:]])
-        found = self._bigram_slots.find((ids[maybe] * self._n_ids + ids[maybe + 1]).astype(np.uint64))
-        at = np.full(len(ids) - 1, len(self._bigram_col) - 1, dtype=np.int64)  # the sentinel: no bigram
-        at[maybe] = np.where(found >= 0, found, len(self._bigram_col) - 1)
-        hit = np.zeros(len(ids) - 1, dtype=bool)
-        hit[maybe] = found >= 0
-        return at, hit
+        allowed &= self._bigram_first[ids[:-1]]
+        allowed &= self._bigram_second[ids[1:]]
+        maybe = np.flatnonzero(allowed)
+        return maybe, self._bigram_slots.find((ids[maybe] * self._n_ids + ids[maybe + 1]).astype(np.uint64))
 
     def _set_vocabulary(self, kept: Sequence[str]) -> None:
         """The vocabulary, and the integer tables that let numpy find a batch's terms without Python loops.
@@ -204,7 +235,9 @@ class Featurizer:
                 bigrams[parts[0] * n_ids + parts[1]] = col
         keys = sorted(bigrams)
         self._word_ids = word_ids
-        self._word_table = KeyTable(list(word_ids))  # item i is word id i + 1 (dicts keep insertion order)
+        # The same ids, and -1 for the one-character runs that ``words`` drops (none is a vocabulary word).
+        self._run_ids = {**word_ids, **{bytes([c]): -1 for c in _WORD_CHARACTERS}}
+        self._word_table = WordTable(list(word_ids))  # item i is word id i + 1 (dicts keep insertion order)
         self._n_ids = n_ids
         self._unigram_col = unigram_col
         self._bigram_keys = np.array([*keys, np.iinfo(np.int64).max], dtype=np.int64)
@@ -226,18 +259,33 @@ class Featurizer:
         """Rows, columns and TF-IDF weights from every task's word ids in order (``doc``: each word's task).
 
         One set of numpy operations serves the whole batch; a pair of consecutive words of two tasks is no
-        bigram.
+        bigram. Cells (task, term) are sorted as 32-bit integers when they fit (half the sort of 64-bit ones);
+        the order, and so every sum, is the same.
         """
         unigrams = self._unigram_col[ids]
         uni_at = np.flatnonzero(unigrams >= 0)
-        at, hit = self._bigram_hits(ids)
-        bi_at = np.flatnonzero(hit & (doc[:-1] == doc[1:]))
-        vocab = max(len(self.vocabulary_), 1)
-        cells = np.concatenate(
-            (doc[uni_at] * vocab + unigrams[uni_at], doc[bi_at] * vocab + self._bigram_col[at[bi_at]])
-        )
-        cell, tf = np.unique(cells, return_counts=True)  # a bincount over every cell measured slower
-        rows, cols = np.divmod(cell, vocab)
+        same_task = doc[:-1] == doc[1:]
+        if len(ids) > _HASH_FROM:
+            bi_at, found = self._hashed_bigrams(ids, same_task)
+            hit = found >= 0
+            bi_at, bigrams = bi_at[hit], self._bigram_col[found[hit]]
+        else:
+            at, hit = self._bigram_hits(ids)
+            bi_at = np.flatnonzero(hit & same_task)
+            bigrams = self._bigram_col[at[bi_at]]
+        # A cell is (task << bits) | term: rows and columns come back by a shift and a mask, and cells sort
+        # by task, then term, as (task, term) pairs do.
+        bits = max(len(self.vocabulary_), 1).bit_length()
+        cells = np.concatenate(((doc[uni_at] << bits) | unigrams[uni_at], (doc[bi_at] << bits) | bigrams))
+        if n_docs << bits < 2**31:
+            cells = cells.astype(np.int32)
+        cells.sort()
+        head = np.ones(len(cells), dtype=bool)
+        np.not_equal(cells[1:], cells[:-1], out=head[1:])
+        first = np.flatnonzero(head)
+        tf = np.diff(first, append=len(cells))
+        cell = cells[first]
+        rows, cols = cell >> bits, cell & ((1 << bits) - 1)
         weights = (1.0 + np.log(tf)) * self.idf_[cols]
         norms = np.sqrt(np.bincount(rows, weights * weights, minlength=n_docs))
         return rows, cols, weights / norms[rows]
@@ -325,7 +373,7 @@ class Featurizer:
         context_chars: Sequence[int] | None = None,
     ) -> BatchAnalysis:
         """``analyze`` for a batch of validated descriptions, in arrays: same numbers, no loop per word."""
-        batch = text_batch([d.lower() for d in descriptions])
+        batch = text_batch(descriptions)
         n = len(batch)
         counts = lines = None
         if facts is not None:
@@ -344,7 +392,7 @@ class Featurizer:
 
     def _text_block(self, words: tuple[TextBatch, WordSpans]) -> csr_matrix:
         batch, spans = words
-        ids = self._word_table.find(batch.view("<u8"), spans.starts, spans.lengths) + 1
+        ids = self._word_table.find_plus_one(batch.view("<u8"), spans.starts, spans.lengths, spans.first8)
         return self._csr(*self._entries(ids, spans.doc, len(batch)), len(batch))
 
     def batch_matrix(self, analysis: BatchAnalysis) -> csr_matrix:

@@ -96,16 +96,24 @@ class LearnedModel:
         metadata: Mapping[str, str] | None = None,
     ) -> tuple[TaskComplexity, list[float], list[float]]:
         """The heuristic complexity, and P(success) and expected cost per model, of one validated task."""
-        heuristic, dense_raw, task_words = self.featurizer.analyze(description, facts, context_chars)
-        p, cost = self.predict(dense_raw, task_words, metadata)
+        heuristic, dense_raw, ids = self.featurizer.analyze_ids(description, facts, context_chars)
+        p, cost = self._predict(dense_raw, self.featurizer.id_weights(ids), metadata)
         return heuristic, p.tolist(), cost.tolist()
 
     def predict(
         self, dense_raw: list[float], task_words: list[bytes], metadata: Mapping[str, str] | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """P(success) and expected cost in dollars for every model, for one analysed task."""
+        return self._predict(dense_raw, self.featurizer.text_weights(task_words), metadata)
+
+    def _predict(
+        self,
+        dense_raw: list[float],
+        text: tuple[np.ndarray, np.ndarray],
+        metadata: Mapping[str, str] | None,
+    ) -> tuple[np.ndarray, np.ndarray]:
         z = self._bias + np.asarray(dense_raw) @ self._dense_w
-        idx, w = self.featurizer.text_weights(task_words)
+        idx, w = text
         if len(idx):
             z = z + w @ self._text_w[idx]
         extra = self.metadata_features.contribution(metadata, self._metadata_w)
@@ -200,6 +208,10 @@ class LearnedComplexityEstimator:
 
     def __init__(self, model: LearnedModel) -> None:
         self.model = model
+        # "learned P(success): name 0.42, ..." as one format call (braces in a name are escaped).
+        self._learned_reason = "learned P(success): " + ", ".join(
+            n.replace("{", "{{").replace("}", "}}") + " {:.2f}" for n in model.names
+        )
 
     def estimate(
         self, description: str, files: Sequence[FileArg] | None = None, context: str | None = None
@@ -221,18 +233,16 @@ class LearnedComplexityEstimator:
 
     def learned(self, heuristic: TaskComplexity, probs: list[float], recommended: int) -> TaskComplexity:
         """The heuristic's complexity with score, level, recommendation and reasons from the model."""
+        return self.learned_from({**heuristic.__dict__}, probs, recommended)
+
+    def learned_from(self, values: dict[str, Any], probs: list[float], recommended: int) -> TaskComplexity:
+        """``learned`` from the heuristic complexity's fields (``BatchComplexity.record_values``), which it
+        changes in place: one record per task instead of a heuristic one and its copy."""
         model = self.model
         score = 100.0 * (1.0 - sum(probs) / len(probs))
-        learned = "learned P(success): " + ", ".join(
-            f"{n} {q:.2f}" for n, q in zip(model.names, probs, strict=True)
-        )
-        return construct(  # a copy with four fields changed, without revalidation
-            TaskComplexity,
-            {
-                **heuristic.__dict__,
-                "score": score,
-                "level": level_for(score, heuristic.is_critical, model.levels),
-                "recommended_model": model.names[recommended],
-                "reasons": [*heuristic.reasons, learned],
-            },
-        )
+        learned = self._learned_reason.format(*probs)
+        values["score"] = score
+        values["level"] = level_for(score, values["is_critical"], model.levels)
+        values["recommended_model"] = model.names[recommended]
+        values["reasons"] = [*values["reasons"], learned]
+        return construct(TaskComplexity, values)  # without revalidation

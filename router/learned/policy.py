@@ -112,6 +112,11 @@ def _logit(p: float) -> float:
     return math.log(p / (1 - p))
 
 
+def base_logits(base: Sequence[float]) -> list[float]:
+    """The models' base rates on ``escalation``'s logit scale (computed once per loaded model)."""
+    return [_logit(b) for b in base]
+
+
 def logit_table(table: np.ndarray) -> np.ndarray:
     """``failure_table`` on the logit scale, clipped as ``_logit`` clips (computed once per loaded model)."""
     clipped = np.clip(table, 1e-6, 1 - 1e-6)
@@ -125,15 +130,20 @@ def escalation(
     mu: float,
     table_logits: list[list[float]] | None,
     base: Sequence[float],
+    *,
+    base_logits: Sequence[float] | None = None,
 ) -> list[int]:
-    """The chain of model indices to try, starting with ``first`` (``table_logits``: ``logit_table`` rows).
+    """The chain of model indices to try, starting with ``first`` (``table_logits``: ``logit_table`` rows;
+    ``base_logits``: ``base_logits(base)``, when the caller keeps them).
 
     Plain Python on purpose: with a handful of models, numpy's per-call overhead costs more than the loop.
     """
     chain = [first]
     if table_logits is None or math.isinf(mu):
         return chain
-    shift = [_logit(q) - _logit(b) for q, b in zip(p, base, strict=True)]
+    if base_logits is None:
+        base_logits = [_logit(b) for b in base]
+    shift = [_logit(q) - b for q, b in zip(p, base_logits, strict=True)]
     failed = 1 << first
     remaining = [j for j in range(len(p)) if j != first]
     while remaining:

@@ -27,7 +27,14 @@ import numpy as np
 from router._exceptions import ArtifactError, InvalidInputError
 from router._metadata import Metadata, batch_metadata, check_metadata
 from router._paths import default_tracking_uri
-from router._types import ModelSelection, RoutingDecision, TaskComplexity, construct, new_decision_ids
+from router._types import (
+    ModelSelection,
+    RoutingDecision,
+    TaskComplexity,
+    construct,
+    gc_paused,
+    new_decision_ids,
+)
 from router.estimation.batch_estimate import LEVELS, levels_for
 from router.estimation.estimator import (
     FileArg,
@@ -39,7 +46,7 @@ from router.estimation.estimator import (
 from router.learned.artifact import load_artifact
 from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
-from router.learned.policy import choose, choose_many, escalation, escalation_many, mu_for
+from router.learned.policy import base_logits, choose, choose_many, escalation, escalation_many, mu_for
 from router.selection.heuristic import TABLE_CHUNK, HeuristicRouter, check_tradeoff
 from router.selection.table import RouteTable, concat_tables
 
@@ -124,6 +131,7 @@ class LearnedRouter(Router):
         self.exploration_rate = exploration_rate
         self._rng = random.Random(seed)
         self._base_rate = model.base_rate.tolist()
+        self._base_logits = base_logits(self._base_rate)
 
     @property
     def default_tradeoff(self) -> float:
@@ -170,13 +178,16 @@ class LearnedRouter(Router):
             return []
         try:
             # Chunks bound the temporaries of a vectorised stage, whatever the batch's size.
-            decisions = [
-                d
-                for at in range(0, len(texts), BATCH_CHUNK)
-                for d in self._decide_many(
-                    texts[at : at + BATCH_CHUNK], t, None if metas is None else metas[at : at + BATCH_CHUNK]
-                )
-            ]
+            with gc_paused():
+                decisions = [
+                    d
+                    for at in range(0, len(texts), BATCH_CHUNK)
+                    for d in self._decide_many(
+                        texts[at : at + BATCH_CHUNK],
+                        t,
+                        None if metas is None else metas[at : at + BATCH_CHUNK],
+                    )
+                ]
         except Exception as exc:  # as in route: the batch falls back, loudly, rather than failing
             log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
             decisions = [self._heuristic_decision(text, NO_FILES, 0, t) for text in texts]
@@ -274,16 +285,19 @@ class LearnedRouter(Router):
         mu = mu_for(t, model.kappa)
         greedy = choose(probs, costs, mu, model.allowed(t))
         chosen, propensity = self._explore(greedy)
-        chain = escalation(chosen, probs, costs, mu, model.table_rows, self._base_rate)
+        chain = escalation(
+            chosen, probs, costs, mu, model.table_rows, self._base_rate, base_logits=self._base_logits
+        )
         decision_id = new_decision_ids(1)[0]
-        return self._decision(heuristic, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
+        complexity = self.learned_estimator.learned(heuristic, probs, greedy)
+        return self._decision(complexity, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
 
     def _decide_many(
         self, texts: list[str], tradeoff: float | None, metadata: list[dict[str, str]] | None = None
     ) -> list[RoutingDecision]:
         model = self.model
         analysis, p, cost = model.analyze_batch(texts, metadata)
-        complexities = analysis.complexity.records(model.featurizer.estimator)
+        heuristic = analysis.complexity.record_values(model.featurizer.estimator)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
         greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
@@ -291,10 +305,11 @@ class LearnedRouter(Router):
         chosen = np.array([c for c, _ in explored], dtype=np.int64)
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
         ids = new_decision_ids(len(texts))
+        learned = self.learned_estimator.learned_from
         return [
-            self._decision(h, probs, costs, g, c, propensity, chain, t, decision_id)
+            self._decision(learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id)
             for h, probs, costs, g, (c, propensity), chain, decision_id in zip(
-                complexities, p.tolist(), cost.tolist(), greedy, explored, chains, ids, strict=True
+                heuristic, p.tolist(), cost.tolist(), greedy, explored, chains, ids, strict=True
             )
         ]
 
@@ -308,7 +323,7 @@ class LearnedRouter(Router):
 
     def _decision(
         self,
-        heuristic: TaskComplexity,
+        complexity: TaskComplexity,
         probs: list[float],
         costs: list[float],
         greedy: int,
@@ -325,7 +340,6 @@ class LearnedRouter(Router):
             f"learned policy at tradeoff {tradeoff:.2f}: {name} (P(success) {probs[chosen]:.2f}, "
             f"expected ${costs[chosen]:.4f})" + ("; exploring" if chosen != greedy else "")
         )
-        complexity = self.learned_estimator.learned(heuristic, probs, greedy)
         selection = construct(
             ModelSelection,
             {

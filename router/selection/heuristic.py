@@ -24,6 +24,7 @@ from router._types import (
     TaskComplexity,
     TaskType,
     construct,
+    gc_paused,
     new_decision_ids,
 )
 from router.estimation.batch_estimate import (
@@ -39,7 +40,9 @@ from router.estimation.text_batch import text_batch
 from router.selection.selector import ModelSelector
 from router.selection.table import RouteTable, concat_tables
 
-TABLE_CHUNK = 2048  # tasks per numpy pass of route_table: bounds the temporaries of a huge batch
+# Tasks per numpy pass of route_table: temporaries small enough for malloc to reuse; at 2,048 every batch
+# faulted in fresh pages (6.5 us of system time per task).
+TABLE_CHUNK = 512
 
 if TYPE_CHECKING:
     from router._sink import EventSink
@@ -136,10 +139,11 @@ class HeuristicRouter:
         texts = check_descriptions(descriptions)
         batch_metadata(metadata, len(texts))
         decisions = []
-        for at in range(0, len(texts), TABLE_CHUNK):
-            # The batch estimate (numpy over the chunk), then the records route() would build.
-            found = self._estimate_batch(texts[at : at + TABLE_CHUNK])
-            decisions += [self._decide(c, t) for c in found.records(self.estimator)]
+        with gc_paused():
+            for at in range(0, len(texts), TABLE_CHUNK):
+                # The batch estimate (numpy over the chunk), then the records route() would build.
+                found = self._estimate_batch(texts[at : at + TABLE_CHUNK])
+                decisions += [self._decide(c, t) for c in found.records(self.estimator)]
         if self.collector is not None:
             self._emit_many(decisions, texts, time.perf_counter() - start)
         return decisions
@@ -162,7 +166,7 @@ class HeuristicRouter:
     def _estimate_batch(self, texts: list[str]) -> BatchComplexity:
         """The estimator's arrays for a chunk of validated texts, counted in its statistics as ``estimate``
         counts each task."""
-        found = estimate_batch(self.estimator, text_batch([t.lower() for t in texts]))
+        found = estimate_batch(self.estimator, text_batch(texts))
         self.estimator.count_batch(
             (LEVELS[i].value for i in found.level.tolist()),
             (TASK_TYPES[i].value for i in found.task_type.tolist()),

@@ -17,7 +17,8 @@ from router.estimation.batch_keywords import BatchKeywords
 from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator, FileFacts
 from router.estimation.keywords import KeywordIndex
-from router.estimation.text_batch import text_batch
+from router.estimation.text_batch import WordTable, text_batch
+from router.learned.batch_features import word_spans
 from router.learned.features import Featurizer
 from training.swebench import find_data_dir
 
@@ -104,6 +105,8 @@ def assert_batch_equals_per_task(estimator: ComplexityEstimator, featurizer: Fea
         assert analysis.complexity.records(featurizer.estimator)[i] == complexity
         assert np.array_equal(analysis.dense[i], np.array(dense))
         cols, weights = featurizer.text_weights(words)
+        ids = featurizer.word_ids(text.lower())  # the decision path's ids, from the same words
+        assert ids.tolist() == [featurizer._word_ids.get(w, 0) for w in words]
         row = matrix.getrow(i)
         assert np.array_equal(row.indices, cols)
         assert np.array_equal(row.data, weights)  # exact: the same operations in the same order
@@ -199,3 +202,68 @@ def test_batch_equals_per_task_on_swebench(estimator):
     assert SWEBENCH is not None
     featurizer = Featurizer(max_features=20_000).fit(SWEBENCH)
     assert_batch_equals_per_task(estimator, featurizer, SWEBENCH)
+
+
+def test_the_buffer_lower_cases_as_str_lower_does():
+    """The buffer is built without ``str.lower`` per text; it must hold what lower-casing first gives, with
+    "İ" (whose lower case is two characters) anywhere in a batch, astral characters and lone surrogates."""
+    texts = ["ABC İX Σ", "plain", "", "\U0001f600 KELVIN \u212a \ud800 Straße ΣΑΣ.", "ＡＢＣ x\u0130y"]
+    batch = text_batch(texts)
+    assert batch.lowered() == [t.lower() for t in texts]
+    assert batch.lengths.tolist() == [len(t.lower()) for t in texts]
+    for i, text in enumerate(texts):
+        low = text.lower()
+        got = batch.codes[batch.starts[i] : batch.starts[i] + batch.lengths[i]].tolist()
+        want = [ord(c) if ord(c) < 0x80 else 0x80 if c.isalnum() else 0x81 for c in low]
+        assert got == want
+
+
+def test_lower_is_idempotent_and_expands_one_character_only():
+    """What the buffer relies on: lower() of a lower-cased text changes nothing (checked over every code point
+    of this Python's Unicode database); "İ" is a character whose lower case is two (read in Python first)."""
+    expanding = []
+    for code_point in range(sys.maxunicode + 1):
+        low = chr(code_point).lower()
+        assert low.lower() == low
+        if len(low) != 1:
+            expanding.append(code_point)
+    assert 0x130 in expanding
+
+
+@settings(max_examples=100)
+@given(
+    st.lists(st.text(alphabet="ab_9", min_size=1, max_size=30), max_size=40, unique=True),
+    st.lists(st.text(alphabet="ab_9", min_size=1, max_size=40), max_size=60),
+)
+def test_word_table_finds_exactly_the_stored_words(items, words):
+    """Words sharing long prefixes, of lengths around the 8-byte chunks, and longer than every item."""
+    table = WordTable([w.encode() for w in items])
+    batch = text_batch([" ".join(words)])
+    spans = word_spans(batch)
+    got = table.find_plus_one(batch.view("<u8"), spans.starts, spans.lengths).tolist()
+    text = batch.raw
+    spans_found = zip(spans.starts.tolist(), spans.lengths.tolist(), strict=True)
+    found = [text[s : s + n].decode() for s, n in spans_found]
+    position = {w: i + 1 for i, w in enumerate(items)}
+    assert got == [position.get(w, 0) for w in found]
+
+
+def test_a_keyword_tried_past_the_end_of_its_text_does_not_match_a_shorter_one():
+    """A span running into the zero padding (or NULs in the text) reads as the shorter keyword's bytes."""
+    lists = {"one": ["abcde", "abcdefgh", "abcdefghij", "abcdefghijk"], "two": ["abcdefgh"]}
+    texts = ["abcde\x00\x00\x00 x", "abcdefghij", "zz abcdefgh", "abcdefgh\x00", "x abcde"]
+    index = KeywordIndex(lists)
+    found = BatchKeywords(lists).scan(text_batch(texts)).as_dicts()
+    assert found == [index.scan(t) for t in texts]
+
+
+def test_batch_records_with_files_lines_and_context_equal_the_per_task_ones(estimator):
+    texts = ["fix the cache", "Production outage: race condition", "plain", "refactor the architecture"]
+    counts, lines, context = [0, 3, 12, 1], [0, 150, 4000, 20], [0, 40_000, 900_000, 10]
+    found = estimate_batch(
+        estimator, text_batch(texts), np.array(counts), np.array(lines), np.array(context)
+    ).records(estimator)
+    for i, text in enumerate(texts):
+        one = estimator.estimate_text(text.lower(), FileFacts(counts[i], lines[i]), context[i])
+        assert found[i] == one
+        assert found[i].reasons == one.reasons
