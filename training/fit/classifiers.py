@@ -181,25 +181,7 @@ def fit_models(
 ) -> FittedModels:
     """Fit every model's success and cost parts on the text features ``x`` and, when given, the metadata
     block ``context`` (one-hot ``key=value`` columns; ``key_of`` their key's index). The weights have a row
-    per column of ``x`` then of ``context``.
-
-    BLAS runs on one thread here: since SciPy 1.15 L-BFGS-B calls BLAS on vectors of a few thousand numbers
-    at every step, where a second thread costs more than it brings (one LogisticRegression on 100k tasks took
-    4.1 s with two OpenBLAS threads, 1.8 s with one, on the 2-core machine).
-    """
-    from threadpoolctl import threadpool_limits
-
-    with threadpool_limits(limits=1, user_api="blas"):
-        return _fit_models(x, data, params, context, key_of)
-
-
-def _fit_models(
-    x: csr_matrix,
-    data: TaskMatrix,
-    params: FitParams,
-    context: csr_matrix | None = None,
-    key_of: np.ndarray | None = None,
-) -> FittedModels:
+    per column of ``x`` then of ``context``."""
     from scipy.sparse import hstack
 
     n_tasks, n_models = data.success.shape
