@@ -377,6 +377,22 @@ def ope_md(section: dict[str, Any]) -> list[str]:
             ),
             "",
         ]
+    by_size = section.get("gate")
+    if by_size:
+        lines += [
+            f"Promotion gate against log size ({by_size['world']}; the candidate "
+            f"{100 * by_size['gain']:.1f} points better at equal cost, {by_size['swap']} on some tasks, and "
+            "the reverse; logs drawn by the champion exploring with probability epsilon).",
+            "",
+            *table(
+                ["tasks", "epsilon", "promotes the better", "promotes the worse", "logs"],
+                [
+                    [f"{r['tasks']:,}", f"{r['epsilon']:g}", pct(r["power"]), pct(r["size"]), str(r["logs"])]
+                    for r in by_size["rows"]
+                ],
+            ),
+            "",
+        ]
     scale = section.get("scale")
     if scale:
         stages = ", ".join(f"{k} {v:.1f} s" for k, v in scale["stages"].items())

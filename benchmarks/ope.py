@@ -9,6 +9,7 @@ true value the full information gives. Measurements, not tests: nothing here ass
     python -m benchmarks.ope                  # full: 200 logs per cell, 1,000,000 rows for the timing
     python -m benchmarks.ope --quick          # 40 logs per cell, 100,000 rows
     python -m benchmarks.ope --parts scale --rows 1000000
+    python -m benchmarks.ope --parts gate     # the gate's power at 2,000-16,000 tasks, 400 logs per cell
 """
 
 from __future__ import annotations
@@ -27,6 +28,9 @@ FULL_LOGS, QUICK_LOGS = 200, 40
 SIZES, QUICK_SIZES = (500, 2000, 8000), (500, 2000)
 EPSILONS = (0.05, 0.1, 0.3)
 GATE_EPSILONS = (0.1, 0.3, 1.0)
+GATE_SIZE = 2000  # the log size the issue's goal names
+# Part "gate": how many tasks the gate needs to show a 3-point gain, per epsilon.
+GATE_SIZES, GATE_LOGS, QUICK_GATE_SIZES = (2000, 4000, 8000, 16000), 400, (2000, 4000)
 FULL_ROWS, QUICK_ROWS = 1_000_000, 100_000
 GOAL_SCALE_S = 60.0
 
@@ -74,9 +78,12 @@ def study(quick: bool) -> dict[str, Any]:
     return {"world": name, "cells": cells, "gate": gate}
 
 
-def _gate(world: Any, champion: np.ndarray, x: np.ndarray, logs: int) -> dict[str, Any]:
+def _gate(
+    world: Any, champion: np.ndarray, x: np.ndarray, logs: int, sizes: tuple[int, ...] = (GATE_SIZE,)
+) -> dict[str, Any]:
     """A candidate 3+ points better at equal cost: the champion with gpt-5-nano swapped for gpt-5-mini (the
-    same price) on the fewest tasks that make it so; on synthetic worlds, haiku swapped for sonnet."""
+    same price) on the fewest tasks that make it so; on synthetic worlds, haiku swapped for sonnet. The gate
+    judges it, and the reverse, on ``logs`` logs of each size in ``sizes`` at each epsilon."""
     from training.evaluation.ope.simulate import explore, gate_study
 
     cheap, alike = ("gpt-5-nano", "gpt-5-mini") if "gpt-5-nano" in world.models else ("haiku", "sonnet")
@@ -89,15 +96,27 @@ def _gate(world: Any, champion: np.ndarray, x: np.ndarray, logs: int) -> dict[st
         if world.value(better)[0] - world.value(champion)[0] >= 0.03:
             break
     rows = []
-    for epsilon in GATE_EPSILONS:
-        logging = explore(champion, epsilon)
-        power = gate_study(world, logging, better, champion, size=2000, logs=logs, features=x, folds=2)
-        size = gate_study(world, logging, champion, better, size=2000, logs=logs, features=x, folds=2)
-        rows.append({"epsilon": epsilon, "power": power, "size": size, "logs": logs})
-        progress(f"ope gate: epsilon {epsilon}: promotes better {power:.2f}, worse {size:.2f}")
+    for tasks in sizes:
+        for epsilon in GATE_EPSILONS:
+            logging = explore(champion, epsilon)
+            power = gate_study(world, logging, better, champion, size=tasks, logs=logs, features=x, folds=2)
+            size = gate_study(world, logging, champion, better, size=tasks, logs=logs, features=x, folds=2)
+            rows.append({"epsilon": epsilon, "tasks": tasks, "power": power, "size": size, "logs": logs})
+            progress(f"ope gate: {tasks:,} tasks, epsilon {epsilon}: better {power:.2f}, worse {size:.2f}")
     gain = world.value(better)[0] - world.value(champion)[0]
     cost_gap = world.value(better)[1] - world.value(champion)[1]
     return {"swap": f"{cheap} -> {alike}", "gain": gain, "cost_gap": cost_gap, "rows": rows}
+
+
+def gate_by_size(quick: bool) -> dict[str, Any]:
+    """The gate's power and size against log size (part ``gate``): the study's gate at more sizes."""
+    from training.evaluation.ope import HeuristicPolicy
+    from training.evaluation.ope.reward import text_features
+
+    world, catalog, name = _world()
+    champion = world.probabilities(HeuristicPolicy(catalog))
+    sizes, logs = (QUICK_GATE_SIZES, QUICK_LOGS) if quick else (GATE_SIZES, GATE_LOGS)
+    return {"world": name, **_gate(world, champion, text_features(world.descriptions), logs, sizes)}
 
 
 class _Fixed:
@@ -149,6 +168,8 @@ def run(
     result: dict[str, Any] = {"status": "ok"}
     if "study" in parts:
         result["study"] = study(quick)
+    if "gate" in parts:
+        result["gate"] = gate_by_size(quick)
     if "scale" in parts:
         result["scale"] = scale(rows or (QUICK_ROWS if quick else FULL_ROWS))
         progress(f"ope scale: {result['scale']['rows']:,} rows in {result['scale']['total_s']:.0f} s")
@@ -158,7 +179,9 @@ def run(
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ope", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--parts", default="study,scale", help="study, scale or both")
+    parser.add_argument(
+        "--parts", default="study,scale", help="comma-separated: study, gate (power against log size), scale"
+    )
     parser.add_argument("--rows", type=int, default=None, help="rows of the timing log")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")
     args = parser.parse_args(argv)

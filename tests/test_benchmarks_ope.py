@@ -43,3 +43,25 @@ def test_study_renders_every_cell():
     text = "\n".join(ope_md({"study": {"world": "synthetic", "cells": [cell], "gate": gate}}))
     assert "| 0.1 | 500 | 200 | 0.930 / 0.900 / 0.920 |" in text
     assert "3.2 points better" in text and "| 0.1 | 30.0% | 0.0% | 200 |" in text
+
+
+def test_the_gate_against_log_size_runs_on_the_synthetic_world_and_renders(monkeypatch):
+    """Part "gate" on the synthetic world (SWE-bench is made to look absent): every size x epsilon cell, a
+    promotion share in [0, 1] for both directions, and the table with the size column."""
+    from router._exceptions import InvalidInputError
+
+    def absent(*args, **kwargs):
+        raise InvalidInputError("no shared data here")
+
+    monkeypatch.setattr("training.swebench.load_swebench", absent)
+    monkeypatch.setattr(ope, "QUICK_GATE_SIZES", (300, 600))
+    monkeypatch.setattr(ope, "QUICK_LOGS", 5)
+    result = ope.gate_by_size(quick=True)
+    assert result["world"].startswith("synthetic")
+    assert [(r["tasks"], r["epsilon"]) for r in result["rows"]] == [
+        (t, e) for t in (300, 600) for e in ope.GATE_EPSILONS
+    ]
+    assert all(0.0 <= r["power"] <= 1.0 and 0.0 <= r["size"] <= 1.0 for r in result["rows"])
+    text = "\n".join(ope_md({"gate": result}))
+    assert "| tasks | epsilon | promotes the better | promotes the worse | logs |" in text
+    assert "| 600 | 1 |" in text
