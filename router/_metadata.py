@@ -69,3 +69,11 @@ def batch_metadata(metadata: Any, n: int) -> list[dict[str, str]] | None:
             "or one mapping for the whole batch."
         )
     return [check_metadata(m, f"metadata[{i}]") for i, m in enumerate(metadata)]
+
+
+def decision_metadata(metas: list[dict[str, str]] | None, n: int) -> list[dict[str, str] | None]:
+    """Each decision's own ``metadata`` for a checked batch: None where a task has none, else a copy, so that
+    one mapping given for the whole batch is not one dict shared by every decision."""
+    if metas is None:
+        return [None] * n
+    return [dict(m) if m else None for m in metas]

@@ -124,7 +124,9 @@ class RoutingDecision(_Frozen):
     """What the router decided for one task.
 
     ``p_success`` is empty for the heuristic router; ``expected_cost_usd`` has an entry for every candidate;
-    ``escalation`` is the order to try when a result is rejected, starting with ``model``.
+    ``escalation`` is the order to try when a result is rejected, starting with ``model``; ``metadata`` is
+    the task's metadata as ``route`` took it (string keys to string values), None when it was given none,
+    so that ``FallbackHandler.execute_decision`` records it with the attempts.
     """
 
     model: str
@@ -138,6 +140,7 @@ class RoutingDecision(_Frozen):
     propensity: float = Field(default=1.0, gt=0, le=1)
     source: str = "heuristic"
     decision_id: str = ""
+    metadata: dict[str, str] | None = None
 
 
 _FIELDS: dict[type, frozenset[str]] = {}

@@ -274,7 +274,8 @@ class FallbackHandler:
         A result that ``accept`` rejects goes to the next model of ``decision.escalation`` (the learned
         chain may go to a cheaper model than the one rejected) and stops where the escalation ends; failures
         (rate limits, outages, context length) fall back through the escalation and the alternatives.
-        ``metadata`` is the task's, as given to ``route``: recorded with every attempt.
+        ``metadata`` is recorded with every attempt; when omitted (None) the decision's own
+        ``decision.metadata`` (what ``route`` took) is recorded, and an explicit ``metadata`` wins over it.
 
         Examples
         --------
@@ -295,7 +296,7 @@ class FallbackHandler:
             description=description,
             propensity=decision.propensity,
             escalation=decision.escalation or None,
-            metadata=metadata,
+            metadata=decision.metadata if metadata is None else metadata,
         )
 
     # -- one failure, decided by hand ----------------------------------------------------------------

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from router._exceptions import ArtifactError, InvalidInputError
-from router._metadata import Metadata, batch_metadata, check_metadata
+from router._metadata import Metadata, batch_metadata, check_metadata, decision_metadata
 from router._paths import default_tracking_uri
 from router._types import (
     ModelSelection,
@@ -156,7 +156,7 @@ class LearnedRouter(Router):
             decision = self._decide_one(text, facts, context_chars, t, meta)
         except Exception as exc:  # never let a broken model take the orchestrator down
             log.warning("learned router failed (%r); falling back to the heuristic for this decision", exc)
-            decision = self._heuristic_decision(text, facts, context_chars, t)
+            decision = self._heuristic_decision(text, facts, context_chars, t, meta or None)
         if self.collector is not None:
             self._emit(decision, time.perf_counter() - start, text)
         return decision
@@ -176,6 +176,7 @@ class LearnedRouter(Router):
         metas = batch_metadata(metadata, len(texts))
         if not texts:
             return []
+        carried = decision_metadata(metas, len(texts))
         try:
             # Chunks bound the temporaries of a vectorised stage, whatever the batch's size.
             with gc_paused():
@@ -186,11 +187,15 @@ class LearnedRouter(Router):
                         texts[at : at + BATCH_CHUNK],
                         t,
                         None if metas is None else metas[at : at + BATCH_CHUNK],
+                        carried[at : at + BATCH_CHUNK],
                     )
                 ]
         except Exception as exc:  # as in route: the batch falls back, loudly, rather than failing
             log.warning("learned router failed (%r); falling back to the heuristic for this batch", exc)
-            decisions = [self._heuristic_decision(text, NO_FILES, 0, t) for text in texts]
+            decisions = [
+                self._heuristic_decision(text, NO_FILES, 0, t, meta)
+                for text, meta in zip(texts, carried, strict=True)
+            ]
         if self.collector is not None:
             self._emit_many(decisions, texts, time.perf_counter() - start)
         return decisions
@@ -266,10 +271,15 @@ class LearnedRouter(Router):
         )
 
     def _heuristic_decision(
-        self, text: str, facts: FileFacts, context_chars: int, tradeoff: float | None
+        self,
+        text: str,
+        facts: FileFacts,
+        context_chars: int,
+        tradeoff: float | None,
+        metadata: dict[str, str] | None = None,
     ) -> RoutingDecision:
         complexity = self.estimator.estimate_text(text.lower(), facts, context_chars)
-        return self._decide(complexity, tradeoff, source=Router.source)
+        return self._decide(complexity, tradeoff, source=Router.source, metadata=metadata)
 
     def _decide_one(
         self,
@@ -277,7 +287,7 @@ class LearnedRouter(Router):
         facts: FileFacts,
         context_chars: int,
         tradeoff: float | None,
-        metadata: Mapping[str, str] | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> RoutingDecision:
         model = self.model
         heuristic, probs, costs = model.analyze(text, facts, context_chars, metadata)
@@ -290,11 +300,18 @@ class LearnedRouter(Router):
         )
         decision_id = new_decision_ids(1)[0]
         complexity = self.learned_estimator.learned(heuristic, probs, greedy)
-        return self._decision(complexity, probs, costs, greedy, chosen, propensity, chain, t, decision_id)
+        return self._decision(
+            complexity, probs, costs, greedy, chosen, propensity, chain, t, decision_id, metadata or None
+        )
 
     def _decide_many(
-        self, texts: list[str], tradeoff: float | None, metadata: list[dict[str, str]] | None = None
+        self,
+        texts: list[str],
+        tradeoff: float | None,
+        metadata: list[dict[str, str]] | None,
+        carried: list[dict[str, str] | None],
     ) -> list[RoutingDecision]:
+        """A chunk's decisions: the model reads ``metadata``; each decision holds its ``carried`` copy."""
         model = self.model
         analysis, p, cost = model.analyze_batch(texts, metadata)
         heuristic = analysis.complexity.record_values(model.featurizer.estimator)
@@ -307,9 +324,9 @@ class LearnedRouter(Router):
         ids = new_decision_ids(len(texts))
         learned = self.learned_estimator.learned_from
         return [
-            self._decision(learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id)
-            for h, probs, costs, g, (c, propensity), chain, decision_id in zip(
-                heuristic, p.tolist(), cost.tolist(), greedy, explored, chains, ids, strict=True
+            self._decision(learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id, meta)
+            for h, probs, costs, g, (c, propensity), chain, decision_id, meta in zip(
+                heuristic, p.tolist(), cost.tolist(), greedy, explored, chains, ids, carried, strict=True
             )
         ]
 
@@ -332,6 +349,7 @@ class LearnedRouter(Router):
         chain: list[int],
         tradeoff: float,
         decision_id: str,
+        metadata: dict[str, str] | None,
     ) -> RoutingDecision:
         model = self.model
         names, configs = model.names, model.configs
@@ -365,6 +383,7 @@ class LearnedRouter(Router):
                 "propensity": propensity,
                 "source": self.source,
                 "decision_id": decision_id,
+                "metadata": metadata,
             },
         )
 

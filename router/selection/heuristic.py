@@ -17,7 +17,7 @@ import numpy as np
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
-from router._metadata import Metadata, batch_metadata, check_metadata
+from router._metadata import Metadata, batch_metadata, check_metadata, decision_metadata
 from router._types import (
     ComplexityLevel,
     RoutingDecision,
@@ -110,8 +110,9 @@ class HeuristicRouter:
     ) -> RoutingDecision:
         """Decide which model should take one task.
 
-        ``metadata`` (string keys to string values: repository, project, language, ...) is checked here and
-        used by a learned router; the heuristic does not use it.
+        ``metadata`` (string keys to string values: repository, project, language, ...) is checked here,
+        carried by the decision (``decision.metadata``, for the ledger) and used by a learned router; the
+        heuristic does not decide by it.
 
         With a ``tradeoff`` the heuristic shifts the task's score by ``(tradeoff - 0.5) * 100`` before the
         level rule: 0 leans to cheaper models, 1 to stronger ones, and the expected cost never falls as it
@@ -119,9 +120,9 @@ class HeuristicRouter:
         """
         start = time.perf_counter()
         t = check_tradeoff(tradeoff)
-        check_metadata(metadata)
+        meta = check_metadata(metadata) or None
         complexity = self.estimator.estimate(description, files, context)
-        decision = self._decide(complexity, t)
+        decision = self._decide(complexity, t, metadata=meta)
         if self.collector is not None:
             self._emit(decision, time.perf_counter() - start, description)
         return decision
@@ -133,17 +134,20 @@ class HeuristicRouter:
         metadata: Mapping[str, str] | Sequence[Mapping[str, str]] | None = None,
     ) -> list[RoutingDecision]:
         """Route a batch of descriptions (no files or context) at one tradeoff; ``metadata`` is one mapping
-        for the batch or one per description (checked; used by a learned router)."""
+        for the batch or one per description (checked, carried by each decision, used by a learned router)."""
         start = time.perf_counter()
         t = check_tradeoff(tradeoff)
         texts = check_descriptions(descriptions)
-        batch_metadata(metadata, len(texts))
+        metas = decision_metadata(batch_metadata(metadata, len(texts)), len(texts))
         decisions = []
         with gc_paused():
             for at in range(0, len(texts), TABLE_CHUNK):
                 # The batch estimate (numpy over the chunk), then the records route() would build.
                 found = self._estimate_batch(texts[at : at + TABLE_CHUNK])
-                decisions += [self._decide(c, t) for c in found.records(self.estimator)]
+                decisions += [
+                    self._decide(c, t, metadata=m)
+                    for c, m in zip(found.records(self.estimator), metas[at : at + TABLE_CHUNK], strict=True)
+                ]
         if self.collector is not None:
             self._emit_many(decisions, texts, time.perf_counter() - start)
         return decisions
@@ -224,7 +228,11 @@ class HeuristicRouter:
         )
 
     def _decide(
-        self, complexity: TaskComplexity, tradeoff: float | None, source: str | None = None
+        self,
+        complexity: TaskComplexity,
+        tradeoff: float | None,
+        source: str | None = None,
+        metadata: dict[str, str] | None = None,
     ) -> RoutingDecision:
         routed = complexity
         if tradeoff is not None and tradeoff != 0.5:
@@ -248,6 +256,7 @@ class HeuristicRouter:
                 "propensity": 1.0,
                 "source": source or self.source,
                 "decision_id": new_decision_ids(1)[0],
+                "metadata": metadata,
             },
         )
 

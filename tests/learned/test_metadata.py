@@ -8,8 +8,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
-from router import InvalidInputError, Router
+from router import InvalidInputError, Router, RoutingDecision
 from router._outcome_log import validate_outcomes
 from training import train_router
 from training.synthetic import generate_outcomes
@@ -71,3 +72,56 @@ def test_the_learned_model_uses_metadata_and_ignores_unknown_values(trained_with
     assert many[0].p_success["haiku"] == pytest.approx(infra)
     assert many[1].p_success["haiku"] == pytest.approx(docs)
     assert router.route_many([text])[0].p_success["haiku"] == pytest.approx(plain)
+
+
+# --- the decision carries the metadata it was routed with ------------------------------------------------
+
+TEAM = {"team": "infra", "repo": "acme/site"}
+
+
+def test_a_heuristic_decision_carries_its_metadata():
+    router = Router()
+    assert router.route("Fix typo in README", metadata=TEAM).metadata == TEAM
+    assert router.route("Fix typo in README").metadata is None
+    assert router.route("Fix typo in README", metadata={}).metadata is None  # empty is "none", as the ledger
+    shared = router.route_many(["Fix typo", "Add cache"], metadata=TEAM)
+    assert [d.metadata for d in shared] == [TEAM, TEAM]
+    assert shared[0].metadata is not shared[1].metadata  # each decision holds its own copy
+    each = router.route_many(
+        ["Fix typo", "Add cache", "Port it"], metadata=[{"team": "a"}, {}, {"team": "c"}]
+    )
+    assert [d.metadata for d in each] == [{"team": "a"}, None, {"team": "c"}]
+    assert [d.metadata for d in router.route_many(["Fix typo"])] == [None]
+
+
+def test_a_decision_keeps_a_copy_not_the_callers_mapping():
+    given = {"team": "infra"}
+    decision = Router().route("Fix typo", metadata=given)
+    given["team"] = "docs"
+    assert decision.metadata == {"team": "infra"}
+
+
+def test_a_learned_decision_carries_its_metadata_on_every_path(trained_with_team: Path):
+    router = Router.load(trained_with_team, strict=True)
+    text = "Update the docs for the new endpoint"
+    assert router.route(text, metadata=TEAM).metadata == TEAM
+    assert router.route(text).metadata is None
+    many = router.route_many([text, text, text], metadata=[{"team": "infra"}, {}, {"team": "docs"}])
+    assert [d.metadata for d in many] == [{"team": "infra"}, None, {"team": "docs"}]
+    shared = router.route_many([text, text], metadata=TEAM)
+    assert [d.metadata for d in shared] == [TEAM, TEAM] and shared[0].metadata is not shared[1].metadata
+    assert router.route_many([text])[0].metadata is None
+    # A model gone bad in memory: the heuristic's fallback decisions still carry the task's metadata.
+    router.model._bias = router.model._bias * np.nan
+    assert router.route(text, metadata=TEAM).source == "heuristic"
+    assert router.route(text, metadata=TEAM).metadata == TEAM
+    assert [d.metadata for d in router.route_many([text, text], metadata=[TEAM, {}])] == [TEAM, None]
+
+
+def test_the_decision_record_checks_and_dumps_its_metadata():
+    decision = Router().route("Fix typo", metadata=TEAM)
+    dumped = decision.model_dump(mode="json")
+    assert dumped["metadata"] == TEAM
+    assert RoutingDecision.model_validate(dumped) == decision
+    with pytest.raises(ValidationError, match=r"metadata\.pr"):
+        RoutingDecision.model_validate({**dumped, "metadata": {"pr": 12}})

@@ -321,3 +321,21 @@ def test_router_logs_export_then_training_uses_the_recorded_metadata(tmp_path):
     with np.load(tmp_path / "router" / "router.npz", allow_pickle=False) as arrays:
         vocabulary = set(arrays["metadata_vocab"].tolist())
     assert vocabulary == {f"repo=acme/repo-{i}" for i in range(4)}
+
+
+def test_execute_decision_records_the_decisions_own_metadata_when_none_is_passed(tracker):
+    decision = Router().route("Fix typo in README", metadata=ACME)
+    FallbackHandler(recorder=tracker).execute_decision(decision, "t1", lambda model: model)
+    plain = Router().route("Fix typo in README")
+    FallbackHandler(recorder=tracker).execute_decision(plain, "t2", lambda model: model)
+    by_task = {e.task_id: e.metadata for e in tracker.get_recent_entries(5)}
+    assert by_task == {"t1": ACME, "t2": {}}
+
+
+def test_an_explicit_metadata_argument_wins_over_the_decisions(tracker):
+    decision = Router().route("Fix typo in README", metadata=ACME)
+    handler = FallbackHandler(recorder=tracker)
+    handler.execute_decision(decision, "t1", lambda model: model, metadata={"repo": "acme/api"})
+    handler.execute_decision(decision, "t2", lambda model: model, metadata={})  # explicitly none
+    by_task = {e.task_id: e.metadata for e in tracker.get_recent_entries(5)}
+    assert by_task == {"t1": {"repo": "acme/api"}, "t2": {}}
