@@ -79,6 +79,31 @@ def test_tradeoff_option(cli):
     assert json.loads(result.stdout)["model"] == "opus"
 
 
+def test_metadata_option_reaches_the_decision_and_both_outputs(cli):
+    args = ["route", "Fix typo in README", "--metadata", "repo=acme/site", "--metadata", "query=a=b"]
+    result = cli(*args, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["metadata"] == {"repo": "acme/site", "query": "a=b"}
+    human = cli(*args)
+    assert human.exit_code == 0, human.output
+    assert "  metadata: repo=acme/site, query=a=b" in human.stdout
+    plain = cli("route", "Fix typo in README", "--json")
+    assert json.loads(plain.stdout)["metadata"] is None
+    assert "metadata:" not in cli("route", "Fix typo in README").stdout
+
+
+def test_metadata_option_feeds_a_trained_router(cli, tmp_path_factory):
+    from training import train_router
+    from training.synthetic import generate_outcomes
+
+    artifact = tmp_path_factory.mktemp("artifact") / "router"
+    train_router(generate_outcomes(200, seed=1), log_to_mlflow=False, output_dir=artifact)
+    result = cli("route", "Fix typo in README", "--model", str(artifact), "--metadata", "team=web", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert (payload["source"], payload["metadata"]) == ("learned", {"team": "web"})
+
+
 def test_user_catalog_option(cli, in_tmp):
     path = in_tmp / "mine.toml"
     path.write_text(
@@ -104,8 +129,27 @@ def test_user_catalog_option(cli, in_tmp):
             ["route", "Fix", "--context", "missing-context.txt"],
             "error: --context must be a readable file, got ",
         ),
+        (
+            ["route", "Fix", "--metadata", "repo"],
+            "error: --metadata must be KEY=VALUE (e.g. --metadata repo=acme/site), got 'repo'",
+        ),
+        (["route", "Fix", "--metadata", "=acme"], "error: --metadata must be KEY=VALUE (e.g. "),
+        (
+            ["route", "Fix", "--metadata", "repo=a", "--metadata", "repo=b"],
+            "error: --metadata 'repo' is given twice (repo=a and repo=b); give each key once",
+        ),
     ],
-    ids=["empty", "whitespace", "tradeoff-2", "tradeoff-nan", "missing-catalog", "missing-context"],
+    ids=[
+        "empty",
+        "whitespace",
+        "tradeoff-2",
+        "tradeoff-nan",
+        "missing-catalog",
+        "missing-context",
+        "metadata-no-equals",
+        "metadata-no-key",
+        "metadata-twice",
+    ],
 )
 def test_bad_input_exits_2_with_one_error_line(cli, args, match):
     result = cli(*args)
@@ -144,8 +188,9 @@ def test_help(cli, args):
     assert result.exit_code == 0
     assert "route" in result.stdout
     if args[0] == "route":
-        for option in ("--files", "--context", "--tradeoff", "--catalog", "--json"):
+        for option in ("--files", "--context", "--tradeoff", "--catalog", "--json", "--metadata"):
             assert option in result.stdout
+        assert "--metadata repo=acme/site" in " ".join(result.stdout.split())  # taught with an example
 
 
 def test_module_entry_point_in_a_subprocess(tmp_path):

@@ -44,6 +44,28 @@ def build_router(catalog: Path | None, model: str | None, fallback: bool = False
     return Router(Catalog.from_toml(catalog) if catalog is not None else None)
 
 
+def parse_metadata(values: list[str] | None) -> dict[str, str] | None:
+    """``--metadata KEY=VALUE`` options as the task's metadata (None when there are none).
+
+    The first ``=`` splits: a value may hold more (``--metadata query=a=b``) or be empty; a key may not.
+    """
+    if not values:
+        return None
+    metadata: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise InvalidInputError(
+                f"--metadata must be KEY=VALUE (e.g. --metadata repo=acme/site), got {item!r}"
+            )
+        if key in metadata:
+            raise InvalidInputError(
+                f"--metadata {key!r} is given twice ({key}={metadata[key]} and {item}); give each key once"
+            )
+        metadata[key] = value
+    return metadata
+
+
 def split_files(values: list[str] | None) -> list[str] | None:
     """Accept both ``--files a --files b`` and ``--files a,b``."""
     if not values:
@@ -66,6 +88,15 @@ def route(
         float | None,
         typer.Option("--tradeoff", help="0 = cheapest acceptable model ... 1 = most likely to succeed."),
     ] = None,
+    metadata: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--metadata",
+            metavar="KEY=VALUE",
+            help="Task context the orchestrator knows, e.g. --metadata repo=acme/site (repository, team, "
+            "language, ...); repeat for more. A trained router uses it as features; the decision keeps it.",
+        ),
+    ] = None,
     catalog: CatalogOption = None,
     model: ModelOption = None,
     fallback: Annotated[
@@ -80,10 +111,13 @@ def route(
     """Decide which model should take a task, with the level, the score and the reasons.
 
     Example:  router route "Fix race condition in the job scheduler" --files scheduler.py --json
+
+    With task context:  router route "Fix the flaky login test" --metadata repo=acme/site --metadata team=web
     """
+    task_metadata = parse_metadata(metadata)
     context_text = read_context(context) if context is not None else None
     decision = build_router(catalog, model, fallback).route(
-        description, split_files(files), context_text, tradeoff
+        description, split_files(files), context_text, tradeoff, metadata=task_metadata
     )
     if as_json:
         print_json(decision.model_dump(mode="json"))
@@ -119,3 +153,6 @@ def show_decision(decision: RoutingDecision) -> None:
         table.add_row(escape(name) + marker, f"${cost:.5f}", "-" if p is None else f"{p:.2f}")
     out.print(table)
     out.print(f"  escalation: {escape(' -> '.join(decision.escalation))}", highlight=False, soft_wrap=True)
+    if decision.metadata:
+        pairs = ", ".join(f"{key}={value}" for key, value in decision.metadata.items())
+        out.print(f"  metadata: {escape(pairs)}", highlight=False, soft_wrap=True)

@@ -310,8 +310,7 @@ def decision_event(
     """The event for a decision, with the estimator's score of the description alone (for drift)."""
     complexity = decision.complexity
     heuristic = description_score(complexity.factor_points)
-    # Metadata arrives with the decision once routers carry it; until then it is empty.
-    metadata = getattr(decision, "metadata", None) or {}
+    metadata = decision.metadata or {}  # what route took: None when the caller gave none
     return _event(
         DecisionEvent,
         timestamp=at,
@@ -332,6 +331,6 @@ def decision_event(
         is_critical=complexity.is_critical,
         chars=len(description),
         terms=terms_of(description),
-        metadata={str(k): str(v) for k, v in metadata.items()},
+        metadata=dict(metadata),
         latency_s=max(0.0, float(latency_s)),
     )
