@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import types
 from typing import Any
 
@@ -11,7 +12,13 @@ import litellm
 import pytest
 
 from router import Catalog, InvalidInputError, Router
-from router.integrations.litellm import SIGNAL_KEY, ModelMap, RouterPlugin, TierClassifier
+from router.integrations.litellm import (
+    METADATA_KEY,
+    SIGNAL_KEY,
+    ModelMap,
+    RouterPlugin,
+    TierClassifier,
+)
 from tests.integrations.litellm_setup import DEPLOYMENTS, MODELS, answered_by, model_list
 from training.synthetic import generate_outcomes
 
@@ -170,3 +177,43 @@ def test_plugin_refuses_bad_arguments(args, match):
 def test_plugin_refuses_a_bad_tradeoff():
     with pytest.raises(InvalidInputError, match=r"tradeoff must be a number in \[0, 1\]"):
         RouterPlugin(Router(), MODELS, tradeoff=2)
+
+
+def test_classifier_passes_the_task_metadata_and_survives_a_bad_one(caplog):
+    # The upside-down table: the answer can only come from our decision.
+    tiers = {"haiku": "REASONING", "sonnet": "MEDIUM", "opus": "SIMPLE"}
+    router = Router()
+    routed: list[dict[str, str] | None] = []
+    route = router.route
+
+    def spy(*args: Any, **kwargs: Any) -> Any:  # the real router, watched
+        decision = route(*args, **kwargs)
+        routed.append(decision.metadata)
+        return decision
+
+    router.route = spy  # type: ignore[method-assign]
+    gateway = _complexity_gateway(TierClassifier(router, tiers))
+
+    async def ask(metadata: Any) -> str:
+        response = await gateway.acompletion(
+            model="smart",
+            messages=[{"role": "user", "content": "Fix typo in README"}],
+            metadata={METADATA_KEY: metadata},
+        )
+        return answered_by(response)
+
+    async def run() -> list[str]:
+        answers = [await ask({"repo": "acme/site"}), await ask({"repo": ["a", "b"]})]
+        # Let LiteLLM's logging worker finish these calls here, not under the next test's callbacks.
+        from litellm.litellm_core_utils.logging_worker import GLOBAL_LOGGING_WORKER
+        from litellm.responses.streaming_iterator import drain_logging_tasks
+
+        await drain_logging_tasks()
+        await GLOBAL_LOGGING_WORKER.flush()
+        return answers
+
+    with caplog.at_level(logging.WARNING, logger="router.integrations.litellm"):
+        answers = asyncio.run(run())
+    assert answers == [TIER_TABLE["REASONING"]] * 2  # our decision, with the bad value too
+    assert routed == [{"repo": "acme/site"}, None]
+    assert "ignores a bad task metadata" in caplog.text and "key 'repo' has value ['a', 'b']" in caplog.text

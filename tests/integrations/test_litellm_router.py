@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ import litellm
 import pytest
 
 from router import CostTracker, Router
-from router.integrations.litellm import SIGNAL_KEY, LedgerLogger, RouterPlugin
+from router.integrations.litellm import METADATA_KEY, SIGNAL_KEY, LedgerLogger, RouterPlugin
 from tests.integrations.litellm_setup import DEPLOYMENTS, MODELS, answered_by, model_list
 from training import train_router
 from training.synthetic import generate_outcomes
@@ -230,3 +231,71 @@ def test_a_ledger_that_refuses_never_fails_the_call(monkeypatch, caplog):
     assert asyncio.run(run()) == "haiku"
     assert (logger.recorded, logger.errors) == (0, 1)
     assert "The ledger refused a LiteLLM call's row" in caplog.text
+
+
+REPO = {"repo": "acme/site", "team": "web"}
+
+
+def test_the_task_metadata_of_a_request_reaches_the_decision_and_the_ledger(learned, ledger, monkeypatch):
+    logger = LedgerLogger(ledger, MODELS)
+    monkeypatch.setattr(litellm, "callbacks", [logger])
+    seen: list[dict[str, str] | None] = []
+    route = learned.route
+
+    def spy(*args: Any, **kwargs: Any) -> Any:  # the real router, watched: what metadata did route get?
+        decision = route(*args, **kwargs)
+        seen.append(decision.metadata)
+        return decision
+
+    monkeypatch.setattr(learned, "route", spy)
+
+    async def run() -> None:
+        gateway = litellm.Router(
+            model_list=model_list(), plugins=[RouterPlugin(learned, MODELS)], num_retries=0
+        )
+        for task_id, extra in (("with", {METADATA_KEY: REPO}), ("without", {})):
+            await gateway.acompletion(
+                model="auto",
+                messages=[{"role": "user", "content": "Fix the flaky login test"}],
+                metadata={"task_id": task_id, **extra},
+            )
+        await logger.flush()
+
+    asyncio.run(run())
+    assert seen == [REPO, None]
+    rows = {e.task_id: e for e in ledger.get_recent_entries(10)}
+    assert (rows["with"].metadata, rows["without"].metadata) == (REPO, {})
+    assert rows["with"].decision_id and logger.errors == 0
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [({"repo": 7}, "key 'repo' has value 7 (int)"), ("acme/site", "got str")],
+    ids=["int-value", "not-a-mapping"],
+)
+def test_bad_task_metadata_never_fails_the_request(bad, named, ledger, monkeypatch, caplog):
+    logger = LedgerLogger(ledger, MODELS)
+    monkeypatch.setattr(litellm, "callbacks", [logger])
+    task = "Fix SQL injection security vulnerability in the production login endpoint"  # opus
+
+    async def run() -> str:
+        gateway = litellm.Router(
+            model_list=model_list(), plugins=[RouterPlugin(Router(), MODELS)], num_retries=0
+        )
+        response = await gateway.acompletion(
+            model="auto",
+            messages=[{"role": "user", "content": task}],
+            metadata={"task_id": "t1", METADATA_KEY: bad},
+        )
+        await logger.flush()
+        return answered_by(response)
+
+    with caplog.at_level(logging.WARNING, logger="router.integrations.litellm"):
+        assert asyncio.run(run()) == "opus"  # routed by our router, without the metadata
+    (row,) = ledger.get_recent_entries(10)
+    assert (row.model, row.metadata, row.success) == ("opus", {}, 1.0)
+    assert row.decision_id and row.propensity == 1.0  # the plugin narrowed: it routed despite the bad value
+    assert logger.errors == 0
+    messages = [r.getMessage() for r in caplog.records if r.name == "router.integrations.litellm"]
+    assert any("routing without it" in m and named in m for m in messages), messages
+    assert any("recording the call without it" in m and named in m for m in messages), messages

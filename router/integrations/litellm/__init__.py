@@ -10,12 +10,14 @@ this package or LiteLLM.
   names the tier of the model our router chose.
 - :class:`LedgerLogger`: ``litellm.callbacks = [LedgerLogger(CostTracker(), models)]`` records every call.
 - :class:`ModelMap`: the explicit mapping of LiteLLM names to catalog names they share.
+- ``METADATA_KEY`` (``"router_task_metadata"``): the request metadata key holding the task's metadata (str
+  to str), which the plugins pass to ``route`` and the logger records with the call.
 """
 
 from router.integrations.litellm._classifier import TierClassifier
 from router.integrations.litellm._logger import LedgerLogger
 from router.integrations.litellm._models import ModelMap
 from router.integrations.litellm._plugin import RouterPlugin
-from router.integrations.litellm._request import SIGNAL_KEY
+from router.integrations.litellm._request import METADATA_KEY, SIGNAL_KEY
 
-__all__ = ["SIGNAL_KEY", "LedgerLogger", "ModelMap", "RouterPlugin", "TierClassifier"]
+__all__ = ["METADATA_KEY", "SIGNAL_KEY", "LedgerLogger", "ModelMap", "RouterPlugin", "TierClassifier"]

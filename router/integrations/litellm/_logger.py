@@ -1,8 +1,8 @@
 """The ledger callback: every LiteLLM call, success or failure, becomes one row of our ledger.
 
-Rows carry the tokens and cost LiteLLM computed, the latency, the task's text (so ``router logs export`` ->
-``router train`` learns from them) and, when ``RouterPlugin`` routed the request, its decision id, level and
-propensity from the request's metadata.
+Rows carry the tokens and cost LiteLLM computed, the latency, the task's text and metadata (so ``router logs
+export`` -> ``router train`` learns from them) and, when ``RouterPlugin`` routed the request, its decision
+id, level and propensity from the request's metadata.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from router._catalog import Catalog
 from router.execution.attempts import AttemptRecorder
 from router.execution.failures import classify
 from router.integrations.litellm._models import ModelMap
-from router.integrations.litellm._request import FILES_KEY, SIGNAL_KEY, TASK_ID_KEY, task_of
+from router.integrations.litellm._request import FILES_KEY, SIGNAL_KEY, TASK_ID_KEY, task_metadata, task_of
 
 log = logging.getLogger("router.integrations.litellm")
 _SEEN = 4096  # call ids remembered, so a call logged by both LiteLLM's sync and async paths counts once
@@ -46,7 +46,9 @@ class LedgerLogger(CustomLogger):
     A row's cost is LiteLLM's ``response_cost`` when it priced the call (above zero), else the catalog's
     price of the tokens. Success is 1 when the call returned and 0 when it raised (``error`` says why,
     classified as the fallback handler does). The propensity goes with the first attempt of the model
-    the plugin chose, as the fallback handler records it. LiteLLM's retries re-run the plugin, so each
+    the plugin chose, as the fallback handler records it. The request's ``router_task_metadata`` (a mapping
+    of str to str) is recorded as the row's metadata; a bad one is left out with a warning, and the row is
+    recorded. LiteLLM's retries re-run the plugin, so each
     retry has a decision id of its own; the request's ``task_id`` metadata ties them together. The logger
     never raises into LiteLLM: a row the ledger refuses is logged on ``router.integrations.litellm`` and
     counted in ``errors``.
@@ -148,6 +150,7 @@ class LedgerLogger(CustomLogger):
             "files": [str(f) for f in files] if isinstance(files, list | tuple) else None,
             "attempt": attempt,
             "decision_id": decided.get("decision_id"),
+            "metadata": task_metadata(metadata, "recording the call without it"),
         }
         cost = kwargs.get("response_cost")
         if isinstance(cost, int | float) and not isinstance(cost, bool) and cost > 0:

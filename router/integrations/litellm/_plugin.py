@@ -39,6 +39,10 @@ class RouterPlugin:
 
     Notes
     -----
+    A request's metadata may also carry ``router_files`` (the task's files) and ``router_task_metadata``
+    (the task's metadata, a mapping of str to str, passed to ``route``; a bad one is dropped with a warning
+    and the request routed without it).
+
     The decision is published in ``context.signals["llm_task_router"]`` (LiteLLM copies the signals to the
     request's metadata as ``routing_plugin_signals``): model, level, task type, P(success) and expected
     cost of the chosen model, decision id, propensity, tradeoff, source, the deployments kept, and whether

@@ -6,20 +6,27 @@ the last user message is the task's description, every other message's text is i
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from router._exceptions import InvalidInputError
+from router._metadata import check_metadata
 from router._types import RoutingDecision
 from router.learned.router import Router
+
+log = logging.getLogger("router.integrations.litellm")
 
 #: Where our decision is published: ``context.signals[SIGNAL_KEY]``, which LiteLLM stamps on the request's
 #: metadata as ``routing_plugin_signals`` (so callbacks and spend logs see it).
 SIGNAL_KEY = "llm_task_router"
 #: Request metadata the plugins read: a tradeoff in [0, 1] for this request, the files the task involves,
-#: and the task's id for the ledger.
+#: the task's id for the ledger, and the task's metadata (a mapping of str to str: repository, team, ...)
+#: that ``route`` takes and the ledger records with the attempt.
 TRADEOFF_KEY = "router_tradeoff"
 FILES_KEY = "router_files"
 TASK_ID_KEY = "task_id"
+METADATA_KEY = "router_task_metadata"
 
 
 def text_of(content: object) -> str:
@@ -43,13 +50,30 @@ def task_of(messages: Sequence[Mapping[str, Any]] | None) -> tuple[str, str | No
     return text_of(messages[last_user].get("content")), context or None
 
 
+def task_metadata(request_metadata: Mapping[str, Any] | None, action: str) -> dict[str, str] | None:
+    """The request's ``router_task_metadata``, checked; None when absent or bad.
+
+    A bad value (not a mapping of str to str) must not fail the request: it is dropped with a warning that
+    names it and says what happens instead (``action``).
+    """
+    value = (request_metadata or {}).get(METADATA_KEY)
+    if value is None:
+        return None
+    try:
+        return check_metadata(value, f"request metadata {METADATA_KEY!r}") or None
+    except InvalidInputError as exc:
+        log.warning("llm-task-router ignores a bad task metadata (%s); %s", exc, action)
+        return None
+
+
 def decide(
     router: Router,
     messages: Sequence[Mapping[str, Any]] | None,
     metadata: Mapping[str, Any] | None,
     tradeoff: float | None,
 ) -> RoutingDecision:
-    """Route a request's task; ``metadata`` may override the tradeoff and name the task's files."""
+    """Route a request's task; ``metadata`` may override the tradeoff, name the task's files and give the
+    task's metadata (routed without it, with a warning, when it is not a mapping of str to str)."""
     metadata = metadata or {}
     description, context = task_of(messages)
     files = metadata.get(FILES_KEY)
@@ -58,6 +82,7 @@ def decide(
         files=list(files) if isinstance(files, list | tuple) else None,
         context=context,
         tradeoff=metadata.get(TRADEOFF_KEY, tradeoff),
+        metadata=task_metadata(metadata, "routing without it"),
     )
 
 
