@@ -13,7 +13,8 @@ from router.cli._app import FAILURE, app, handle_errors, out, print_json
 from router.ledger import CostSummary, CostTracker, RoutingStats, default_ledger_path
 
 costs_app = typer.Typer(
-    help="Spend recorded in the ledger: summaries, CSV export, pruning.", no_args_is_help=True
+    help="Spend recorded in the ledger: summaries, CSV export, pruning, schema migration.",
+    no_args_is_help=True,
 )
 routing_app = typer.Typer(help="How routing went, from the ledger.", no_args_is_help=True)
 app.add_typer(costs_app, name="costs")
@@ -147,6 +148,51 @@ def prune(
             confirm_prune(due, days)
         count = tracker.clear_old_entries(days)
     out.print(f"Deleted {count:,} entries older than {days} days", highlight=False)
+
+
+@costs_app.command("migrate")
+@handle_errors
+def migrate(
+    db: DbOption = None,
+    database_url: UrlOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Upgrade an older ledger to this router's schema, so the reading commands accept it.
+
+    Writers migrate on open; this does it on purpose, once, and says what it did. It creates nothing: a
+    database that is not a ledger is refused. Hosts that share the ledger must run this router's version.
+
+    Example:  router costs migrate --database-url postgresql+psycopg://user:pass@host/db
+    """
+    from router.ledger import engine as _engine  # SQLAlchemy loads only for the commands that need it
+
+    if db is not None and database_url:
+        raise InvalidInputError("Give --db or --database-url (ROUTER_DATABASE_URL), not both.")
+    if database_url:
+        url, where = database_url, _engine.describe(database_url)
+    else:
+        path = db or default_ledger_path()
+        if not path.exists():
+            raise InvalidInputError(f"No ledger at {str(path)!r}. Give --db PATH or --database-url URL.")
+        _engine.check_sqlite_file(path)
+        url, where = _engine.sqlite_url(path), str(path)
+    before, after = _engine.upgrade(url)
+    if as_json:
+        print_json(
+            {"ledger": where, "from_version": before, "to_version": after, "migrated": before != after}
+        )
+    elif before == after:
+        out.print(
+            f"The ledger at {where} is at schema version {after} already; nothing changed",
+            highlight=False,
+            soft_wrap=True,
+        )
+    else:
+        out.print(
+            f"Migrated the ledger at {where} from schema version {before} to {after}",
+            highlight=False,
+            soft_wrap=True,
+        )
 
 
 def confirm_prune(due: int, days: int) -> None:

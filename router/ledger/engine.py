@@ -63,19 +63,8 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
     ledger); a database that is not a ledger at the current schema version is refused. SQLite files are
     then opened in SQLite's read-only mode, so nothing can write through this engine.
     """
-    if url.startswith("postgresql://") or url.startswith("postgres://"):
-        # psycopg 3 is the driver the package ships with; SQLAlchemy would otherwise look for psycopg2.
-        url = "postgresql+psycopg://" + url.split("://", 1)[1]
-    try:
-        engine = create_engine(
-            url, pool_pre_ping=not url.startswith("sqlite"), **_read_only_args(url, read_only)
-        )
-    except (ArgumentError, NoSuchModuleError) as exc:
-        raise InvalidInputError(
-            f"Invalid database URL {describe(url)!r}: {exc}. Example: postgresql+psycopg://user:pass@host/db"
-        ) from None
-    if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, wal=not read_only)
+    url = _with_driver(url)
+    engine = _create(url, read_only)
     try:
         if read_only:
             with read_transaction(engine) as conn:
@@ -90,6 +79,55 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
     except SQLAlchemyError as exc:
         engine.dispose()
         raise LedgerError(f"Cannot open the ledger at {describe(url)}: {_reason(exc)}") from None
+    return engine
+
+
+def upgrade(url: str) -> tuple[int, int]:
+    """Migrate an existing ledger to :data:`~router.ledger.schema.SCHEMA_VERSION` explicitly; returns the
+    schema versions before and after (equal when it was current already, and nothing was changed).
+
+    Unlike opening it for writing, this creates nothing: a database without a ledger is refused, so a
+    mistyped URL does not become an empty ledger. Newer versions are refused untouched, as on open.
+    """
+    url = _with_driver(url)
+    engine = _create(url, read_only=False)
+    where = f"ledger at {describe(url)}"
+    try:
+        with write_transaction(engine) as conn:
+            _schema.lock_for_migration(conn)
+            found = _schema.stored_version(conn)
+            if found is None:
+                raise LedgerError(
+                    f"The database at {describe(url)} is not a ledger (no "
+                    f"{_schema.version_table.name!r} table): there is nothing to migrate, and migrate "
+                    "creates nothing. Point --db or --database-url at a ledger."
+                )
+            return found, _schema.migrate(conn, where=where)
+    except SQLAlchemyError as exc:
+        raise LedgerError(f"Cannot migrate the {where}: {_reason(exc)}") from None
+    finally:
+        engine.dispose()
+
+
+def _with_driver(url: str) -> str:
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        # psycopg 3 is the driver the package ships with; SQLAlchemy would otherwise look for psycopg2.
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def _create(url: str, read_only: bool) -> Engine:
+    """The engine for ``url``, configured (SQLite: busy timeout, WAL unless read-only); no schema check."""
+    try:
+        engine = create_engine(
+            url, pool_pre_ping=not url.startswith("sqlite"), **_read_only_args(url, read_only)
+        )
+    except (ArgumentError, NoSuchModuleError) as exc:
+        raise InvalidInputError(
+            f"Invalid database URL {describe(url)!r}: {exc}. Example: postgresql+psycopg://user:pass@host/db"
+        ) from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, wal=not read_only)
     return engine
 
 

@@ -200,7 +200,8 @@ def check_current(conn: Connection, *, where: str = "ledger") -> None:
                 f"newer than this router supports ({SCHEMA_VERSION}). Upgrade the llm-task-router package."
                 if newer
                 else f"older than this router's ({SCHEMA_VERSION}); a read-only command does not migrate "
-                "it. Open it once for writing (router logs import, or CostTracker) to migrate it."
+                "it. Run `router costs migrate` (or open it once for writing: router logs import, "
+                "CostTracker) to migrate it."
             )
         )
 

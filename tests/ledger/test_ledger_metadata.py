@@ -339,3 +339,80 @@ def test_an_explicit_metadata_argument_wins_over_the_decisions(tracker):
     handler.execute_decision(decision, "t2", lambda model: model, metadata={})  # explicitly none
     by_task = {e.task_id: e.metadata for e in tracker.get_recent_entries(5)}
     assert by_task == {"t1": {"repo": "acme/api"}, "t2": {}}
+
+
+# --- router costs migrate: the upgrade on purpose ----------------------------------------------------------
+
+
+def _ledger_args(location: dict[str, Any]) -> list[str]:
+    if "database_url" in location:
+        return ["--database-url", location["database_url"]]
+    return ["--db", str(location["storage_path"])]
+
+
+def _cli(*args: str):
+    from typer.testing import CliRunner
+
+    from router.cli import app
+
+    return CliRunner().invoke(app, list(args), env={"ROUTER_DATABASE_URL": ""})
+
+
+def test_costs_migrate_upgrades_a_version_1_ledger_so_the_reading_commands_accept_it(ledger_location):
+    create_version_1_ledger(_url(ledger_location))
+    refused = _cli("costs", "summary", "--period", "all", *_ledger_args(ledger_location))
+    assert refused.exit_code == 1 and "Run `router costs migrate`" in refused.stderr
+    migrated = _cli("costs", "migrate", *_ledger_args(ledger_location))
+    assert migrated.exit_code == 0, migrated.output
+    assert "from schema version 1 to 2" in migrated.stdout
+    if "storage_path" in ledger_location:
+        assert str(ledger_location["storage_path"]) in migrated.stdout
+    else:
+        assert "router_test:***@" in migrated.stdout  # the password is never shown
+    with CostTracker(**ledger_location, read_only=True) as tracker:  # read-only opens now accept it
+        [entry] = tracker.get_recent_entries(5)
+    assert (entry.task_id, entry.metadata) == ("old-1", {})
+    summary = _cli("costs", "summary", "--period", "all", "--json", *_ledger_args(ledger_location))
+    assert summary.exit_code == 0 and json.loads(summary.stdout)["total_requests"] == 1
+    again = _cli("costs", "migrate", "--json", *_ledger_args(ledger_location))
+    assert again.exit_code == 0, again.output
+    assert {k: v for k, v in json.loads(again.stdout).items() if k != "ledger"} == {
+        "from_version": 2,
+        "to_version": 2,
+        "migrated": False,
+    }
+
+
+def test_costs_migrate_creates_nothing_where_there_is_no_ledger(ledger_location, tmp_path):
+    if "storage_path" in ledger_location:
+        missing = _cli("costs", "migrate", "--db", str(tmp_path / "typo.db"))
+        assert missing.exit_code == 2 and missing.stderr.startswith("error: No ledger at ")
+        assert not (tmp_path / "typo.db").exists()
+        (tmp_path / "costs.json").write_text("{}")
+        not_sqlite = _cli("costs", "migrate", "--db", str(tmp_path / "costs.json"))
+        assert not_sqlite.exit_code == 1 and "is not a SQLite database" in not_sqlite.stderr
+        assert (tmp_path / "costs.json").read_text() == "{}"
+    # A database (an empty SQLite file, an empty PostgreSQL schema) that holds no ledger stays empty.
+    url = _url(ledger_location)
+    if "storage_path" in ledger_location:
+        ledger_location["storage_path"].write_bytes(b"")
+    result = _cli("costs", "migrate", *_ledger_args(ledger_location))
+    assert result.exit_code == 1
+    assert "is not a ledger (no 'ledger_schema' table): there is nothing to migrate" in result.stderr
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        assert inspect(conn).get_table_names() == []
+    engine.dispose()
+
+
+def test_costs_migrate_refuses_a_newer_ledger_untouched(make_tracker, ledger_location):
+    make_tracker().record("haiku", "t1")
+    engine = create_engine(_url(ledger_location))
+    with engine.begin() as conn:
+        conn.execute(_schema.version_table.update().values(version=99))
+    result = _cli("costs", "migrate", *_ledger_args(ledger_location))
+    assert result.exit_code == 1
+    assert "schema version 99, newer than this router supports (2)" in result.stderr
+    with engine.connect() as conn:
+        assert conn.execute(_schema.version_table.select()).scalar_one() == 99
+    engine.dispose()
