@@ -38,6 +38,7 @@ class TierClassifier:
     -----
     A request's ``router_task_metadata`` (a mapping of str to str) is passed to ``route``, as the plugin
     does; a bad one is dropped with a warning.
+
     When deciding fails, ``classify`` returns None: LiteLLM's ``classifier_fallback`` decides. The complexity
     router hands the classifier no way to publish signals, so decision ids reach the ledger only through
     :class:`RouterPlugin`.

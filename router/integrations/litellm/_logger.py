@@ -46,12 +46,13 @@ class LedgerLogger(CustomLogger):
     A row's cost is LiteLLM's ``response_cost`` when it priced the call (above zero), else the catalog's
     price of the tokens. Success is 1 when the call returned and 0 when it raised (``error`` says why,
     classified as the fallback handler does). The propensity goes with the first attempt of the model
-    the plugin chose, as the fallback handler records it. The request's ``router_task_metadata`` (a mapping
-    of str to str) is recorded as the row's metadata; a bad one is left out with a warning, and the row is
-    recorded. LiteLLM's retries re-run the plugin, so each
+    the plugin chose, as the fallback handler records it. LiteLLM's retries re-run the plugin, so each
     retry has a decision id of its own; the request's ``task_id`` metadata ties them together. The logger
     never raises into LiteLLM: a row the ledger refuses is logged on ``router.integrations.litellm`` and
     counted in ``errors``.
+
+    The request's ``router_task_metadata`` (a mapping of str to str) is recorded as the row's metadata; a
+    bad one is left out with a warning, and the row is recorded without it.
     """
 
     def __init__(
