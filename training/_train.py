@@ -70,7 +70,9 @@ def train_router(
         ``FitParams`` fields: ``C``, ``cost_alpha``, ``calibration_folds``, ``min_outcomes``,
         ``max_features``, ``min_df``, ``seed``, ``min_metadata_count``, ``tol`` (the logistic
         regressions' stopping tolerance), ``pooling`` ("independent", "pooled" or "both"), ``guard_z`` and
-        ``hull_guard`` (the hull guard's bar, and whether it is on).
+        ``hull_guard`` (the hull guard's bar, and whether it is on), ``drop_dominated`` (with the guard
+        off, leave models below the hull of fixed models out of the choice unless out-of-fold evidence keeps
+        them).
 
     Examples
     --------

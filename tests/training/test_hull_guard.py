@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from router.learned.model import LearnedModel
@@ -120,6 +121,53 @@ def test_evaluate_cv_says_per_tradeoff_whether_the_guard_routes_learned_or_fixed
 
 def test_the_guard_can_be_turned_off():
     frame = generate_outcomes(300, seed=8)
-    off = fit_router(task_matrix(frame), log_catalog(frame), FitParams(hull_guard=False))
+    off = fit_router(task_matrix(frame), log_catalog(frame), FitParams(hull_guard=False, drop_dominated=False))
     assert off.arrays["guard_mask"].all()
     assert off.meta["hull_guard"]["learned_share"] == 1.0
+
+
+def _specialist_log(n: int, seed: int) -> pd.DataFrame:
+    """Four models on two kinds of task. ``cheap`` and ``dear`` make the hull; ``sql`` is dominated on
+    average (it fails poems) but the best buy on SQL tasks, which the text names; ``noise`` is dominated and
+    no better anywhere."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    chance = {"cheap": (0.55, 0.55), "sql": (0.97, 0.05), "noise": (0.45, 0.45), "dear": (0.8, 0.8)}
+    price = {"cheap": 0.01, "sql": 0.02, "noise": 0.02, "dear": 0.10}
+    for i in range(n):
+        is_sql = i % 2 == 0
+        text = (
+            f"Write the SQL query joining orders and customers for report {i}"
+            if is_sql
+            else f"Write a short poem about the sea and the autumn wind, number {i}"
+        )
+        for model, (p_sql, p_poem) in chance.items():
+            success = float(rng.uniform() < (p_sql if is_sql else p_poem))
+            rows.append({"task_id": f"t{i}", "description": text, "model": model, "success": success,
+                         "cost_usd": price[model]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def test_a_dominated_model_is_left_out_and_a_specialist_kept():
+    frame = _specialist_log(400, seed=11)
+    data = task_matrix(frame)
+    fitted = fit_router(data, log_catalog(frame), FitParams())
+    meta = fitted.meta["hull_guard"]
+    models = list(data.models)
+    mask = fitted.arrays["guard_mask"]
+    assert not mask[:, models.index("noise")].any()  # never worth choosing: dropped everywhere
+    assert "noise" in meta["dropped_models"] and "sql" not in meta["dropped_models"]
+    keeps = mask[:, models.index("sql")]
+    assert keeps.any() and not keeps.all()  # kept where the evidence shows it, not at every tradeoff
+    assert {"learned (hull models and specialists)", "learned (hull models)"} <= set(meta["decisions"])
+    model = LearnedModel(fitted.arrays, fitted.meta)
+    t = float(TRADEOFF_GRID[int(np.flatnonzero(keeps)[len(np.flatnonzero(keeps)) // 2])])
+    _, p, c = model.analyze("Write the SQL query joining invoices and customers for the audit")
+    assert models[choose(p, c, mu_for(t, model.kappa), model.allowed(t))] == "sql"
+
+
+def test_dropping_dominated_models_can_be_turned_off():
+    frame = _specialist_log(200, seed=12)
+    fitted = fit_router(task_matrix(frame), log_catalog(frame), FitParams(drop_dominated=False))
+    assert fitted.arrays["guard_mask"].all()
+    assert fitted.meta["hull_guard"]["dropped_models"] == []

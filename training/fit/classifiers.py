@@ -67,6 +67,9 @@ class FitParams:
     )
     guard_z: float = 1.0  # standard errors by which the learned choice must beat the best fixed mix
     hull_guard: bool = False  # True: route as the best fixed model wherever OOF evidence does not beat it
+    # With the guard off, leave models below the hull of fixed models out of the learned choice, unless
+    # out-of-fold evidence shows choosing among every model does better (training.fit.guard.hull_models_mask).
+    drop_dominated: bool = True
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLING:

@@ -17,6 +17,10 @@ out-of-fold predictions and real outcomes, the mean utility of these candidate r
 and keeps the best one whose paired per-task gain over ``j*(t)`` is at least ``z`` standard errors above
 zero; otherwise it keeps ``{j*(t)}`` alone. The outcome is a boolean mask per tradeoff of the grid
 (``guard_mask``), applied at serving time by ``router.learned.policy.choose(..., allowed=...)``.
+
+With the guard off (the default), the learned choice decides at every tradeoff, and by default
+(``FitParams.drop_dominated``) among the hull's models plus the dominated ones that out-of-fold evidence
+shows earning their place (``hull_models_mask``), in the same mask.
 """
 
 from __future__ import annotations
@@ -32,6 +36,15 @@ from router.learned.policy import choose_many, mu_for
 MIN_FULL_TASKS = 30  # below this many tasks with every model tried, unobserved pairs count at prediction
 
 RULES = ("all models", "hull models", "hull neighbours")
+#: Standard errors of the paired out-of-fold utility by which adding a dominated model to the hull's models
+#: must beat choosing among the hull's alone, for it to stay choosable with the guard off. Three, not one:
+#: out-of-fold gains run optimistic (on held-out thirds of the three real sets the learned choice's gain over
+#: the hull came out 0.3-1.5 points below its out-of-fold estimate at the same tradeoff), and with a bar of
+#: one standard error the dominated models came back on most SWE-bench splits, where they then lost.
+SPECIALIST_Z = 3.0
+#: Past this many evidence tasks the dominated-model test runs on a fixed random sample of them: 121
+#: tradeoffs times one choice per dominated model over a million tasks would take tens of seconds.
+MASK_EVIDENCE_TASKS = 100_000
 
 
 @dataclass
@@ -89,6 +102,69 @@ def fixed_choice(mean_s: np.ndarray, mean_c: np.ndarray, mu: float) -> int:
     return int(choose_many(mean_s[None, :], mean_c[None, :], mu)[0])
 
 
+def _evidence(
+    success: np.ndarray, cost: np.ndarray, observed: np.ndarray, oof_p: np.ndarray, oof_c: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The tasks and values the guard judges on: tasks with every model tried when there are enough of
+    them; otherwise every task, unobserved pairs at their out-of-fold prediction."""
+    full = observed.all(axis=1)
+    if full.sum() >= MIN_FULL_TASKS:
+        s, c, p, ch = success[full], cost[full], oof_p[full], oof_c[full]
+    else:
+        s, c, p, ch = np.where(observed, success, oof_p), np.where(observed, cost, oof_c), oof_p, oof_c
+    return np.asarray(s, dtype=np.float64), c, p, ch
+
+
+def hull_models_mask(
+    success: np.ndarray,
+    cost: np.ndarray,
+    observed: np.ndarray,
+    oof_p: np.ndarray,
+    oof_c: np.ndarray,
+    kappa: float,
+    tradeoffs: np.ndarray,
+    z: float = SPECIALIST_Z,
+) -> tuple[np.ndarray, list[str]]:
+    """With the guard off: per tradeoff, the models the learned choice may pick, and what it says.
+
+    The models on the hull of fixed models may always be picked. A dominated model (one that a mix of
+    others beats on average) is left out, unless adding it to the hull's models beats choosing among them
+    alone by ``z`` standard errors of the paired out-of-fold utility. With a weak signal a noisy pick of a
+    dominated model loses to the mix; a specialist, worse on average but the best buy on tasks the features
+    recognise, keeps its place where the evidence shows it.
+    """
+    s, c, p, ch = _evidence(success, cost, observed, oof_p, oof_c)
+    n, m = s.shape
+    on_hull = np.zeros(m, dtype=bool)
+    on_hull[hull_vertices(c.mean(axis=0), s.mean(axis=0))] = True
+    if n > MASK_EVIDENCE_TASKS:
+        keep = np.sort(np.random.default_rng(0).choice(n, MASK_EVIDENCE_TASKS, replace=False))
+        s, c, p, ch, n = s[keep], c[keep], p[keep], ch[keep], MASK_EVIDENCE_TASKS
+    rows = np.arange(n)
+    mask = np.tile(on_hull, (len(tradeoffs), 1))
+    decisions = ["learned (hull models)"] * len(tradeoffs)
+    if on_hull.all() or n < 2:
+        return np.ones_like(mask), ["learned (all models)"] * len(tradeoffs)
+    for k, t in enumerate(tradeoffs):
+        mu = mu_for(float(t), kappa)
+        if math.isinf(mu):
+            continue  # cost alone decides: the cheapest model, which is on the hull
+        within = choose_many(p, ch, mu, on_hull)
+        hull_u = s[rows, within] - mu * c[rows, within]
+        for d in np.flatnonzero(~on_hull):
+            allowed = on_hull.copy()
+            allowed[d] = True
+            chosen = choose_many(p, ch, mu, allowed)
+            diff = s[rows, chosen] - mu * c[rows, chosen] - hull_u
+            if diff.mean() > z * float(diff.std(ddof=1) / math.sqrt(n)):
+                mask[k, d] = True
+        if mask[k].all():
+            decisions[k] = "learned (all models)"
+        elif (mask[k] & ~on_hull).any():
+            decisions[k] = "learned (hull models and specialists)"
+    return mask, decisions
+
+
 def decide_guard(
     success: np.ndarray,
     cost: np.ndarray,
@@ -105,12 +181,7 @@ def decide_guard(
     Tasks where every model was tried are the evidence; when fewer than ``MIN_FULL_TASKS`` exist (production
     logs hold one model per task), unobserved pairs count at their out-of-fold prediction.
     """
-    full = observed.all(axis=1)
-    if full.sum() >= MIN_FULL_TASKS:
-        s, c, p, ch = success[full], cost[full], oof_p[full], oof_c[full]
-    else:
-        s, c, p, ch = np.where(observed, success, oof_p), np.where(observed, cost, oof_c), oof_p, oof_c
-    s = np.asarray(s, dtype=np.float64)
+    s, c, p, ch = _evidence(success, cost, observed, oof_p, oof_c)
     mean_s, mean_c = s.mean(axis=0), c.mean(axis=0)
     n, m = s.shape
     rows = np.arange(n)

@@ -15,7 +15,7 @@ from router.learned.metadata_features import MetadataFeatures
 from router.learned.policy import MAX_CHAIN_MODELS, choose_many, failure_table, mu_for
 from training.data.outcomes import TaskMatrix
 from training.fit.classifiers import FitParams, FittedModels, fit_models
-from training.fit.guard import HullGuard, decide_guard, hull_at
+from training.fit.guard import HullGuard, decide_guard, hull_at, hull_models_mask
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -159,7 +159,11 @@ def fit_router(
         data.models,
         params.guard_z,
     )
-    if not params.hull_guard:
+    if not params.hull_guard and params.drop_dominated:
+        guard.mask, guard.decisions = hull_models_mask(
+            data.success, data.cost, data.observed, oof_p, oof_c, kappa, TRADEOFF_GRID
+        )
+    elif not params.hull_guard:
         guard.mask[:] = True
         guard.decisions = ["learned (all models; guard off)"] * len(guard.decisions)
     tradeoff = calibrate_tradeoff(
