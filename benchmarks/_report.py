@@ -385,9 +385,25 @@ def ope_md(section: dict[str, Any]) -> list[str]:
             "the reverse; logs drawn by the champion exploring with probability epsilon).",
             "",
             *table(
-                ["tasks", "epsilon", "promotes the better", "promotes the worse", "logs"],
                 [
-                    [f"{r['tasks']:,}", f"{r['epsilon']:g}", pct(r["power"]), pct(r["size"]), str(r["logs"])]
+                    "tasks",
+                    "epsilon",
+                    "promotes the better",
+                    "promotes the worse",
+                    "logs",
+                    "seen with 80% power (gate's read-out, median)",
+                    "tasks a 3-point gain needs (read-out)",
+                ],
+                [
+                    [
+                        f"{r['tasks']:,}",
+                        f"{r['epsilon']:g}",
+                        pct(r["power"]),
+                        pct(r["size"]),
+                        str(r["logs"]),
+                        f"{r['detectable']:.3f}" if "detectable" in r else "",
+                        f"{r['tasks_for_3_points']:,}" if "tasks_for_3_points" in r else "",
+                    ]
                     for r in by_size["rows"]
                 ],
             ),

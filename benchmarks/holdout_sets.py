@@ -17,6 +17,7 @@ Every split draws its own random third of the tasks as the test part. Per set: t
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import tempfile
 import time
@@ -49,7 +50,9 @@ def reference_gain(train: Any, test: Any, seed: int) -> float:
 
     hull = hull_vertices(train.cost.mean(axis=0), train.success.mean(axis=0))
     coin = np.random.default_rng(seed).random(len(test.success)) < 0.5
-    gains = [gain_over_hull(test.success, test.cost, np.where(coin, a, b)) for a, b in zip(hull, hull[1:])]
+    gains = [
+        gain_over_hull(test.success, test.cost, np.where(coin, a, b)) for a, b in itertools.pairwise(hull)
+    ]
     return float(np.mean(gains)) if gains else 0.0
 
 
@@ -119,7 +122,8 @@ def measure(
 
 def markdown(results: dict[str, Any]) -> str:
     lines = [
-        "| set | splits | single choice vs hull, mean | above the hull | worst split | not-learned mix vs hull |",
+        "| set | splits | single choice vs hull, mean | above the hull | worst split "
+        "| not-learned mix vs hull |",
         "|---|---|---|---|---|---|",
     ]
     for name, r in results.items():
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         "--params",
         type=json.loads,
         default={},
-        help='train_router keyword arguments as JSON, e.g. \'{"drop_dominated": false}\' (default: none)',
+        help="train_router keyword arguments as JSON, e.g. '{\"drop_dominated\": false}' (default: none)",
     )
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     parser.add_argument("--out", type=Path, help="also write the JSON here")

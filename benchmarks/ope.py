@@ -84,7 +84,8 @@ def _gate(
     """A candidate 3+ points better at equal cost: the champion with gpt-5-nano swapped for gpt-5-mini (the
     same price) on the fewest tasks that make it so; on synthetic worlds, haiku swapped for sonnet. The gate
     judges it, and the reverse, on ``logs`` logs of each size in ``sizes`` at each epsilon."""
-    from training.evaluation.ope.simulate import explore, gate_study
+    from training.evaluation.ope.power import tasks_for
+    from training.evaluation.ope.simulate import explore, gate_runs, gate_study
 
     cheap, alike = ("gpt-5-nano", "gpt-5-mini") if "gpt-5-nano" in world.models else ("haiku", "sonnet")
     c, a = world.models.index(cheap), world.models.index(alike)
@@ -99,9 +100,15 @@ def _gate(
     for tasks in sizes:
         for epsilon in GATE_EPSILONS:
             logging = explore(champion, epsilon)
-            power = gate_study(world, logging, better, champion, size=tasks, logs=logs, features=x, folds=2)
+            runs = gate_runs(world, logging, better, champion, size=tasks, logs=logs, features=x, folds=2)
             size = gate_study(world, logging, champion, better, size=tasks, logs=logs, features=x, folds=2)
-            rows.append({"epsilon": epsilon, "tasks": tasks, "power": power, "size": size, "logs": logs})
+            # What the gate itself reads off each log: the improvement it sees with 80% power, and the
+            # tasks a 3-point one needs; set beside the power measured at the larger sizes, it checks them.
+            detectable = float(np.median(runs.detectable))
+            needed = tasks_for(0.03, detectable, tasks)
+            rows.append({"epsilon": epsilon, "tasks": tasks, "power": runs.power, "size": size, "logs": logs,
+                         "detectable": detectable, "tasks_for_3_points": needed})  # fmt: skip
+            power = runs.power
             progress(f"ope gate: {tasks:,} tasks, epsilon {epsilon}: better {power:.2f}, worse {size:.2f}")
     gain = world.value(better)[0] - world.value(champion)[0]
     cost_gap = world.value(better)[1] - world.value(champion)[1]

@@ -8,6 +8,7 @@ with the reason, where ``../shared`` is absent. Fixed seeds: every figure replay
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,16 @@ import pytest
 
 from router._exceptions import InvalidInputError
 from training.evaluation.ope import HeuristicPolicy, LearnedPolicy
+from training.evaluation.ope.power import Z_ONE_SIDED_95, Z_POWER_80, detectable_effect, tasks_for
 from training.evaluation.ope.reward import text_features
-from training.evaluation.ope.simulate import StudyResult, World, coverage_study, explore, gate_study
+from training.evaluation.ope.simulate import (
+    StudyResult,
+    World,
+    coverage_study,
+    explore,
+    gate_runs,
+    gate_study,
+)
 from training.synthetic import generate_outcomes
 
 LOGS = 200
@@ -139,6 +148,24 @@ def test_gate_size_and_power_on_swebench(swebench):
     x = features(world)
     worse_promoted = gate_study(world, logging, champion, better, size=2000, logs=LOGS, features=x, folds=2)
     assert worse_promoted <= 0.05
-    better_promoted = gate_study(world, explore(champion, 1.0), better, champion, size=2000, logs=100,
-                                 features=x, folds=2)  # fmt: skip
-    assert better_promoted >= 0.7  # uniform logging: 0.785 over 200 logs (see the README)
+    runs = gate_runs(world, explore(champion, 1.0), better, champion, size=2000, logs=100, features=x,
+                     folds=2)  # fmt: skip
+    assert runs.power >= 0.7  # uniform logging: 0.785 over 200 logs (see the README)
+    # The gate's read-out of what a log can show predicts the power the logs then had: with the standard
+    # error each log reads off its own estimate, a true gain this size is promoted with probability
+    # P(Z > z95 - gain / se).
+    gain = world.value(better)[0] - world.value(champion)[0]
+    se = float(np.median(runs.detectable)) / (Z_ONE_SIDED_95 + Z_POWER_80)
+    predicted = 0.5 * math.erfc((Z_ONE_SIDED_95 - gain / se) / math.sqrt(2))
+    assert abs(predicted - runs.power) < 0.12, (predicted, runs.power)
+
+
+def test_what_a_log_can_show():
+    # difference 0.05 with a one-sided bound 0.01: se = 0.04 / z95, seen four times in five at (z95 + z80) se
+    seen = detectable_effect(0.05, 0.01)
+    assert seen == pytest.approx((Z_ONE_SIDED_95 + Z_POWER_80) * 0.04 / Z_ONE_SIDED_95)
+    assert tasks_for(seen / 2, seen, 2000) == 8000  # half the effect: four times the tasks
+    assert tasks_for(seen * 2, seen, 2000) == 2000  # never fewer than the log holds
+    assert detectable_effect(0.05, 0.07) == 0.0  # no spread, nothing more to see
+    with pytest.raises(ValueError, match="effect must be > 0"):
+        tasks_for(0.0, seen, 2000)

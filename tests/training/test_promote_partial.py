@@ -53,6 +53,10 @@ def test_better_candidate_is_promoted_over_a_worse_champion_and_tagged(experimen
     assert "one-sided 95% lower bound" in result.reason and "partial log" in result.reason
     tags = _tags(experiment, name, result.version)
     assert tags["promotion.estimator"] == "dr" and float(tags["promotion.lower_bound_95"]) >= 0
+    # What the log can show: the improvement seen four times in five, read off this estimate's spread.
+    assert result.detectable is not None and 0 < result.detectable < 1
+    assert float(tags["promotion.detectable_80"]) == pytest.approx(result.detectable, rel=1e-5)
+    assert "in 80% of cases" in result.reason and result.tasks_needed is not None
 
 
 def test_worse_candidate_is_refused_and_force_promotes_it(experiment, inverted_run, partial):
@@ -68,6 +72,7 @@ def test_worse_candidate_is_refused_and_force_promotes_it(experiment, inverted_r
     assert refused.exit_code == 1, refused.output
     assert "not promoted:" in refused.stderr and "lower bound" in refused.stderr
     assert "candidate" in refused.stderr and "champion" in refused.stderr
+    assert "in 80% of cases" in " ".join(refused.stderr.split())  # and what the log could have shown
     forced = runner.invoke(app, [*base, "--run", inverted_run, "--force"])
     assert forced.exit_code == 0 and "(forced)" in forced.stdout
     version = MlflowClient(experiment.tracking_uri).get_model_version_by_alias(name, CHAMPION).version

@@ -5,6 +5,12 @@ compared by the doubly robust paired difference (candidate - champion) of the ga
 (success - cost_weight x cost, at the candidate's own exchange rate) or ``success``; the candidate takes the
 alias only when the one-sided 95% lower bound of the improvement is >= 0. Both estimates and the bound are
 returned for printing and tagging.
+
+With them goes what the log can show: the smallest improvement the gate would promote in 80% of logs like
+this one (the one-sided 95% bound's z plus 80% power's z, times the difference's standard error), and how
+many tasks logged the same way a ``GATE_EFFECT`` improvement needs (the standard error shrinks as one over
+the square root of the tasks). A candidate that is not promoted is then either shown no better, or beyond
+what the log can see, and the message says which and what would fix it.
 """
 
 from __future__ import annotations
@@ -15,9 +21,11 @@ from typing import Any
 from router._exceptions import InvalidInputError
 from training.data.outcomes import Outcomes
 from training.evaluation.ope import LearnedPolicy, compare_policies, partial_log
+from training.evaluation.ope.power import detectable_effect, tasks_for
 
 OPE_METRICS = ("utility", "success")
 DEFAULT_METRIC = "utility"
+GATE_EFFECT = 0.03  # the improvement the read-out sizes the log for: 3 success points
 
 
 @dataclass
@@ -34,6 +42,8 @@ class GateDecision:
     ess: float
     tasks: int
     reason: str
+    detectable: float = float("nan")  # the smallest improvement promoted in 80% of logs like this one
+    tasks_needed: int = 0  # tasks logged the same way that a GATE_EFFECT improvement needs (80% power)
 
 
 def is_partial(frame: Any, models: list[str]) -> bool:
@@ -62,14 +72,30 @@ def decide(
     champ = getattr(paired.champion, metric).value
     bound = paired.lower_bound[metric]
     better = bound >= 0
+    detectable = detectable_effect(cand - champ, bound)
+    needed = tasks_for(GATE_EFFECT, detectable, log.n_tasks)
     reason = (
         f"doubly robust {metric} on {log.n_tasks} tasks of a partial log: candidate {cand:.4f}, champion "
         f"{champ:.4f}, difference {cand - champ:+.4f}, one-sided 95% lower bound {bound:+.4f} "
         f"({'>= 0' if better else '< 0: not shown to be better'}; "
         f"cost weight {paired.candidate.cost_weight:.3g}, "
-        f"effective sample size {paired.candidate.support.ess:.0f})"
+        f"effective sample size {paired.candidate.support.ess:.0f}). "
+        + _power_note(detectable, needed, log.n_tasks)
     )
     return GateDecision(
         better, metric, cand, champ, cand - champ, bound, paired.candidate.cost_weight,
-        paired.candidate.support.ess, log.n_tasks, reason,
+        paired.candidate.support.ess, log.n_tasks, reason, detectable, needed,
     )  # fmt: skip
+
+
+def _power_note(detectable: float, needed: int, tasks: int) -> str:
+    """What this log can show, in words: the improvement it sees four times in five, and the tasks a
+    ``GATE_EFFECT`` one needs when that is more than the log holds."""
+    seen = f"A log like this one shows an improvement of {detectable:.3f} or more in 80% of cases"
+    if needed <= tasks:
+        return f"{seen}, so a {GATE_EFFECT:.2f} improvement would be seen."
+    return (
+        f"{seen}; a {GATE_EFFECT:.2f} improvement needs about {needed:,} tasks logged the same way, or "
+        f"more exploration (Router.load(..., exploration_rate=)), which puts more weight on the models the "
+        f"champion seldom picks."
+    )

@@ -109,6 +109,8 @@ class Promotion:
     tasks: int
     reason: str
     lower_bound: float | None = None  # partial logs: one-sided 95% lower bound of the improvement
+    detectable: float | None = None  # partial logs: the smallest improvement seen in 80% of such logs
+    tasks_needed: int | None = None  # partial logs: tasks a 3-point improvement needs, logged the same way
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -274,6 +276,7 @@ def _promote_on_partial_log(
         champion_value=found.champion_value if found else None, data=described,
         tasks=found.tasks if found else 0, reason=f"{why}, on {described}",
         lower_bound=found.lower_bound if found else None,
+        detectable=found.detectable if found else None, tasks_needed=found.tasks_needed if found else None,
     )  # fmt: skip
     if result.promoted:
         client.set_registered_model_alias(registered_name, CHAMPION, version)
@@ -281,7 +284,8 @@ def _promote_on_partial_log(
         if found is not None:
             tags |= {"promotion.estimator": "dr", "promotion.lower_bound_95": f"{found.lower_bound:.6g}",
                      "promotion.difference": f"{found.difference:.6g}",
-                     "promotion.cost_weight": f"{found.cost_weight:.6g}"}  # fmt: skip
+                     "promotion.cost_weight": f"{found.cost_weight:.6g}",
+                     "promotion.detectable_80": f"{found.detectable:.6g}"}  # fmt: skip
         for key, tag in tags.items():
             client.set_model_version_tag(registered_name, version, key, tag)
     return result

@@ -25,6 +25,7 @@ from training.evaluation.ope.estimators import (
 )
 from training.evaluation.ope.logs import PartialLog
 from training.evaluation.ope.policies import Policy
+from training.evaluation.ope.power import detectable_effect
 from training.evaluation.ope.reward import fit_rewards
 
 
@@ -145,6 +146,18 @@ def coverage_study(
     return StudyResult(truth, size, logs, coverage, bias, rmse, width)
 
 
+@dataclass
+class GateRuns:
+    """The gate on each of a study's logs: whether it promoted, and what the log could show."""
+
+    promoted: np.ndarray  # bool per log
+    detectable: np.ndarray  # per log: the smallest improvement seen with 80% power on a log like it
+
+    @property
+    def power(self) -> float:
+        return float(self.promoted.mean())
+
+
 def gate_study(
     world: World,
     logging: np.ndarray,
@@ -160,8 +173,28 @@ def gate_study(
 ) -> float:
     """Share of ``logs`` partial logs on which the gate (DR paired difference of success, one-sided 95%
     lower bound >= 0) promotes the policy ``candidate`` over ``champion`` (probabilities on the world)."""
+    return gate_runs(
+        world, logging, candidate, champion, size=size, logs=logs, features=features, folds=folds,
+        bootstrap=bootstrap, seed=seed,
+    ).power  # fmt: skip
+
+
+def gate_runs(
+    world: World,
+    logging: np.ndarray,
+    candidate: np.ndarray,
+    champion: np.ndarray,
+    *,
+    size: int = 2000,
+    logs: int = 200,
+    features: object = None,
+    folds: int = 5,
+    bootstrap: int = 200,
+    seed: int = 0,
+) -> GateRuns:
+    """The gate of ``gate_study`` on each log, with what each log could show (``power.detectable_effect``)."""
     rng = np.random.default_rng(seed)
-    promoted = 0
+    promoted, detectable = np.zeros(logs, dtype=bool), np.zeros(logs)
     for k in range(logs):
         log, tasks = draw_log(world, logging, size, rng)
         x = None if features is None else features[tasks]  # type: ignore[index]
@@ -173,5 +206,7 @@ def gate_study(
             for name, probs in (("candidate", candidate), ("champion", champion))
         ]
         result = paired(log, *sides, estimator="dr", cost_weight=0.0, bootstrap=bootstrap, seed=k)
-        promoted += result.lower_bound["utility"] >= 0
-    return promoted / logs
+        bound = result.lower_bound["utility"]
+        promoted[k] = bound >= 0
+        detectable[k] = detectable_effect(result.difference["utility"].value, bound)
+    return GateRuns(promoted, detectable)
