@@ -1,6 +1,6 @@
 """``make bench``: every benchmark section in one run, written to ``benchmarks/results/latest.{md,json}``.
 
-    python -m benchmarks                    # full: about 15 minutes on 2 cores
+    python -m benchmarks                    # full: about 20 minutes on 2 cores
     python -m benchmarks --quick            # CI-sized, a few minutes
     python -m benchmarks --sections latency,quality
     python -m benchmarks --update-readme    # also copy the tables into the README's Benchmarks section
@@ -21,7 +21,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import _ledger, _report, batch, latency, ope, quality, telemetry, training_scale
+from benchmarks import (
+    _ledger,
+    _report,
+    batch,
+    holdout_sets,
+    latency,
+    ope,
+    quality,
+    quality_sets,
+    telemetry,
+    training_scale,
+)
 from benchmarks._machine import describe
 from benchmarks._util import ROOT, progress
 
@@ -29,6 +40,8 @@ SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "latency": latency.run,
     "batch": batch.run,
     "quality": quality.run,
+    "sets": quality_sets.run,
+    "holdout": holdout_sets.run,
     "ledger": _ledger.run,
     "training": training_scale.run,
     "telemetry": telemetry.run,

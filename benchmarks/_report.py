@@ -423,11 +423,15 @@ def ope_md(section: dict[str, Any]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# Benchmark results", "", *machine_md(results["machine"], results["meta"]), ""]
     from benchmarks.batch import batch_md
+    from benchmarks.holdout_sets import holdout_md
+    from benchmarks.quality_sets import sets_md
 
     renderers = {
         "latency": latency_md,
         "batch": batch_md,
         "quality": quality_md,
+        "sets": sets_md,
+        "holdout": holdout_md,
         "ledger": ledger_md,
         "training": training_md,
         "telemetry": telemetry_md,
@@ -441,7 +445,7 @@ def markdown(results: dict[str, Any]) -> str:
             lines += [f"### {name}", "", f"Failed: `{section['error']}`", ""]
             continue
         lines += render(section)
-    lines += ["Reproduce: `make bench` (full, under 15 minutes on 2 cores) or `make bench-quick`.", ""]
+    lines += ["Reproduce: `make bench` (full, about 20 minutes on 2 cores) or `make bench-quick`.", ""]
     return "\n".join(lines)
 
 

@@ -165,17 +165,14 @@ def router_table(name: str, result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sets", default=",".join(SETS))
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--poolings", default=",".join(POOLINGS), help="learned-policy rows, by pooling")
-    parser.add_argument("--out", type=Path)
-    args = parser.parse_args(argv)
+def measure_all(
+    names: list[str], folds: int = 5, poolings: tuple[str, ...] = POOLINGS
+) -> dict[str, dict[str, Any]]:
+    """``measure`` on each set; a set whose shared files are absent gets ``{"skipped": reason}``."""
     results: dict[str, Any] = {}
-    for name in args.sets.split(","):
+    for name in names:
         try:
-            results[name] = measure(name, args.folds, tuple(args.poolings.split(",")))
+            results[name] = measure(name, folds, poolings)
         except (OSError, ValueError) as exc:  # the shared files are absent: say so, measure the rest
             results[name] = {"skipped": str(exc)}
         except Exception as exc:  # a RouterError from a loader that cannot find its data
@@ -183,6 +180,41 @@ def main(argv: list[str] | None = None) -> int:
                 results[name] = {"skipped": str(exc)}
             else:
                 raise
+    return results
+
+
+def run(quick: bool = False, workdir: Path | None = None) -> dict[str, Any]:
+    """The ``sets`` section of ``make bench``: every shared set, 5-fold (quick: 3-fold, default pooling)."""
+    folds, poolings = (3, ()) if quick else (5, POOLINGS)
+    return {"folds": folds, "sets": measure_all(list(SETS), folds, poolings)}
+
+
+def sets_md(section: dict[str, Any]) -> list[str]:
+    return [
+        "### Decision quality on every shared set (held-out folds)",
+        "",
+        f"`python -m benchmarks.quality_sets`: {section['folds']}-fold cross-validation over tasks, held-out "
+        'folds only, default parameters. "As trained" leaves dominated models out of the learned choice '
+        '(`drop_dominated`, the default); "every model allowed" is the same predictions choosing among all '
+        "models. Below the summary, every router on the same held-out tasks, one table per set: success "
+        "and cost per task at each router's operating point (the learned policy, the kNN peer and LiteLLM's "
+        "tuned table at each fold's calibrated default tradeoff, the heuristic at its default); \"vs hull "
+        "at its cost\" is that point's success minus the best fixed mix of models at the same cost; APGR and "
+        "gain over hull are over the cost range from the cheapest model to the best.",
+        "",
+        markdown(section["sets"]),
+        "",
+    ]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sets", default=",".join(SETS))
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--poolings", default=",".join(POOLINGS), help="learned-policy rows, by pooling")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    results = measure_all(args.sets.split(","), args.folds, tuple(args.poolings.split(",")))
     print(markdown(results))
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))

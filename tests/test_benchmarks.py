@@ -97,3 +97,27 @@ def test_update_readme_replaces_only_the_marked_section(tmp_path):
     text = readme.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
     assert "#### Latency" in text and "](benchmarks/results/quality.png)" in text
+
+
+def test_sets_and_holdout_sections_render_their_tables_and_skipped_sets():
+    sets = {
+        "folds": 3,
+        "sets": {"gsm8k": {"skipped": "gsm8k.csv not found"}},
+    }
+    holdout = {
+        "splits": 2,
+        "sets": {
+            "math_l5": {"splits": 2, "test_share": 1 / 3, "params": {}, "mean_gain": 0.0125,
+                        "share_above": 0.5, "worst_gain": -0.004, "reference_mean_gain": -0.003,
+                        "per_split": [], "seconds": 1.0},
+            "gsm8k": {"skipped": "gsm8k.csv not found"},
+        },
+    }  # fmt: skip
+    from benchmarks.holdout_sets import holdout_md
+    from benchmarks.quality_sets import sets_md
+
+    md = "\n".join([*sets_md(sets), *holdout_md(holdout)])
+    assert "### Decision quality on every shared set (held-out folds)" in md
+    assert "3-fold cross-validation" in md and "gsm8k.csv not found" in md
+    assert "### The check on sets kept aside, replayed" in md
+    assert "| math_l5 | 2 | +1.25 pts | 50% | -0.40 pts | -0.30 pts |" in md

@@ -121,7 +121,9 @@ def test_evaluate_cv_says_per_tradeoff_whether_the_guard_routes_learned_or_fixed
 
 def test_the_guard_can_be_turned_off():
     frame = generate_outcomes(300, seed=8)
-    off = fit_router(task_matrix(frame), log_catalog(frame), FitParams(hull_guard=False, drop_dominated=False))
+    off = fit_router(
+        task_matrix(frame), log_catalog(frame), FitParams(hull_guard=False, drop_dominated=False)
+    )
     assert off.arrays["guard_mask"].all()
     assert off.meta["hull_guard"]["learned_share"] == 1.0
 
