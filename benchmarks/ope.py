@@ -6,7 +6,7 @@ synthetic) with the heuristic router as the logging policy, exploring with proba
 policy is the heuristic at tradeoff 0.7 (it differs from the logger on about a quarter of the tasks), whose
 true value the full information gives. Measurements, not tests: nothing here asserts a figure.
 
-    python -m benchmarks.ope                  # full: 200 logs per cell, 1,000,000 rows for the timing
+    python -m benchmarks.ope                  # full: 200 logs per cell (gate: 400), 1,000,000 rows timed
     python -m benchmarks.ope --quick          # 40 logs per cell, 100,000 rows
     python -m benchmarks.ope --parts scale --rows 1000000
     python -m benchmarks.ope --parts gate     # the gate's power at 2,000-16,000 tasks, 400 logs per cell
@@ -170,7 +170,7 @@ def scale(rows: int) -> dict[str, Any]:
 
 
 def run(
-    quick: bool, workdir: Path, parts: tuple[str, ...] = ("study", "scale"), rows: int | None = None
+    quick: bool, workdir: Path, parts: tuple[str, ...] = ("study", "gate", "scale"), rows: int | None = None
 ) -> dict:
     result: dict[str, Any] = {"status": "ok"}
     if "study" in parts:
@@ -187,7 +187,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.ope", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument(
-        "--parts", default="study,scale", help="comma-separated: study, gate (power against log size), scale"
+        "--parts",
+        default="study,gate,scale",
+        help="comma-separated: study, gate (power against log size), scale",
     )
     parser.add_argument("--rows", type=int, default=None, help="rows of the timing log")
     parser.add_argument("--json", type=Path, default=None, help="also write the figures to this file")

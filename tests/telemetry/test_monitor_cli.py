@@ -175,6 +175,9 @@ def test_serve_exposes_metrics_until_interrupted(ledger):
         stdout=subprocess.PIPE,
         text=True,
         env=env,
+        # A test run started in the background of a non-interactive shell inherits SIGINT ignored, and
+        # the server would then never see the interrupt this test sends: give it the default handler.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     ) as server:
         assert server.stdout is not None
         line = server.stdout.readline()
