@@ -85,7 +85,7 @@ def _gate(
     same price) on the fewest tasks that make it so; on synthetic worlds, haiku swapped for sonnet. The gate
     judges it, and the reverse, on ``logs`` logs of each size in ``sizes`` at each epsilon."""
     from training.evaluation.ope.power import tasks_for
-    from training.evaluation.ope.simulate import explore, gate_runs, gate_study
+    from training.evaluation.ope.simulate import explore, gate_runs
 
     cheap, alike = ("gpt-5-nano", "gpt-5-mini") if "gpt-5-nano" in world.models else ("haiku", "sonnet")
     c, a = world.models.index(cheap), world.models.index(alike)
@@ -101,7 +101,7 @@ def _gate(
         for epsilon in GATE_EPSILONS:
             logging = explore(champion, epsilon)
             runs = gate_runs(world, logging, better, champion, size=tasks, logs=logs, features=x, folds=2)
-            size = gate_study(world, logging, champion, better, size=tasks, logs=logs, features=x, folds=2)
+            size = gate_runs(world, logging, champion, better, size=tasks, logs=logs, features=x, folds=2).power
             # What the gate itself reads off each log: the improvement it sees with 80% power, and the
             # tasks a 3-point one needs; set beside the power measured at the larger sizes, it checks them.
             detectable = float(np.median(runs.detectable))

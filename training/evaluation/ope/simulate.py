@@ -158,27 +158,6 @@ class GateRuns:
         return float(self.promoted.mean())
 
 
-def gate_study(
-    world: World,
-    logging: np.ndarray,
-    candidate: np.ndarray,
-    champion: np.ndarray,
-    *,
-    size: int = 2000,
-    logs: int = 200,
-    features: object = None,
-    folds: int = 5,
-    bootstrap: int = 200,
-    seed: int = 0,
-) -> float:
-    """Share of ``logs`` partial logs on which the gate (DR paired difference of success, one-sided 95%
-    lower bound >= 0) promotes the policy ``candidate`` over ``champion`` (probabilities on the world)."""
-    return gate_runs(
-        world, logging, candidate, champion, size=size, logs=logs, features=features, folds=folds,
-        bootstrap=bootstrap, seed=seed,
-    ).power  # fmt: skip
-
-
 def gate_runs(
     world: World,
     logging: np.ndarray,
@@ -192,7 +171,9 @@ def gate_runs(
     bootstrap: int = 200,
     seed: int = 0,
 ) -> GateRuns:
-    """The gate of ``gate_study`` on each log, with what each log could show (``power.detectable_effect``)."""
+    """The gate (DR paired difference of success, one-sided 95% lower bound >= 0) on each of ``logs``
+    partial logs: whether it promotes the policy ``candidate`` over ``champion`` (probabilities on the
+    world), and what each log could show (``power.detectable_effect``); ``.power`` is the share promoted."""
     rng = np.random.default_rng(seed)
     promoted, detectable = np.zeros(logs, dtype=bool), np.zeros(logs)
     for k in range(logs):
