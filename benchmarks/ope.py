@@ -101,7 +101,8 @@ def _gate(
         for epsilon in GATE_EPSILONS:
             logging = explore(champion, epsilon)
             runs = gate_runs(world, logging, better, champion, size=tasks, logs=logs, features=x, folds=2)
-            size = gate_runs(world, logging, champion, better, size=tasks, logs=logs, features=x, folds=2).power
+            reverse = gate_runs(world, logging, champion, better, size=tasks, logs=logs, features=x, folds=2)
+            size = reverse.power
             # What the gate itself reads off each log: the improvement it sees with 80% power, and the
             # tasks a 3-point one needs; set beside the power measured at the larger sizes, it checks them.
             detectable = float(np.median(runs.detectable))

@@ -145,8 +145,8 @@ def test_gate_size_and_power_on_swebench(swebench):
     assert abs(world.value(better)[1] - world.value(champion)[1]) < 0.002  # equal cost, within $0.002
     logging = explore(champion, 0.1)
     x = features(world)
-    worse_promoted = gate_runs(world, logging, champion, better, size=2000, logs=LOGS, features=x, folds=2).power
-    assert worse_promoted <= 0.05
+    worse = gate_runs(world, logging, champion, better, size=2000, logs=LOGS, features=x, folds=2)
+    assert worse.power <= 0.05
     runs = gate_runs(world, explore(champion, 1.0), better, champion, size=2000, logs=100, features=x,
                      folds=2)  # fmt: skip
     assert runs.power >= 0.7  # uniform logging: 0.785 over 200 logs (see the README)
