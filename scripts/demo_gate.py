@@ -54,3 +54,5 @@ def promote_on_partial_log(ranked: list[dict[str, Any]], label_of: dict[str, str
         result = promote(stronger, data=log)
     verdict = "promoted" if result.promoted else "refused"
     print(f"   {label_of[stronger]}: {verdict} (version {result.version}): {result.reason.split(', on ')[0]}")
+    if "A log like this one" in result.reason:  # what the log can show, after the data's name
+        print(f"   {result.reason[result.reason.index('A log like this one') :]}")

@@ -44,6 +44,7 @@ class GateDecision:
     reason: str
     detectable: float = float("nan")  # the smallest improvement promoted in 80% of logs like this one
     tasks_needed: int = 0  # tasks logged the same way that a GATE_EFFECT improvement needs (80% power)
+    power_note: str = ""  # the two above in words, for the message
 
 
 def is_partial(frame: Any, models: list[str]) -> bool:
@@ -79,12 +80,12 @@ def decide(
         f"{champ:.4f}, difference {cand - champ:+.4f}, one-sided 95% lower bound {bound:+.4f} "
         f"({'>= 0' if better else '< 0: not shown to be better'}; "
         f"cost weight {paired.candidate.cost_weight:.3g}, "
-        f"effective sample size {paired.candidate.support.ess:.0f}). "
-        + _power_note(detectable, needed, log.n_tasks)
+        f"effective sample size {paired.candidate.support.ess:.0f})"
     )
     return GateDecision(
         better, metric, cand, champ, cand - champ, bound, paired.candidate.cost_weight,
         paired.candidate.support.ess, log.n_tasks, reason, detectable, needed,
+        _power_note(detectable, needed, log.n_tasks),
     )  # fmt: skip
 
 

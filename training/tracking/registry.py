@@ -274,7 +274,8 @@ def _promote_on_partial_log(
         previous_version=previous, metric=f"dr_{ope_metric(metric)}",
         candidate_value=found.candidate_value if found else math.nan,
         champion_value=found.champion_value if found else None, data=described,
-        tasks=found.tasks if found else 0, reason=f"{why}, on {described}",
+        tasks=found.tasks if found else 0,
+        reason=f"{why}, on {described}" + (f". {found.power_note}" if found else ""),
         lower_bound=found.lower_bound if found else None,
         detectable=found.detectable if found else None, tasks_needed=found.tasks_needed if found else None,
     )  # fmt: skip
