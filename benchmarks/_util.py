@@ -98,3 +98,20 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def per_set(names: list[str], measure: Callable[[str], dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """``measure(name)`` for each shared data set; a set whose files are absent gets ``{"skipped": reason}``
+    and the rest are still measured."""
+    results: dict[str, dict[str, Any]] = {}
+    for name in names:
+        try:
+            results[name] = measure(name)
+        except (OSError, ValueError) as exc:  # the shared files are absent
+            results[name] = {"skipped": str(exc)}
+        except Exception as exc:  # a RouterError from a loader that cannot find its data
+            if type(exc).__name__.endswith("Error") and "not found" in str(exc):
+                results[name] = {"skipped": str(exc)}
+            else:
+                raise
+    return results

@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._util import progress
+from benchmarks._util import per_set, progress
 
 SETS = ("swebench", "gsm8k", "math_l5")
 SPLITS = 12
@@ -144,17 +144,7 @@ def measure_all(
     params: dict[str, Any] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """``measure`` on each set; a set whose shared files are absent gets ``{"skipped": reason}``."""
-    results: dict[str, Any] = {}
-    for name in names:
-        try:
-            results[name] = measure(name, splits, test_share, params)
-        except FileNotFoundError as exc:
-            results[name] = {"skipped": str(exc)}
-        except Exception as exc:  # a RouterError from a loader that cannot find its data
-            if "not found" not in str(exc):
-                raise
-            results[name] = {"skipped": str(exc)}
-    return results
+    return per_set(names, lambda name: measure(name, splits, test_share, params))
 
 
 def run(quick: bool = False, workdir: Path | None = None) -> dict[str, Any]:
@@ -196,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
+    unknown = [n for n in args.sets.split(",") if n.strip() and n.strip() not in SETS]
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(SETS)}")
     if args.splits < 1:
         parser.error(f"--splits must be at least 1, got {args.splits}")
     if not 0 < args.test_share < 1:

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._util import Progress, progress
+from benchmarks._util import Progress, per_set, progress
 
 SETS = ("swebench", "swebench-no-repo", "gsm8k", "math_l5")
 #: The learned policy's ``pooling`` values with a row each (FitParams.pooling; the default always runs).
@@ -169,18 +169,7 @@ def measure_all(
     names: list[str], folds: int = 5, poolings: tuple[str, ...] = POOLINGS
 ) -> dict[str, dict[str, Any]]:
     """``measure`` on each set; a set whose shared files are absent gets ``{"skipped": reason}``."""
-    results: dict[str, Any] = {}
-    for name in names:
-        try:
-            results[name] = measure(name, folds, poolings)
-        except (OSError, ValueError) as exc:  # the shared files are absent: say so, measure the rest
-            results[name] = {"skipped": str(exc)}
-        except Exception as exc:  # a RouterError from a loader that cannot find its data
-            if type(exc).__name__.endswith("Error") and "not found" in str(exc):
-                results[name] = {"skipped": str(exc)}
-            else:
-                raise
-    return results
+    return per_set(names, lambda name: measure(name, folds, poolings))
 
 
 def run(quick: bool = False, workdir: Path | None = None) -> dict[str, Any]:
@@ -214,6 +203,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--poolings", default=",".join(POOLINGS), help="learned-policy rows, by pooling")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args(argv)
+    unknown = [n for n in args.sets.split(",") if n.strip() and n.strip() not in SETS]
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(SETS)}")
     results = measure_all(args.sets.split(","), args.folds, tuple(args.poolings.split(",")))
     print(markdown(results))
     if args.out:

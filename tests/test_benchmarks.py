@@ -121,3 +121,15 @@ def test_sets_and_holdout_sections_render_their_tables_and_skipped_sets():
     assert "3-fold cross-validation" in md and "gsm8k.csv not found" in md
     assert "### The check on sets kept aside, replayed" in md
     assert "| math_l5 | 2 | +1.25 pts | 50% | -0.40 pts | -0.30 pts |" in md
+
+
+@pytest.mark.parametrize("module", ["holdout_sets", "quality_sets"])
+def test_an_unknown_set_name_is_refused_naming_the_known_ones(module, capsys):
+    import importlib
+
+    main = importlib.import_module(f"benchmarks.{module}").main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--sets", "gsm8k,nope"])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown set(s) nope" in err and "math_l5" in err
