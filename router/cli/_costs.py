@@ -42,6 +42,20 @@ PeriodOption = Annotated[
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")]
 
 
+def ledger_location(db: Path | None, database_url: str | None, *, must_exist: bool = True) -> Path | str:
+    """The ledger ``--db`` / ``--database-url`` name: its database URL, or its SQLite file, which must exist
+    unless ``must_exist`` is False (a mistyped path would otherwise show an empty ledger and leave a new
+    file behind)."""
+    if db is not None and database_url:
+        raise InvalidInputError("Give --db or --database-url (ROUTER_DATABASE_URL), not both.")
+    if database_url:
+        return database_url
+    path = db or default_ledger_path()
+    if must_exist and not path.exists():
+        raise InvalidInputError(f"No ledger at {str(path)!r}. Give --db PATH or --database-url URL.")
+    return path
+
+
 def open_tracker(
     db: Path | None, database_url: str | None, *, create: bool = False, write: bool = False
 ) -> CostTracker:
@@ -50,16 +64,11 @@ def open_tracker(
     Reading commands (neither ``create`` nor ``write``) open it read-only: they never create, migrate or
     change anything, so pointing ``--db`` at another program's database leaves it as it was.
     """
-    if db is not None and database_url:
-        raise InvalidInputError("Give --db or --database-url (ROUTER_DATABASE_URL), not both.")
+    where = ledger_location(db, database_url, must_exist=not create)
     read_only = not (create or write)
-    if not database_url:
-        path = db or default_ledger_path()
-        # A mistyped path would otherwise show an empty ledger and leave a new file behind.
-        if not create and not path.exists():
-            raise InvalidInputError(f"No ledger at {str(path)!r}. Give --db PATH or --database-url URL.")
-        return CostTracker(path, read_only=read_only)
-    return CostTracker(database_url=database_url, read_only=read_only)
+    if isinstance(where, Path):
+        return CostTracker(where, read_only=read_only)
+    return CostTracker(database_url=where, read_only=read_only)
 
 
 @costs_app.command("summary")
@@ -166,16 +175,12 @@ def migrate(
     """
     from router.ledger import engine as _engine  # SQLAlchemy loads only for the commands that need it
 
-    if db is not None and database_url:
-        raise InvalidInputError("Give --db or --database-url (ROUTER_DATABASE_URL), not both.")
-    if database_url:
-        url, where = database_url, _engine.describe(database_url)
+    location = ledger_location(db, database_url)
+    if isinstance(location, Path):
+        _engine.check_sqlite_file(location)
+        url, where = _engine.sqlite_url(location), str(location)
     else:
-        path = db or default_ledger_path()
-        if not path.exists():
-            raise InvalidInputError(f"No ledger at {str(path)!r}. Give --db PATH or --database-url URL.")
-        _engine.check_sqlite_file(path)
-        url, where = _engine.sqlite_url(path), str(path)
+        url, where = location, _engine.describe(location)
     before, after = _engine.upgrade(url)
     if as_json:
         print_json(

@@ -12,8 +12,7 @@ from rich.table import Table
 
 from router._exceptions import InvalidInputError
 from router.cli._app import FAILURE, app, handle_errors, out, print_json
-from router.cli._costs import DbOption, JsonOption, UrlOption
-from router.ledger import default_ledger_path
+from router.cli._costs import DbOption, JsonOption, UrlOption, ledger_location
 
 monitor_app = typer.Typer(
     help="Watch a served router: window metrics, drift and calibration, alert rules, Prometheus.",
@@ -37,14 +36,10 @@ WindowOption = Annotated[
 def open_store(db: Path | None, database_url: str | None) -> Any:
     from router.telemetry.store import Store
 
-    if db is not None and database_url:
-        raise InvalidInputError("Give --db or --database-url (ROUTER_DATABASE_URL), not both.")
-    if database_url:
-        return Store.open(database_url=database_url)
-    path = db or default_ledger_path()
-    if not path.exists():
-        raise InvalidInputError(f"No ledger at {str(path)!r}. Give --db PATH or --database-url URL.")
-    return Store.open(path)
+    location = ledger_location(db, database_url)
+    if isinstance(location, Path):
+        return Store.open(location)
+    return Store.open(database_url=location)
 
 
 def _reference(model: str | None) -> tuple[dict[str, Any] | None, str]:
