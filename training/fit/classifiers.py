@@ -32,6 +32,7 @@ from training.data.outcomes import TaskMatrix
 from training.fit import context as ctx
 
 POOLING = ("independent", "pooled", "both")
+COST_SIGNALS = ("auto", "per_task", "per_model")
 LARGE_LOG_TASKS = 50_000
 #: At most this many of a fold's training tasks fit its out-of-fold models: past it the out-of-fold scores,
 #: which only calibrate the final fit and rank tasks for the tradeoff, barely change, and the fits are most
@@ -70,10 +71,17 @@ class FitParams:
     # With the guard off, leave models below the hull of fixed models out of the learned choice, unless
     # out-of-fold evidence shows choosing among every model does better (training.fit.guard.hull_models_mask).
     drop_dominated: bool = True
+    # What the choice's cost term is: each task's predicted cost ("per_task"), each model's mean cost on the
+    # log ("per_model"), or whichever chooses better on out-of-fold evidence ("auto"; router_fit.cost_signal).
+    cost_signal: str = "auto"
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLING:
             raise InvalidInputError(f"pooling must be one of {list(POOLING)}, got {self.pooling!r}")
+        if self.cost_signal not in COST_SIGNALS:
+            raise InvalidInputError(
+                f"cost_signal must be one of {list(COST_SIGNALS)}, got {self.cost_signal!r}"
+            )
         if not self.tol > 0:
             raise InvalidInputError(f"tol must be a number > 0, got {self.tol!r}")
         if not self.guard_z >= 0:

@@ -102,7 +102,7 @@ def fixed_choice(mean_s: np.ndarray, mean_c: np.ndarray, mu: float) -> int:
     return int(choose_many(mean_s[None, :], mean_c[None, :], mu)[0])
 
 
-def _evidence(
+def evidence(
     success: np.ndarray, cost: np.ndarray, observed: np.ndarray, oof_p: np.ndarray, oof_c: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The tasks and values the guard judges on: tasks with every model tried when there are enough of
@@ -133,7 +133,7 @@ def hull_models_mask(
     dominated model loses to the mix; a specialist, worse on average but the best buy on tasks the features
     recognise, keeps its place where the evidence shows it.
     """
-    s, c, p, ch = _evidence(success, cost, observed, oof_p, oof_c)
+    s, c, p, ch = evidence(success, cost, observed, oof_p, oof_c)
     n, m = s.shape
     on_hull = np.zeros(m, dtype=bool)
     on_hull[hull_vertices(c.mean(axis=0), s.mean(axis=0))] = True
@@ -181,7 +181,7 @@ def decide_guard(
     Tasks where every model was tried are the evidence; when fewer than ``MIN_FULL_TASKS`` exist (production
     logs hold one model per task), unobserved pairs count at their out-of-fold prediction.
     """
-    s, c, p, ch = _evidence(success, cost, observed, oof_p, oof_c)
+    s, c, p, ch = evidence(success, cost, observed, oof_p, oof_c)
     mean_s, mean_c = s.mean(axis=0), c.mean(axis=0)
     n, m = s.shape
     rows = np.arange(n)

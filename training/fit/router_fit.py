@@ -15,6 +15,7 @@ from router.learned.metadata_features import MetadataFeatures
 from router.learned.policy import MAX_CHAIN_MODELS, choose_many, failure_table, mu_for
 from training.data.outcomes import TaskMatrix
 from training.fit.classifiers import FitParams, FittedModels, fit_models
+from training.fit.cost_signal import cost_variants, curve_gain, per_model_costs
 from training.fit.guard import HullGuard, decide_guard, hull_at, hull_models_mask
 
 if TYPE_CHECKING:
@@ -141,13 +142,73 @@ def fit_router(
     # tasks: 4.1 s with two OpenBLAS threads, 1.8 s with one, on the 2-core machine).
     with threadpool_limits(limits=1, user_api="blas"):
         fitted = fit_models(x, data, params, block, np.asarray(metadata_features.key_of, dtype=np.int64))
-    if len(metadata_features):
-        metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
     kappa = kappa_of(
         np.where(data.observed, data.success, np.nan), np.where(data.observed, data.cost, np.nan)
     )
     oof_p = np.where(np.isnan(fitted.oof_p), fitted.base_rate, fitted.oof_p)
     oof_c = np.where(np.isnan(fitted.oof_cost), np.nanmean(data.cost, axis=0), fitted.oof_cost)
+    policy, gains = {}, {}
+    for name, costs in cost_variants(data, oof_c, params.cost_signal).items():
+        policy[name] = _policy(data, oof_p, costs, kappa, params, target_share, budget_per_task)
+        gains[name] = curve_gain(data, oof_p, oof_c, costs, policy[name][0].mask, kappa, TRADEOFF_GRID)
+    # "auto": the cost term whose choices gain more over the hull on out-of-fold predictions (a tie keeps
+    # the per-task predictions).
+    signal = max(gains, key=lambda name: (gains[name], name == "per_task"))
+    guard, tradeoff = policy[signal]
+    if signal == "per_model":
+        fitted = per_model_costs(fitted, data)
+    if len(metadata_features):
+        metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
+    n_models = len(data.models)
+    table = (
+        failure_table(np.nan_to_num(data.success), data.observed)
+        if n_models <= MAX_CHAIN_MODELS
+        else np.zeros((0, 0))
+    )
+    arrays = {
+        "models": np.array(data.models, dtype=str),
+        "weights": fitted.weights,
+        "bias": fitted.bias,
+        "base_rate": fitted.base_rate,
+        "chain_table": table,
+        "guard_tradeoffs": guard.tradeoffs.astype(np.float64),
+        "guard_mask": guard.mask,
+        **featurizer.to_arrays(),
+        **metadata_features.to_arrays(),
+    }
+    meta = {
+        "kappa": kappa,
+        "default_tradeoff": tradeoff,
+        "tradeoff_target": {"target_share": target_share, "budget_per_task": budget_per_task},
+        "catalog": catalog_dict(catalog, data.models),
+        "estimator_config": estimator_config.model_dump(mode="json"),
+        "params": asdict(params),
+        # What served traffic is compared with to detect drift (router monitor).
+        "traffic_reference": traffic_reference(data.descriptions, estimator),
+        "cost_signal": {
+            "used": signal,
+            "oof_curve_gain": gains,
+        },
+        "hull_guard": {
+            **guard.report(),
+            "default": guard.decision_at(tradeoff),
+            "dropped_models": [m for j, m in enumerate(data.models) if not guard.mask[:, j].any()],
+        },
+    }
+    return FittedRouter(arrays, meta, fitted, featurizer, guard, metadata_features)
+
+
+def _policy(
+    data: TaskMatrix,
+    oof_p: np.ndarray,
+    oof_c: np.ndarray,
+    kappa: float,
+    params: FitParams,
+    target_share: float,
+    budget_per_task: float | None,
+) -> tuple[HullGuard, float]:
+    """The hull guard (or the dominated-model mask) and the default tradeoff of the choice that decides on
+    ``oof_p`` and the cost term ``oof_c``."""
     guard = decide_guard(
         data.success,
         data.cost,
@@ -176,39 +237,7 @@ def fit_router(
         guard_mask=guard.mask,
         seed=params.seed,
     )
-    n_models = len(data.models)
-    table = (
-        failure_table(np.nan_to_num(data.success), data.observed)
-        if n_models <= MAX_CHAIN_MODELS
-        else np.zeros((0, 0))
-    )
-    arrays = {
-        "models": np.array(data.models, dtype=str),
-        "weights": fitted.weights,
-        "bias": fitted.bias,
-        "base_rate": fitted.base_rate,
-        "chain_table": table,
-        "guard_tradeoffs": guard.tradeoffs.astype(np.float64),
-        "guard_mask": guard.mask,
-        **featurizer.to_arrays(),
-        **metadata_features.to_arrays(),
-    }
-    meta = {
-        "kappa": kappa,
-        "default_tradeoff": tradeoff,
-        "tradeoff_target": {"target_share": target_share, "budget_per_task": budget_per_task},
-        "catalog": catalog_dict(catalog, data.models),
-        "estimator_config": estimator_config.model_dump(mode="json"),
-        "params": asdict(params),
-        # What served traffic is compared with to detect drift (router monitor).
-        "traffic_reference": traffic_reference(data.descriptions, estimator),
-        "hull_guard": {
-            **guard.report(),
-            "default": guard.decision_at(tradeoff),
-            "dropped_models": [m for j, m in enumerate(data.models) if not guard.mask[:, j].any()],
-        },
-    }
-    return FittedRouter(arrays, meta, fitted, featurizer, guard, metadata_features)
+    return guard, tradeoff
 
 
 def catalog_dict(catalog: Catalog, models: list[str]) -> dict[str, Any]:
