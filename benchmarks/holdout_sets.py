@@ -10,7 +10,12 @@ each of two neighbouring models of the training part's hull, at random (averaged
 Every split draws its own random third of the tasks as the test part. Per set: the mean gain over the hull
 (success points), the share of splits above it, the worst split, and the reference mix's mean gain.
 
-    python -m benchmarks.holdout_sets [--sets swebench,gsm8k,math_l5] [--splits 12] [--json] [--out F.json]
+Beside the three shared sets as the other benchmarks use them, six more sets are other choices of models
+from the same files (``MODEL_SETS``): every SWE-bench model with a real per-task cost (24), two sets of six
+of them, and three sets of four ZeroEval models. The kept-aside sets have their own models and prices; a
+change that only helps the five default SWE-bench models or all nine ZeroEval models shows here.
+
+    python -m benchmarks.holdout_sets [--sets swebench,gsm8k,...] [--splits 12] [--json] [--out F.json]
     python -m benchmarks.holdout_sets --params '{"drop_dominated": false}'   # the same with training options
 """
 
@@ -28,7 +33,22 @@ import numpy as np
 
 from benchmarks._util import per_set, progress
 
-SETS = ("swebench", "gsm8k", "math_l5")
+#: The other choices of models from the same shared files: set name -> (shared set, models; None: every
+#: model of the SWE-bench scaffold with a real per-task cost). The subsets were drawn at random once.
+MODEL_SETS: dict[str, tuple[str, tuple[str, ...] | None]] = {
+    "swebench-24": ("swebench", None),
+    "swebench-6a": ("swebench", ("claude-opus-4.5", "claude-sonnet-4", "devstral-small-2512", "gpt-5-nano",
+                                 "gpt-5.1", "gpt-oss-120b")),
+    "swebench-6b": ("swebench", ("claude-sonnet-4.5", "devstral-2512", "gemini-2.5-pro", "gpt-5.1",
+                                 "llama-4-maverick-instruct", "qwen3-coder-480b-a35b-instruct")),
+    "gsm8k-4": ("gsm8k", ("Meta-Llama-3.1-70B-Instruct", "Meta-Llama-3.1-8B-Instruct",
+                          "claude-3-haiku-20240307", "claude-3-opus-20240229")),
+    "math_l5-4a": ("math_l5", ("Meta-Llama-3.1-70B-Instruct", "Meta-Llama-3.1-8B-Instruct",
+                               "claude-3-haiku-20240307", "claude-3-opus-20240229")),
+    "math_l5-4b": ("math_l5", ("Meta-Llama-3.1-8B-Instruct", "claude-3-haiku-20240307", "gemini-1.5-flash",
+                               "gpt-4o-2024-08-06")),
+}  # fmt: skip
+SETS = ("swebench", "gsm8k", "math_l5", *MODEL_SETS)
 SPLITS = 12
 TEST_SHARE = 1 / 3
 
@@ -95,13 +115,28 @@ def one_split(
     }
 
 
+def load_replay_set(name: str) -> Any:
+    """The outcome-log frame of one of ``SETS``; raises FileNotFoundError / RouterError when its files are
+    absent."""
+    from benchmarks.quality_sets import load_set
+
+    if name not in MODEL_SETS:
+        return load_set(name)
+    shared, models = MODEL_SETS[name]
+    if shared == "swebench":
+        from training.swebench import load_swebench
+
+        frame = load_swebench(models=None).frame  # every model of the scaffold, with the repository
+    else:
+        frame = load_set(shared)
+    return frame if models is None else frame[frame["model"].isin(models)]
+
+
 def measure(
     name: str, splits: int = SPLITS, test_share: float = TEST_SHARE, params: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    from benchmarks.quality_sets import load_set
-
     started = time.perf_counter()
-    frame = load_set(name)
+    frame = load_replay_set(name)
     rows = []
     for seed in range(splits):
         rows.append(one_split(frame, seed, test_share, params))

@@ -133,3 +133,22 @@ def test_an_unknown_set_name_is_refused_naming_the_known_ones(module, capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "unknown set(s) nope" in err and "math_l5" in err
+
+
+@pytest.mark.parametrize("name", ["swebench-24", "swebench-6a", "swebench-6b", "gsm8k-4", "math_l5-4a",
+                                  "math_l5-4b"])  # fmt: skip
+def test_each_model_set_of_the_replay_holds_exactly_its_models(name):
+    from benchmarks.holdout_sets import MODEL_SETS, load_replay_set
+    from router._exceptions import RouterError
+
+    try:
+        frame = load_replay_set(name)
+    except (FileNotFoundError, RouterError) as exc:
+        pytest.skip(f"shared data absent (it never lives in the repository): {exc}")
+    shared, models = MODEL_SETS[name]
+    expected = 24 if models is None else len(models)
+    assert frame["model"].nunique() == expected
+    assert models is None or set(frame["model"]) == set(models)
+    # Every task was tried by every model of the set: the replay compares against the test part's own hull.
+    assert (frame.groupby("task_id")["model"].nunique() == expected).all()
+    assert frame["metadata"].notna().all() if shared == "swebench" else "metadata" not in frame.columns
