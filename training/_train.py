@@ -72,7 +72,8 @@ def train_router(
         regressions' stopping tolerance), ``pooling`` ("independent", "pooled" or "both"), ``guard_z`` and
         ``hull_guard`` (the hull guard's bar, and whether it is on), ``drop_dominated`` (with the guard
         off, leave models below the hull of fixed models out of the choice unless out-of-fold evidence keeps
-        them).
+        them), ``cost_signal`` ("auto", "per_task" or "per_model": the cost the choice decides on, each
+        task's prediction or each model's mean; "auto" keeps the one that chooses better out of fold).
 
     Examples
     --------

@@ -164,6 +164,9 @@ def show_guard(report: dict[str, Any]) -> None:
         + ", ".join(guard["at_default"]),
         highlight=False,
     )
+    if report.get("cost_signal"):
+        # Which cost the choice decided on, per fold: each task's predicted cost or each model's mean.
+        out.print(f"cost term at each fold: {', '.join(report['cost_signal'])}", highlight=False)
     out.print("hull guard per tradeoff (majority over folds):", highlight=False)
     runs: list[list[Any]] = []  # [first tradeoff, last tradeoff, decision, fewest agreeing folds]
     for t, vote in guard["per_tradeoff"].items():

@@ -117,6 +117,8 @@ def test_evaluate_cv_says_per_tradeoff_whether_the_guard_routes_learned_or_fixed
     assert "hull guard per tradeoff" in text
     assert "default: success" in text and "over the hull at that cost" in text
     assert "fixed " in text or "learned (" in text
+    folds = text.split("cost term at each fold: ")[1].split(" hull guard")[0].split(", ")
+    assert len(folds) == 3 and set(folds) <= {"per_task", "per_model"}
 
 
 def test_the_guard_can_be_turned_off():

@@ -46,6 +46,8 @@ def test_run_logs_params_data_identity_and_metrics(experiment, client, label):
     params = run.data.params
     assert params["estimator"] == ESTIMATOR
     assert params["policy.hull_guard_default"].split()[0] in ("learned", "fixed")
+    assert params["policy.cost_signal"] == "auto"
+    assert params["policy.cost_signal_used"] in ("per_task", "per_model")
     assert (params["data.rows"], params["data.tasks"], params["data.models"]) == (
         "1200",
         "400",

@@ -7,7 +7,7 @@ scored on the same tasks with their real outcomes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -46,6 +46,7 @@ class CrossValidation:
     base_rates: list[np.ndarray]
     guards: list[np.ndarray]  # per fold: the hull guard's mask, one row per TRADEOFF_GRID entry
     guard_reports: list[dict[str, Any]]  # per fold: the guard's decisions (fitted.meta["hull_guard"])
+    cost_signals: list[str] = field(default_factory=list)  # per fold: the cost term the router kept
 
 
 def cross_validate(
@@ -76,6 +77,7 @@ def cross_validate(
     bases = []
     guards: list[np.ndarray] = []
     guard_reports: list[dict[str, Any]] = []
+    cost_signals: list[str] = []
     for k, (tr, te) in enumerate(KFold(folds, shuffle=True, random_state=seed).split(np.arange(n))):
         fitted = fit_router(data.subset(tr), catalog, fit_params, target_share=target_share)
         p[te], c[te] = predict_matrix(fitted, data.subset(te))
@@ -85,7 +87,10 @@ def cross_validate(
         bases.append(fitted.arrays["base_rate"])
         guards.append(fitted.arrays["guard_mask"])
         guard_reports.append(fitted.meta["hull_guard"])
-    return CrossValidation(data, p, c, kappa, tradeoff, tables, fold_of, bases, guards, guard_reports)
+        cost_signals.append(fitted.meta["cost_signal"]["used"])
+    return CrossValidation(
+        data, p, c, kappa, tradeoff, tables, fold_of, bases, guards, guard_reports, cost_signals
+    )
 
 
 def quality_report(cv: CrossValidation) -> dict[str, Any]:
@@ -146,6 +151,7 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
             "tradeoff_median": float(np.median(cv.tradeoff[full])),
         },
         "guard": guard_summary(cv.guard_reports),
+        "cost_signal": cv.cost_signals,
         "cascade": curve_metrics(cascade, singles),
         "cascade_points": cascade.tolist(),
         "fixed_cascade_cheap_best": {"cost": fixed_cost, "success": fixed_success},

@@ -93,6 +93,9 @@ def run_params(meta: dict[str, Any], test_size: float) -> dict[str, Any]:
         "policy.default_tradeoff": meta["default_tradeoff"],
         "policy.pooling": params.get("pooling", "independent"),
         "policy.guard_z": params.get("guard_z", ""),
+        # The cost the choice decides on: as asked ("auto", ...) and as kept (per-task or per-model).
+        "policy.cost_signal": params.get("cost_signal", "per_task"),
+        "policy.cost_signal_used": meta.get("cost_signal", {}).get("used", "per_task"),
         # Whether the router decides by the learned choice or routes as the best fixed mix at its default.
         "policy.hull_guard_default": meta.get("hull_guard", {}).get("default", ""),
         "seed": params["seed"],
