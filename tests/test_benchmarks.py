@@ -152,3 +152,24 @@ def test_each_model_set_of_the_replay_holds_exactly_its_models(name):
     # Every task was tried by every model of the set: the replay compares against the test part's own hull.
     assert (frame.groupby("task_id")["model"].nunique() == expected).all()
     assert frame["metadata"].notna().all() if shared == "swebench" else "metadata" not in frame.columns
+
+
+def test_auc_ceiling_credits_a_context_that_carries_difficulty_and_not_one_that_does_not():
+    import numpy as np
+
+    from benchmarks.auc_ceiling import measure
+    from training.synthetic import generate_outcomes
+
+    frame = generate_outcomes(300, seed=3)
+    mean = frame.groupby("task_id")["success"].mean()
+    rng = np.random.default_rng(0)
+    # "informative": the task's own difficulty, bucketed (a context that knows it); "noise": a coin.
+    bucket = {t: f"b{int(v * 3.999)}" for t, v in mean.items()}
+    coin = {t: f"c{rng.integers(4)}" for t in mean.index}
+    frame["metadata"] = [json.dumps({"good": bucket[t], "noise": coin[t]}) for t in frame["task_id"]]
+    good = measure(frame, "good", seeds=1)["rows"]
+    noise = measure(frame, "noise", seeds=1)["rows"]
+    assert good["good only"]["median_auc_mean"] > 0.65
+    assert noise["noise only"]["median_auc_mean"] < good["good only"]["median_auc_mean"] - 0.1
+    others = good["the other models' outcomes on the task (not known at decision time)"]
+    assert 0.5 < others["median_auc_mean"] <= 1.0
