@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from router.learned.policy import choose_many, mu_for
-from training.fit.guard import evidence, hull_at
+from training.fit.guard import MASK_EVIDENCE_TASKS, evidence, hull_at
 
 if TYPE_CHECKING:
     from training.data.outcomes import TaskMatrix
@@ -76,9 +76,13 @@ def curve_gain(
     own cost, in real outcomes and costs.
 
     Where a model was not tried on a task, its outcome and cost count at their predictions (``oof_p``,
-    ``predicted_c``), the same numbers for every candidate cost term."""
+    ``predicted_c``), the same numbers for every candidate cost term. Past ``MASK_EVIDENCE_TASKS`` evidence
+    tasks, on a fixed random sample of them (the same for every candidate)."""
     s, c, p, _ = evidence(data.success, data.cost, data.observed, oof_p, predicted_c)
     choice_c = evidence(data.success, data.cost, data.observed, oof_p, choice_c)[3]
+    if len(s) > MASK_EVIDENCE_TASKS:
+        keep = np.sort(np.random.default_rng(0).choice(len(s), MASK_EVIDENCE_TASKS, replace=False))
+        s, c, p, choice_c = s[keep], c[keep], p[keep], choice_c[keep]
     rows = np.arange(len(s))
     mean_s, mean_c = s.mean(axis=0), c.mean(axis=0)
     gains = []

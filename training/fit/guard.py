@@ -52,7 +52,7 @@ class HullGuard:
     tradeoffs: np.ndarray  # (n_grid,)
     mask: np.ndarray  # (n_grid, n_models) bool: the models the choice may pick at each tradeoff
     decisions: list[str]  # per tradeoff: "learned (<rule>)" or "fixed <model>"
-    gains: np.ndarray  # per tradeoff: out-of-fold mean utility gain of the kept rule over j*(t)
+    gains: np.ndarray  # per tradeoff: out-of-fold mean utility gain of the kept rule over j*(t); 0 when off
     hull_models: list[str]
 
     def report(self) -> dict[str, Any]:
@@ -163,6 +163,27 @@ def hull_models_mask(
         elif (mask[k] & ~on_hull).any():
             decisions[k] = "learned (hull models and specialists)"
     return mask, decisions
+
+
+def guard_off(
+    success: np.ndarray,
+    cost: np.ndarray,
+    observed: np.ndarray,
+    oof_p: np.ndarray,
+    oof_c: np.ndarray,
+    tradeoffs: np.ndarray,
+    models: list[str],
+) -> HullGuard:
+    """The guard when it is off: every model allowed at every tradeoff, nothing weighed (``decide_guard``'s
+    rules cost seconds on large logs, for decisions that would be thrown away)."""
+    s, c, _, _ = evidence(success, cost, observed, oof_p, oof_c)
+    return HullGuard(
+        tradeoffs,
+        np.ones((len(tradeoffs), len(models)), dtype=bool),
+        ["learned (all models; guard off)"] * len(tradeoffs),
+        np.zeros(len(tradeoffs)),
+        [models[j] for j in hull_vertices(c.mean(axis=0), s.mean(axis=0))],
+    )
 
 
 def decide_guard(

@@ -16,7 +16,7 @@ from router.learned.policy import MAX_CHAIN_MODELS, choose_many, failure_table, 
 from training.data.outcomes import TaskMatrix
 from training.fit.classifiers import FitParams, FittedModels, fit_models
 from training.fit.cost_signal import cost_variants, curve_gain, per_model_costs
-from training.fit.guard import HullGuard, decide_guard, hull_at, hull_models_mask
+from training.fit.guard import HullGuard, decide_guard, guard_off, hull_at, hull_models_mask
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -209,24 +209,24 @@ def _policy(
 ) -> tuple[HullGuard, float]:
     """The hull guard (or the dominated-model mask) and the default tradeoff of the choice that decides on
     ``oof_p`` and the cost term ``oof_c``."""
-    guard = decide_guard(
-        data.success,
-        data.cost,
-        data.observed,
-        oof_p,
-        oof_c,
-        kappa,
-        TRADEOFF_GRID,
-        data.models,
-        params.guard_z,
-    )
-    if not params.hull_guard and params.drop_dominated:
-        guard.mask, guard.decisions = hull_models_mask(
-            data.success, data.cost, data.observed, oof_p, oof_c, kappa, TRADEOFF_GRID
+    if params.hull_guard:
+        guard = decide_guard(
+            data.success,
+            data.cost,
+            data.observed,
+            oof_p,
+            oof_c,
+            kappa,
+            TRADEOFF_GRID,
+            data.models,
+            params.guard_z,
         )
-    elif not params.hull_guard:
-        guard.mask[:] = True
-        guard.decisions = ["learned (all models; guard off)"] * len(guard.decisions)
+    else:
+        guard = guard_off(data.success, data.cost, data.observed, oof_p, oof_c, TRADEOFF_GRID, data.models)
+        if params.drop_dominated:
+            guard.mask, guard.decisions = hull_models_mask(
+                data.success, data.cost, data.observed, oof_p, oof_c, kappa, TRADEOFF_GRID
+            )
     tradeoff = calibrate_tradeoff(
         data,
         oof_p,
