@@ -30,8 +30,6 @@ import numpy as np
 
 from benchmarks._util import progress
 
-SHRINK = 10.0  # the router's own shrinkage of a context value's code (training.fit.context.SHRINK)
-
 
 def _residual(success: np.ndarray) -> np.ndarray:
     """Per task: mean over models of (outcome - that model's base rate on these tasks)."""
@@ -39,6 +37,9 @@ def _residual(success: np.ndarray) -> np.ndarray:
 
 
 def _code_fit(values: np.ndarray, success: np.ndarray) -> dict[str, float]:
+    """Each context value's code as the router encodes it: its tasks' residual sum over (count + SHRINK)."""
+    from training.fit.context import SHRINK
+
     resid = _residual(success)
     codes: dict[str, float] = {}
     for value in np.unique(values):
