@@ -173,7 +173,10 @@ def test_attempts_are_recorded_with_openai_usage(api, handler, recorder):
         ("sonnet", 0.0, 0, 0),
         ("haiku", 1.0, 30, 7),
     ]
-    assert recorder.rows[0]["error"].startswith("unavailable: Error code: 529")
+    # The reason is ours; the rest is the SDK's wording, which changes between releases.
+    error = recorder.rows[0]["error"]
+    assert error.startswith("unavailable: ")
+    assert "Overloaded" in error
 
 
 @pytest.mark.parametrize("status", [400, 403, 404, 409, 422, 500, 503])
