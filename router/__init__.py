@@ -23,6 +23,7 @@ from router._types import (
     ModelSelection,
     ModelTier,
     RoutingDecision,
+    Step,
     TaskComplexity,
     TaskType,
 )
@@ -86,6 +87,7 @@ __all__ = [
     "RouterError",
     "RoutingDecision",
     "RoutingStats",
+    "Step",
     "TaskComplexity",
     "TaskDeadlineError",
     "TaskType",

@@ -126,7 +126,9 @@ class RoutingDecision(_Frozen):
     ``p_success`` is empty for the heuristic router; ``expected_cost_usd`` has an entry for every candidate;
     ``escalation`` is the order to try when a result is rejected, starting with ``model``; ``metadata`` is
     the task's metadata as ``route`` took it (string keys to string values), None when it was given none,
-    so that ``FallbackHandler.execute_decision`` records it with the attempts.
+    so that ``FallbackHandler.execute_decision`` records it with the attempts. ``novelty`` is how far the task
+    lies from the tasks a learned router was trained on (None for the heuristic); ``model_version`` names the
+    trained model that decided (None for the heuristic and for a local artifact without a registry version).
     """
 
     model: str
@@ -141,6 +143,23 @@ class RoutingDecision(_Frozen):
     source: str = "heuristic"
     decision_id: str = ""
     metadata: dict[str, str] | None = None
+    novelty: float | None = None
+    model_version: str | None = None
+
+
+class Step(_Frozen):
+    """What to do next for a task, given the attempts already made (``Router.next_step``).
+
+    ``model`` is the model to call next, or None to stop; ``answer_from`` is the index, in the attempts
+    given, of the answer to return when stopping (None when there is none to return); ``p_correct`` is the
+    calibrated probability that this answer is right (None where the router has no acceptance model);
+    ``reasons`` says why, in words a person reads ("2 of 2 answers agree", "answer empty").
+    """
+
+    model: str | None
+    answer_from: int | None = None
+    p_correct: float | None = Field(default=None, ge=0, le=1)
+    reasons: list[str] = Field(default_factory=list)
 
 
 _FIELDS: dict[type, frozenset[str]] = {}

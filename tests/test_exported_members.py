@@ -17,6 +17,7 @@ CONTRACT = [
     "CostTracker",
     "Router",
     "RoutingDecision",
+    "Step",
     # The ledger's records.
     "CostEntry",
     "CostSummary",

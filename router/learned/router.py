@@ -384,6 +384,8 @@ class LearnedRouter(Router):
                 "source": self.source,
                 "decision_id": decision_id,
                 "metadata": metadata,
+                "novelty": None,
+                "model_version": None,
             },
         )
 

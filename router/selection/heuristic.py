@@ -257,6 +257,8 @@ class HeuristicRouter:
                 "source": source or self.source,
                 "decision_id": new_decision_ids(1)[0],
                 "metadata": metadata,
+                "novelty": None,
+                "model_version": None,
             },
         )
 
