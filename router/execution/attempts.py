@@ -40,6 +40,13 @@ class AttemptRecorder(Protocol):
     input_cost, output_cost, duration_ms, success, error, attempt, decision_id``, plus ``task_type``,
     ``description``, ``propensity`` (first attempt only) and ``metadata`` (a dict of str to str) when the
     caller gave them. Costs are None: the ledger prices the tokens from its catalog.
+
+    In a cascade (``FallbackHandler.execute_decision(..., answer=extract)``) every attempt also carries
+    ``answer`` (the str that ``extract`` returned for the response; None for an error, or when ``extract``
+    returned None or raised) and ``output`` (the response text, cut to ``ExecutionConfig.output.max_chars``,
+    when ``ExecutionConfig.output.keep`` is set; None otherwise). Without ``answer=`` neither is passed.
+    A clean attempt is recorded with ``success=1.0`` as before (the call returned and no verifier rejected
+    it): whether its answer was right is for whoever judges the answers later.
     """
 
     def record(self, *args: Any, **fields: Any) -> object: ...
@@ -54,6 +61,30 @@ def usage_of(result: object) -> tuple[int, int]:
         getattr(usage, "output_tokens", None) or getattr(usage, "completion_tokens", 0),
     )
     return tokens[0] if isinstance(tokens[0], int) else 0, tokens[1] if isinstance(tokens[1], int) else 0
+
+
+def text_of(result: object) -> str | None:
+    """The text of a response: a str as it is, an ``anthropic`` Message's text blocks joined, an ``openai``
+    chat completion's first message; None for anything else.
+
+    >>> text_of("42"), text_of(object())
+    ('42', None)
+    """
+    if isinstance(result, str):
+        return result
+    content = getattr(result, "content", None)
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        texts = [
+            text for text in (getattr(block, "text", None) for block in content) if isinstance(text, str)
+        ]
+        return "".join(texts) if texts else None
+    choices = getattr(result, "choices", None)
+    if isinstance(choices, list) and choices:
+        text = getattr(getattr(choices[0], "message", None), "content", None)
+        return text if isinstance(text, str) else None
+    return None
 
 
 class Statistics:

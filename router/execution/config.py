@@ -1,4 +1,4 @@
-"""Typed configuration of resilient execution: retries, backoff, deadline and circuit breaking.
+"""Typed configuration of resilient execution: retries, backoff, deadline, circuit breaking, kept outputs.
 
 The defaults ship in ``router/data/execution.toml``; they are read on first use, never at import time.
 """
@@ -54,6 +54,17 @@ class BreakerConfig(_Strict):
         return self
 
 
+class OutputConfig(_Strict):
+    """Whether a cascade's attempts send their response text to the recorder, and how much of it.
+
+    Off by default: responses can be long and may hold what a ledger should not keep. The extracted
+    ``answer`` is always recorded in a cascade; this decides only the ``output`` field.
+    """
+
+    keep: bool = False
+    max_chars: int = Field(default=20_000, ge=1)
+
+
 class ExecutionConfig(_Strict):
     """Everything that tunes the FallbackHandler.
 
@@ -68,6 +79,7 @@ class ExecutionConfig(_Strict):
 
     retry: RetryConfig = Field(default_factory=RetryConfig)
     breaker: BreakerConfig = Field(default_factory=BreakerConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)
 
     @classmethod
     def default(cls) -> ExecutionConfig:
@@ -96,6 +108,18 @@ class ExecutionConfig(_Strict):
         except ValidationError as exc:
             raise ConfigError(validation_message(exc, "invalid circuit breaker settings")) from exc
         return self.model_copy(update={"breaker": breaker})
+
+    def with_output(self, **changes: object) -> ExecutionConfig:
+        """A copy with some kept-output fields changed, validated again.
+
+        >>> ExecutionConfig.default().with_output(keep=True).output.max_chars
+        20000
+        """
+        try:
+            output = OutputConfig.model_validate({**self.output.model_dump(), **changes})
+        except ValidationError as exc:
+            raise ConfigError(validation_message(exc, "invalid output settings")) from exc
+        return self.model_copy(update={"output": output})
 
 
 @cache

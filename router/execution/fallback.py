@@ -11,7 +11,7 @@ import asyncio
 import random
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError, RouterError, UnrecoverableError
@@ -20,6 +20,7 @@ from router._types import RoutingDecision
 from router.execution.attempts import AttemptRecorder, Statistics
 from router.execution.backoff import Backoff
 from router.execution.breaker import CircuitBreaker
+from router.execution.cascade import Cascade, CascadeResult, Extract, NextStepRouter
 from router.execution.config import ExecutionConfig
 from router.execution.failures import HEALTH_FAILURES, describe
 from router.execution.run import Call, Outcome, Sleep, Steps, TaskRun
@@ -28,6 +29,7 @@ from router.selection.selector import ModelSelector
 
 if TYPE_CHECKING:
     from router._sink import EventSink
+    from router.estimation.estimator import FileArg
 
 T = TypeVar("T")
 
@@ -190,20 +192,7 @@ class FallbackHandler:
             escalation,
             metadata,
         )
-        try:
-            outcome: Outcome | None = None
-            while True:
-                try:
-                    step = steps.send(outcome)
-                except StopIteration as done:
-                    return done.value
-                if isinstance(step, Sleep):
-                    self._sleep(step.seconds)
-                    outcome = None
-                else:
-                    outcome = self._call(execute_fn, step)
-        finally:
-            steps.close()
+        return self._drive(steps, execute_fn)
 
     async def aexecute_with_fallback(
         self,
@@ -244,21 +233,9 @@ class FallbackHandler:
             escalation,
             metadata,
         )
-        try:
-            outcome: Outcome | None = None
-            while True:
-                try:
-                    step = steps.send(outcome)
-                except StopIteration as done:
-                    return done.value
-                if isinstance(step, Sleep):
-                    await self._async_sleep(step.seconds)
-                    outcome = None
-                else:
-                    outcome = await self._acall(execute_fn, step)
-        finally:
-            steps.close()
+        return await self._adrive(steps, execute_fn)
 
+    @overload
     def execute_decision(
         self,
         decision: RoutingDecision,
@@ -268,7 +245,42 @@ class FallbackHandler:
         accept: Callable[[T], bool] | None = None,
         description: str | None = None,
         metadata: Mapping[str, str] | None = None,
-    ) -> T:
+        answer: None = None,
+        router: None = None,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+    ) -> T: ...
+
+    @overload
+    def execute_decision(
+        self,
+        decision: RoutingDecision,
+        task_id: str,
+        execute_fn: Callable[[str], T],
+        *,
+        accept: Callable[[T], bool] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        answer: Callable[[T], str | None],
+        router: NextStepRouter,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+    ) -> CascadeResult[T]: ...
+
+    def execute_decision(
+        self,
+        decision: RoutingDecision,
+        task_id: str,
+        execute_fn: Callable[[str], Any],
+        *,
+        accept: Callable[[Any], bool] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        answer: Extract | None = None,
+        router: NextStepRouter | None = None,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+    ) -> Any:
         """Run a router's decision: its model first, then its escalation and alternatives.
 
         A result that ``accept`` rejects goes to the next model of ``decision.escalation`` (the learned
@@ -277,27 +289,100 @@ class FallbackHandler:
         ``metadata`` is recorded with every attempt; when omitted (None) the decision's own
         ``decision.metadata`` (what ``route`` took) is recorded, and an explicit ``metadata`` wins over it.
 
+        With ``answer`` (``extract(response) -> str | None``) the task runs as a cascade: after every
+        attempt that comes back without error, the answer is extracted and recorded, and
+        ``router.next_step(description, answers, tradeoff=decision.tradeoff, files=files, context=context,
+        metadata=...)`` says whether to call another model or to stop and with which answer; the result is a
+        :class:`~router.execution.cascade.CascadeResult` (the chosen response, its attempt, ``p_correct``,
+        reasons). ``router`` (the router that made ``decision``) and ``description`` (the text it routed)
+        are then required; ``files`` and ``context`` are what ``route`` took. A verifier still wins:
+        with ``accept``, an accepted response stops the cascade and a rejected one escalates as above.
+        Errors are retried and fall back as without ``answer``; when no model is left to call after some
+        answers came back, the cascade stops with the best of them instead of raising. An ``extract`` that
+        raises counts as no answer (logged); a ``next_step`` that fails stops at the best answer (logged).
+
         Examples
         --------
         >>> from router import Router
         >>> d = Router().route("Fix typo in README")
         >>> FallbackHandler().execute_decision(d, "t-2", lambda model: f"done by {model}")
         'done by haiku'
+        >>> r = Router()
+        >>> d = r.route("Fix typo in README")
+        >>> replies = {"haiku": "", "sonnet": "fixed"}
+        >>> done = FallbackHandler().execute_decision(
+        ...     d, "t-3", replies.get, answer=str, router=r, description="Fix typo in README"
+        ... )
+        >>> done.response, done.model, done.attempt, [a.model for a in done.answers]
+        ('fixed', 'sonnet', 2, ['haiku', 'sonnet'])
         """
-        alternatives = [*decision.escalation[1:], *(m.name for m in decision.selection.alternatives)]
-        return self.execute_with_fallback(
-            decision.model,
-            task_id,
-            execute_fn,
-            alternatives,
-            accept=accept,
-            decision_id=decision.decision_id,
-            task_type=decision.complexity.task_type.value,
-            description=description,
-            propensity=decision.propensity,
-            escalation=decision.escalation or None,
-            metadata=decision.metadata if metadata is None else metadata,
+        steps = self._decision_steps(
+            decision, task_id, accept, description, metadata, answer, router, files, context
         )
+        return self._drive(steps, execute_fn)
+
+    @overload
+    async def aexecute_decision(
+        self,
+        decision: RoutingDecision,
+        task_id: str,
+        execute_fn: Callable[[str], Awaitable[T]],
+        *,
+        accept: Callable[[T], bool] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        answer: None = None,
+        router: None = None,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+    ) -> T: ...
+
+    @overload
+    async def aexecute_decision(
+        self,
+        decision: RoutingDecision,
+        task_id: str,
+        execute_fn: Callable[[str], Awaitable[T]],
+        *,
+        accept: Callable[[T], bool] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        answer: Callable[[T], str | None],
+        router: NextStepRouter,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+    ) -> CascadeResult[T]: ...
+
+    async def aexecute_decision(
+        self,
+        decision: RoutingDecision,
+        task_id: str,
+        execute_fn: Callable[[str], Awaitable[Any]],
+        *,
+        accept: Callable[[Any], bool] | None = None,
+        description: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+        answer: Extract | None = None,
+        router: NextStepRouter | None = None,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+    ) -> Any:
+        """The asyncio twin of ``execute_decision``: awaits ``execute_fn(model)`` and ``async_sleep``.
+
+        Examples
+        --------
+        >>> import asyncio
+        >>> from router import Router
+        >>> async def call(model):
+        ...     return model.upper()
+        >>> d = Router().route("Fix typo in README")
+        >>> asyncio.run(FallbackHandler().aexecute_decision(d, "t-4", call))
+        'HAIKU'
+        """
+        steps = self._decision_steps(
+            decision, task_id, accept, description, metadata, answer, router, files, context
+        )
+        return await self._adrive(steps, execute_fn)
 
     # -- one failure, decided by hand ----------------------------------------------------------------
     def handle_failure(
@@ -368,6 +453,106 @@ class FallbackHandler:
         return stats
 
     # -- internals -----------------------------------------------------------------------------------
+    def _drive(self, steps: Steps, execute_fn: Callable[[str], Any]) -> Any:
+        try:
+            outcome: Outcome | None = None
+            while True:
+                try:
+                    step = steps.send(outcome)
+                except StopIteration as done:
+                    return done.value
+                if isinstance(step, Sleep):
+                    self._sleep(step.seconds)
+                    outcome = None
+                else:
+                    outcome = self._call(execute_fn, step)
+        finally:
+            steps.close()
+
+    async def _adrive(self, steps: Steps, execute_fn: Callable[[str], Awaitable[Any]]) -> Any:
+        try:
+            outcome: Outcome | None = None
+            while True:
+                try:
+                    step = steps.send(outcome)
+                except StopIteration as done:
+                    return done.value
+                if isinstance(step, Sleep):
+                    await self._async_sleep(step.seconds)
+                    outcome = None
+                else:
+                    outcome = await self._acall(execute_fn, step)
+        finally:
+            steps.close()
+
+    def _decision_steps(
+        self,
+        decision: RoutingDecision,
+        task_id: str,
+        accept: Callable[[Any], bool] | None,
+        description: str | None,
+        metadata: Mapping[str, str] | None,
+        answer: Extract | None,
+        router: NextStepRouter | None,
+        files: Sequence[FileArg] | None,
+        context: str | None,
+    ) -> Steps:
+        metadata = decision.metadata if metadata is None else metadata
+        cascade = self._cascade(decision, answer, router, description, files, context, metadata)
+        alternatives = [*decision.escalation[1:], *(m.name for m in decision.selection.alternatives)]
+        return self._start(
+            decision.model,
+            task_id,
+            alternatives,
+            accept,
+            decision.decision_id,
+            None,
+            decision.complexity.task_type.value,
+            description,
+            decision.propensity,
+            decision.escalation or None,
+            metadata,
+            cascade,
+        )
+
+    def _cascade(
+        self,
+        decision: RoutingDecision,
+        answer: Extract | None,
+        router: NextStepRouter | None,
+        description: str | None,
+        files: Sequence[FileArg] | None,
+        context: str | None,
+        metadata: Mapping[str, str] | None,
+    ) -> Cascade | None:
+        """The cascade that ``answer`` asks for, its arguments checked before any call; None without one."""
+        if answer is None:
+            if router is not None:
+                raise InvalidInputError("router= is used with answer= (a cascade); pass both, or neither")
+            return None
+        if not callable(answer):
+            raise InvalidInputError(
+                f"answer must be a callable extract(response) -> str | None, got {answer!r}"
+            )
+        if router is None or not callable(getattr(router, "next_step", None)):
+            raise InvalidInputError(
+                f"answer= needs router=, the router that made the decision (its next_step decides after each "
+                f"answer); got {router!r}"
+            )
+        if not isinstance(description, str) or not description.strip():
+            raise InvalidInputError(
+                f"answer= needs description=, the task text the router routed (next_step reads it); "
+                f"got {description!r}"
+            )
+        tradeoff, text = decision.tradeoff, description
+
+        def next_step(answers: Sequence[Any]) -> Any:
+            return router.next_step(
+                text, answers, tradeoff=tradeoff, files=files, context=context, metadata=metadata
+            )
+
+        return Cascade(answer, next_step, self.config.output)
+
     def _start(
         self,
         model: str,
@@ -381,6 +566,7 @@ class FallbackHandler:
         propensity: float | None = None,
         escalation: Sequence[str] | None = None,
         metadata: Mapping[str, str] | None = None,
+        cascade: Cascade | None = None,
     ) -> Steps:
         if not isinstance(task_id, str) or not task_id:
             raise InvalidInputError(f"task_id must be a non-empty string, got {task_id!r}")
@@ -405,7 +591,7 @@ class FallbackHandler:
         # The escalation's models belong to the pool: a rejected result may go to any of them.
         pool += [m for m in chain or () if m not in pool]
         run = TaskRun(
-            self, task_id, pool, _strategy(strategy or self.default_strategy), accept, fields, chain
+            self, task_id, pool, _strategy(strategy or self.default_strategy), accept, fields, chain, cascade
         )
         return run.steps()
 

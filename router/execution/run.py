@@ -25,6 +25,8 @@ from router.execution.strategy import FallbackStrategy, order_by_strategy, plan_
 
 if TYPE_CHECKING:
     from router._sink import EventSink
+    from router._types import Step as CascadeStep
+    from router.execution.cascade import Cascade
 
 
 log = logging.getLogger("router")
@@ -79,6 +81,7 @@ class TaskRun:
         accept: Callable[[Any], bool] | None,
         record_fields: dict[str, Any],
         escalation: list[str] | None = None,
+        cascade: Cascade | None = None,
     ) -> None:
         self.h = handler
         self.task_id = task_id
@@ -94,12 +97,21 @@ class TaskRun:
         self.last_error: BaseException | None = None
         self.escalating = False
         self.kind = "first"  # the current attempt's kind, for telemetry
+        self.cascade = cascade
         start = handler._clock()
         deadline_s = handler.config.retry.task_deadline_s
         self.deadline = start + deadline_s if deadline_s is not None else math.inf
 
     # -- the whole task ------------------------------------------------------------------------------
     def steps(self) -> Steps:
+        if self.cascade is None:
+            return (yield from self._walk())
+        try:
+            return (yield from self._walk())
+        except _Settled as settled:  # the models ran out after answers came back: stop with those
+            return self._conclude(self.cascade.fallback(settled.why))
+
+    def _walk(self) -> Steps:
         order = self._initial_order()
         not_before: dict[str, float] = {}
         while True:
@@ -107,6 +119,15 @@ class TaskRun:
             outcome = yield Call(model)
             assert outcome is not None  # the drivers always send the outcome of a Call
             failure = self._judge(model, outcome, waited)
+            if failure is None and self.cascade is not None:
+                # A verifier's word, where there is one, wins over the router's.
+                step = (
+                    self.cascade.verified() if self.accept is not None else self.cascade.decide(self._known)
+                )
+                if step.model is None:
+                    return self._conclude(step)
+                order, self.escalating = [step.model], True
+                continue
             if failure is None:
                 self._finish(succeeded=True)
                 return outcome.result
@@ -130,6 +151,19 @@ class TaskRun:
             not_before[model] = self.h._clock() + self.h.backoff.delay(retry, failure.retry_after)
             self.escalating = failure.reason is FailureReason.QUALITY
             order = plan.order
+
+    def _known(self, model: str) -> bool:
+        """Whether the handler can call ``model``; a cascade's pick outside the pool joins it."""
+        if model not in self.h.catalog.names():
+            return False
+        if model not in self.pool:
+            self.pool.append(model)
+        return True
+
+    def _conclude(self, step: CascadeStep) -> Any:
+        assert self.cascade is not None
+        self._finish(succeeded=True)
+        return self.cascade.result(step)
 
     def _initial_order(self) -> list[str]:
         first, others = self.pool[0], self.pool[1:]
@@ -184,11 +218,14 @@ class TaskRun:
         """Record the attempt; return its failure, or None when it succeeded and was accepted."""
         self._count_attempt(model)
         tokens = usage_of(outcome.result) if outcome.error is None else (0, 0)
+        cascade, answered = self.cascade, None
         if outcome.error is None:
             self.h.breaker.record_success(model)  # it answered, whatever we think of the answer
             self.last_result = outcome.result
+            if cascade is not None:
+                answered = cascade.read(outcome.result)
             if self.accept is None or self.accept(outcome.result):
-                self._record(model, outcome, waited, tokens, None)
+                self._record(model, outcome, waited, tokens, None, answered)
                 return None
             failure = Failure(FailureReason.QUALITY, "result rejected by accept()")
         else:
@@ -200,7 +237,7 @@ class TaskRun:
                 self.h.breaker.release(model)
             else:
                 self.h.breaker.record_success(model)  # a 400 is an answer: the model is up
-        self._record(model, outcome, waited, tokens, failure)
+        self._record(model, outcome, waited, tokens, failure, answered)
         self.h._stats.failure(model, failure.reason)
         if failure.fatal:
             self._give_up(UnrecoverableError, f"{model} failed with an error no retry can fix")
@@ -231,7 +268,13 @@ class TaskRun:
                 log.warning("telemetry collector failed (%r); the task goes on", exc)
 
     def _record(
-        self, model: str, outcome: Outcome, waited: float, tokens: tuple[int, int], failure: Failure | None
+        self,
+        model: str,
+        outcome: Outcome,
+        waited: float,
+        tokens: tuple[int, int],
+        failure: Failure | None,
+        answered: tuple[str | None, str | None] | None = None,
     ) -> None:
         error = None if failure is None else f"{failure.reason.value}: {failure.message}"
         attempt = Attempt(
@@ -246,6 +289,11 @@ class TaskRun:
             output_tokens=tokens[1],
         )
         self.attempts.append(attempt)
+        cascade = self.cascade
+        # In a cascade every attempt carries its answer and output fields (None for an error).
+        extra = {} if cascade is None else cascade.fields(*(answered or (None, None)))
+        if cascade is not None and answered is not None:
+            cascade.answered(model, attempt.number, outcome.result, *answered)
         if self.h.recorder is not None:
             self.h.recorder.record(
                 model=model,
@@ -261,6 +309,7 @@ class TaskRun:
                 # The router's propensity belongs to its own choice, the first attempt; later attempts
                 # follow from that attempt's failure.
                 **(self.fields if attempt.number == 1 else _without(self.fields, "propensity")),
+                **extra,
             )
         collector = self.h.collector
         if collector is not None:
@@ -294,6 +343,14 @@ class TaskRun:
                 log.warning("telemetry collector failed (%r); the task goes on", exc)
 
     def _give_up(self, kind: type[ExecutionError], why: str) -> NoReturn:
+        cascade = self.cascade
+        if (
+            cascade is not None
+            and cascade.answers
+            and self.accept is None  # with a verifier, a response it did not accept is never returned
+            and not issubclass(kind, UnrecoverableError)
+        ):
+            raise _Settled(f"no further model could be called ({why})")
         self._finish(succeeded=False)
         tried = ", ".join(f"#{a.number} {a.model} {a.reason or 'ok'}" for a in self.attempts) or "none"
         last = f" Last error: {type(self.last_error).__name__}: {self.last_error}" if self.last_error else ""
@@ -301,6 +358,14 @@ class TaskRun:
         raise kind(
             message, task_id=self.task_id, attempts=self.attempts, last_result=self.last_result
         ) from self.last_error
+
+
+class _Settled(Exception):
+    """A cascade's run cannot call another model but has answers: it ends with them, not with an error."""
+
+    def __init__(self, why: str) -> None:
+        super().__init__(why)
+        self.why = why
 
 
 def _without(fields: dict[str, Any], key: str) -> dict[str, Any]:

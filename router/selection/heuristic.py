@@ -6,6 +6,7 @@ model behind the same methods; it lives above the learned stage so that this one
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import math
 import numbers
@@ -21,6 +22,7 @@ from router._metadata import Metadata, batch_metadata, check_metadata, decision_
 from router._types import (
     ComplexityLevel,
     RoutingDecision,
+    Step,
     TaskComplexity,
     TaskType,
     construct,
@@ -37,6 +39,7 @@ from router.estimation.batch_estimate import (
 from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator, FileArg, check_descriptions, level_for
 from router.estimation.text_batch import text_batch
+from router.selection.next_step import check_attempts, follow_escalation
 from router.selection.selector import ModelSelector
 from router.selection.table import RouteTable, concat_tables
 
@@ -48,6 +51,10 @@ if TYPE_CHECKING:
     from router._sink import EventSink
 
 log = logging.getLogger("router")
+
+# Set while next_step routes a task again to read its escalation: that is not a decision the orchestrator
+# made, so telemetry must not count it. A context variable, so that other threads and tasks still emit.
+_NOT_A_DECISION: contextvars.ContextVar[bool] = contextvars.ContextVar("not_a_decision", default=False)
 
 
 def check_tradeoff(tradeoff: object) -> float | None:
@@ -152,10 +159,67 @@ class HeuristicRouter:
             self._emit_many(decisions, texts, time.perf_counter() - start)
         return decisions
 
+    def next_step(
+        self,
+        description: str,
+        attempts: Sequence[object],
+        *,
+        tradeoff: float | None = None,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Step:
+        """What to do next for a task, given the attempts already made: call a model, or stop.
+
+        The heuristic cascade: the models of ``route(...).escalation`` in turn, stopping at the first
+        attempt whose answer is not empty (what the fallback handler did before answers existed). With no
+        attempt, the router's choice; after an empty answer, the escalation's next model not yet tried; when
+        none is left, stop with no answer (``answer_from=None``). ``p_correct`` is None: the heuristic has no
+        model of whether an answer is right. A learned router overrides this with its acceptance model.
+
+        Parameters
+        ----------
+        description, tradeoff, files, context, metadata
+            As given to ``route`` for this task.
+        attempts : sequence
+            ``(model, answer, output)`` tuples, or objects with those attributes, in the order made;
+            ``model`` is a catalog model, ``answer`` and ``output`` are str or None.
+
+        Returns
+        -------
+        Step
+            ``model`` to call next or None to stop, ``answer_from`` the index in ``attempts`` of the answer
+            to return, and ``reasons`` in words.
+
+        Raises
+        ------
+        InvalidInputError
+            An attempt of another shape or a model outside the catalog (naming its index and value), or
+            the arguments ``route`` refuses.
+
+        Examples
+        --------
+        >>> r = HeuristicRouter()
+        >>> r.next_step("Fix typo in README", []).model
+        'haiku'
+        >>> r.next_step("Fix typo in README", [("haiku", "", "no idea")]).model
+        'sonnet'
+        >>> step = r.next_step("Fix typo in README", [("haiku", "", ""), ("sonnet", "done", "done")])
+        >>> step.model, step.answer_from
+        (None, 1)
+        """
+        checked = check_attempts(attempts, self.catalog)
+        quiet = _NOT_A_DECISION.set(True)
+        try:
+            escalation = self.route(description, files, context, tradeoff, metadata).escalation
+        finally:
+            _NOT_A_DECISION.reset(quiet)
+        return follow_escalation(escalation, checked)
+
     def _emit(self, decision: RoutingDecision, latency_s: float, description: str) -> None:
         """Tell the collector; a failing one is logged, never raised into the caller's decision."""
         collector = self.collector
-        if collector is None:
+        if collector is None or _NOT_A_DECISION.get():
             return
         try:
             collector.record_decision(decision, latency_s, description, self.model_uri)
