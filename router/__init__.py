@@ -31,7 +31,8 @@ from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator
 from router.execution.attempts import Attempt, AttemptRecorder
 from router.execution.breaker import BreakerState, CircuitBreaker
-from router.execution.config import BreakerConfig, ExecutionConfig, RetryConfig
+from router.execution.cascade import CascadeResult
+from router.execution.config import BreakerConfig, ExecutionConfig, OutputConfig, RetryConfig
 from router.execution.failures import FailureReason, classify
 from router.execution.fallback import FallbackHandler
 from router.execution.strategy import FallbackStrategy
@@ -59,6 +60,7 @@ __all__ = [
     "BudgetExceededError",
     "BudgetLimit",
     "BudgetStatus",
+    "CascadeResult",
     "Catalog",
     "CircuitBreaker",
     "ComplexityEstimator",
@@ -81,6 +83,7 @@ __all__ = [
     "ModelTier",
     "NoModelAvailableError",
     "OutcomeTransfer",
+    "OutputConfig",
     "RetryConfig",
     "RouteTable",
     "Router",
