@@ -289,8 +289,9 @@ class FallbackHandler:
         ``metadata`` is recorded with every attempt; when omitted (None) the decision's own
         ``decision.metadata`` (what ``route`` took) is recorded, and an explicit ``metadata`` wins over it.
 
-        With ``answer`` (``extract(response) -> str | None``) the task runs as a cascade: after every
-        attempt that comes back without error, the answer is extracted and recorded, and
+        With ``answer`` (``extract(response) -> str | None``) the task runs as a cascade: the decision's
+        model first; after every attempt that comes back without error, the answer is extracted and
+        recorded, and
         ``router.next_step(description, answers, tradeoff=decision.tradeoff, files=files, context=context,
         metadata=...)`` says whether to call another model or to stop and with which answer; the result is a
         :class:`~router.execution.cascade.CascadeResult` (the chosen response, its attempt, ``p_correct``,
