@@ -17,9 +17,10 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
-from router._types import Step
+from router._exceptions import InvalidInputError
+from router._types import RoutingDecision, Step
 from router.execution.attempts import text_of
-from router.execution.config import OutputConfig
+from router.execution.config import ExecutionConfig, OutputConfig
 from router.selection.next_step import Answered, has_answer
 
 T = TypeVar("T")
@@ -172,3 +173,41 @@ class Cascade:
             reasons=tuple(step.reasons),
             answers=tuple(self.answers),
         )
+
+
+def build_cascade(
+    decision: RoutingDecision,
+    answer: Extract | None,
+    router: NextStepRouter | None,
+    description: str | None,
+    files: Sequence[Any] | None,
+    context: str | None,
+    metadata: Mapping[str, str] | None,
+    config: ExecutionConfig,
+) -> Cascade | None:
+    """The cascade that ``execute_decision``'s arguments ask for, checked before any call (None without
+    ``answer``): ``router.next_step`` bound to the task as ``route`` saw it and to the decision's tradeoff."""
+    if answer is None:
+        if router is not None:
+            raise InvalidInputError("router= is used with answer= (a cascade); pass both, or neither")
+        return None
+    if not callable(answer):
+        raise InvalidInputError(f"answer must be a callable extract(response) -> str | None, got {answer!r}")
+    if router is None or not callable(getattr(router, "next_step", None)):
+        raise InvalidInputError(
+            f"answer= needs router=, the router that made the decision (its next_step decides after each "
+            f"answer); got {router!r}"
+        )
+    if not isinstance(description, str) or not description.strip():
+        raise InvalidInputError(
+            f"answer= needs description=, the task text the router routed (next_step reads it); "
+            f"got {description!r}"
+        )
+    tradeoff, text = decision.tradeoff, description
+
+    def next_step(answers: Sequence[Answered]) -> Step:
+        return router.next_step(
+            text, answers, tradeoff=tradeoff, files=files, context=context, metadata=metadata
+        )
+
+    return Cascade(answer, next_step, config.output)

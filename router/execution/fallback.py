@@ -1,8 +1,11 @@
 """The fallback handler: runs a task's call with retries, fallbacks, circuit breaking and escalation.
 
 What happens after each failure is decided in ``router.execution.strategy`` (per reason and strategy) and
-carried out in ``router.execution.run`` (waits, breaker, deadline, recording); this module is the public face
-and the two drivers, one for plain functions and one for coroutines.
+carried out in ``router.execution.run`` (waits, breaker, deadline, recording); a cascade's answers and the
+router's next step are kept in ``router.execution.cascade``. This module is the public face and the two
+drivers, one for plain functions and one for coroutines. It is longer than most because each public method
+has a sync and an async twin, and the decision methods' typed overloads (a response, or a ``CascadeResult``
+with ``answer=``) spell out their signatures twice more.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from router._types import RoutingDecision
 from router.execution.attempts import AttemptRecorder, Statistics
 from router.execution.backoff import Backoff
 from router.execution.breaker import CircuitBreaker
-from router.execution.cascade import Cascade, CascadeResult, Extract, NextStepRouter
+from router.execution.cascade import Cascade, CascadeResult, Extract, NextStepRouter, build_cascade
 from router.execution.config import ExecutionConfig
 from router.execution.failures import HEALTH_FAILURES, describe
 from router.execution.run import Call, Outcome, Sleep, Steps, TaskRun
@@ -499,7 +502,7 @@ class FallbackHandler:
         context: str | None,
     ) -> Steps:
         metadata = decision.metadata if metadata is None else metadata
-        cascade = self._cascade(decision, answer, router, description, files, context, metadata)
+        cascade = build_cascade(decision, answer, router, description, files, context, metadata, self.config)
         alternatives = [*decision.escalation[1:], *(m.name for m in decision.selection.alternatives)]
         return self._start(
             decision.model,
@@ -515,44 +518,6 @@ class FallbackHandler:
             metadata,
             cascade,
         )
-
-    def _cascade(
-        self,
-        decision: RoutingDecision,
-        answer: Extract | None,
-        router: NextStepRouter | None,
-        description: str | None,
-        files: Sequence[FileArg] | None,
-        context: str | None,
-        metadata: Mapping[str, str] | None,
-    ) -> Cascade | None:
-        """The cascade that ``answer`` asks for, its arguments checked before any call; None without one."""
-        if answer is None:
-            if router is not None:
-                raise InvalidInputError("router= is used with answer= (a cascade); pass both, or neither")
-            return None
-        if not callable(answer):
-            raise InvalidInputError(
-                f"answer must be a callable extract(response) -> str | None, got {answer!r}"
-            )
-        if router is None or not callable(getattr(router, "next_step", None)):
-            raise InvalidInputError(
-                f"answer= needs router=, the router that made the decision (its next_step decides after each "
-                f"answer); got {router!r}"
-            )
-        if not isinstance(description, str) or not description.strip():
-            raise InvalidInputError(
-                f"answer= needs description=, the task text the router routed (next_step reads it); "
-                f"got {description!r}"
-            )
-        tradeoff, text = decision.tradeoff, description
-
-        def next_step(answers: Sequence[Any]) -> Any:
-            return router.next_step(
-                text, answers, tradeoff=tradeoff, files=files, context=context, metadata=metadata
-            )
-
-        return Cascade(answer, next_step, self.config.output)
 
     def _start(
         self,
