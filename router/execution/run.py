@@ -120,6 +120,8 @@ class TaskRun:
             assert outcome is not None  # the drivers always send the outcome of a Call
             failure = self._judge(model, outcome, waited)
             if failure is None and self.cascade is not None:
+                # Its answer is in hand: a later fallback must not pay for the same model again.
+                self.excluded.add(model)
                 # A verifier's word, where there is one, wins over the router's.
                 step = (
                     self.cascade.verified() if self.accept is not None else self.cascade.decide(self._known)

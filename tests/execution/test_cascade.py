@@ -246,6 +246,17 @@ def test_an_unrecoverable_error_still_raises_with_answers_in_hand(handler):
         run(handler, models, router=AskAll())
 
 
+def test_a_fallback_never_calls_a_model_that_already_answered(handler):
+    models = Models(
+        {"haiku": [""], "sonnet": [ConnectionError("refused")], "opus": [ConnectionError("refused")]}
+    )
+    done = run(handler, models)
+    assert models.calls.count("haiku") == 1
+    assert set(models.calls) == {"haiku", "sonnet", "opus"}
+    assert (done.model, done.answer, done.answer_from) == ("haiku", None, None)
+    assert done.reasons[0].startswith("no further model could be called")
+
+
 # -- a router that cannot be followed -------------------------------------------------------------------
 class Scripted:
     def __init__(self, step: Callable[[Sequence[Any]], Any]) -> None:
