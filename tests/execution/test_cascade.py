@@ -24,7 +24,6 @@ from router import (
     Step,
     UnrecoverableError,
 )
-from router.selection.next_step import follow_escalation
 from tests.execution.fake_time import FakeTime
 
 TYPO = "Fix typo in README"  # the heuristic's decision: haiku, escalation haiku, sonnet, opus
@@ -361,18 +360,23 @@ def test_async_without_answer_is_todays_path(handler, rows):
 @settings(max_examples=60, deadline=None)
 @given(
     st.fixed_dictionaries({m: st.sampled_from(["", "1", "2"]) for m in ("haiku", "sonnet", "opus")}),
+    st.sets(st.sampled_from(["haiku", "sonnet", "opus"])),
     st.sampled_from([0.0, 0.5, 1.0]),
 )
-def test_the_handler_calls_what_next_step_asks_for(answers, tradeoff):
+def test_the_handler_answers_with_the_models_next_step_asks_for(answers, slow, tradeoff):
+    """Whatever the answers, and with some models timing out once first (retried), the models that answer
+    are the ones ``next_step`` asks for offline, and the answer returned is the one it stops with."""
     decision = ROUTER.route(TYPO, tradeoff=tradeoff)
     offline: list[tuple[str, str, str]] = []
-    step = follow_escalation(decision.escalation, [])
+    step = ROUTER.next_step(TYPO, offline, tradeoff=tradeoff)
     while step.model is not None:
         offline.append((step.model, answers[step.model], answers[step.model]))
         step = ROUTER.next_step(TYPO, offline, tradeoff=tradeoff)
-    models = Models({m: [a] for m, a in answers.items()})
-    done = FallbackHandler(config=CONFIG).execute_decision(
+    replies = {m: [TimeoutError("slow"), a] if m in slow else [a] for m, a in answers.items()}
+    models = Models(replies)
+    done = FallbackHandler(config=CONFIG, sleep=lambda s: None).execute_decision(
         decision, "t", models, answer=identity, router=ROUTER, description=TYPO
     )
-    assert models.calls == [m for m, _, _ in offline]
+    assert [a.model for a in done.answers] == [m for m, _, _ in offline]
+    assert len(models.calls) == len(offline) + len(slow & {m for m, _, _ in offline})
     assert done.answer_from == step.answer_from
