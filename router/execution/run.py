@@ -104,11 +104,10 @@ class TaskRun:
 
     # -- the whole task ------------------------------------------------------------------------------
     def steps(self) -> Steps:
-        if self.cascade is None:
-            return (yield from self._walk())
         try:
             return (yield from self._walk())
-        except _Settled as settled:  # the models ran out after answers came back: stop with those
+        except _Settled as settled:  # a cascade ran out of models after answers came back: stop with those
+            assert self.cascade is not None
             return self._conclude(self.cascade.fallback(settled.why))
 
     def _walk(self) -> Steps:
