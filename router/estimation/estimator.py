@@ -22,6 +22,7 @@ from typing import Any
 from router._catalog import Catalog
 from router._exceptions import InvalidInputError
 from router._types import ComplexityLevel, ScoreContribution, TaskComplexity, TaskType, construct
+from router._uncounted import counting
 from router.estimation.batch_keywords import BatchKeywords
 from router.estimation.config import EstimatorConfig, Steps
 from router.estimation.keywords import KeywordIndex
@@ -197,6 +198,8 @@ class ComplexityEstimator:
             raise InvalidInputError(f"context must be a str or None, got {type(context).__name__}")
         facts = count_file_lines(files)
         result = self.estimate_text(text.lower(), facts, len(context or ""))
+        if not counting():  # the same task routed again (Router.next_step): counted once already
+            return result
         with self._lock:
             self._levels[result.level.value] += 1
             self._types[result.task_type.value] += 1

@@ -6,7 +6,6 @@ model behind the same methods; it lives above the learned stage so that this one
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import math
 import numbers
@@ -29,6 +28,7 @@ from router._types import (
     gc_paused,
     new_decision_ids,
 )
+from router._uncounted import counting, uncounted
 from router.estimation.batch_estimate import (
     LEVELS,
     TASK_TYPES,
@@ -51,10 +51,6 @@ if TYPE_CHECKING:
     from router._sink import EventSink
 
 log = logging.getLogger("router")
-
-# Set while next_step routes a task again to read its escalation: that is not a decision the orchestrator
-# made, so telemetry must not count it. A context variable, so that other threads and tasks still emit.
-_NOT_A_DECISION: contextvars.ContextVar[bool] = contextvars.ContextVar("not_a_decision", default=False)
 
 
 def check_tradeoff(tradeoff: object) -> float | None:
@@ -209,17 +205,14 @@ class HeuristicRouter:
         (None, 1)
         """
         checked = check_attempts(attempts, self.catalog)
-        quiet = _NOT_A_DECISION.set(True)
-        try:
+        with uncounted():  # routing the task again is not a new decision
             escalation = self.route(description, files, context, tradeoff, metadata).escalation
-        finally:
-            _NOT_A_DECISION.reset(quiet)
         return follow_escalation(escalation, checked)
 
     def _emit(self, decision: RoutingDecision, latency_s: float, description: str) -> None:
         """Tell the collector; a failing one is logged, never raised into the caller's decision."""
         collector = self.collector
-        if collector is None or _NOT_A_DECISION.get():
+        if collector is None or not counting():
             return
         try:
             collector.record_decision(decision, latency_s, description, self.model_uri)

@@ -129,8 +129,8 @@ def test_bad_route_arguments_are_refused(router_):
         router_.next_step(TYPO, [], tradeoff=2)
 
 
-def test_next_step_is_not_a_decision_for_telemetry():
-    """It routes the task again to read the escalation, and that must not be counted as a decision."""
+def test_next_step_is_not_counted_as_a_decision():
+    """It routes the task again to read the escalation: neither telemetry nor the estimator counts that."""
 
     class Decisions:
         def __init__(self) -> None:
@@ -143,8 +143,10 @@ def test_next_step_is_not_a_decision_for_telemetry():
     r = Router(collector=collector)  # type: ignore[arg-type]
     r.next_step(TYPO, [("haiku", "", "")])
     assert collector.seen == []
+    assert r.estimator.get_statistics()["total_tasks"] == 0
     r.route(TYPO)
     assert len(collector.seen) == 1
+    assert r.estimator.get_statistics()["total_tasks"] == 1
 
 
 def test_empty_escalation_is_refused():
