@@ -17,7 +17,7 @@ from router._catalog import Catalog
 from router._exceptions import InvalidInputError, RouterError, UnrecoverableError
 from router._metadata import check_metadata
 from router._types import RoutingDecision
-from router.execution.attempts import AttemptRecorder, Statistics
+from router.execution.attempts import AttemptRecorder, Statistics, decision_fields
 from router.execution.backoff import Backoff
 from router.execution.breaker import CircuitBreaker
 from router.execution.config import ExecutionConfig
@@ -190,20 +190,7 @@ class FallbackHandler:
             escalation,
             metadata,
         )
-        try:
-            outcome: Outcome | None = None
-            while True:
-                try:
-                    step = steps.send(outcome)
-                except StopIteration as done:
-                    return done.value
-                if isinstance(step, Sleep):
-                    self._sleep(step.seconds)
-                    outcome = None
-                else:
-                    outcome = self._call(execute_fn, step)
-        finally:
-            steps.close()
+        return self._drive(steps, execute_fn)
 
     async def aexecute_with_fallback(
         self,
@@ -274,8 +261,10 @@ class FallbackHandler:
         A result that ``accept`` rejects goes to the next model of ``decision.escalation`` (the learned
         chain may go to a cheaper model than the one rejected) and stops where the escalation ends; failures
         (rate limits, outages, context length) fall back through the escalation and the alternatives.
-        ``metadata`` is recorded with every attempt; when omitted (None) the decision's own
-        ``decision.metadata`` (what ``route`` took) is recorded, and an explicit ``metadata`` wins over it.
+        Every attempt is recorded with what the decision knew: its text (``decision.description``), level,
+        score, task type, tradeoff, ``decision_id`` and, when set, ``model_version`` and ``novelty``; the
+        caller repeats none of them. ``description`` and ``metadata``, when given, win over the decision's
+        own ``decision.description`` and ``decision.metadata`` (what ``route`` took).
 
         Examples
         --------
@@ -285,19 +274,38 @@ class FallbackHandler:
         'done by haiku'
         """
         alternatives = [*decision.escalation[1:], *(m.name for m in decision.selection.alternatives)]
-        return self.execute_with_fallback(
+        steps = self._start(
             decision.model,
             task_id,
-            execute_fn,
             alternatives,
-            accept=accept,
-            decision_id=decision.decision_id,
-            task_type=decision.complexity.task_type.value,
-            description=description,
-            propensity=decision.propensity,
-            escalation=decision.escalation or None,
-            metadata=decision.metadata if metadata is None else metadata,
+            accept,
+            decision.decision_id,
+            None,
+            decision.complexity.task_type.value,
+            decision.description if description is None else description,
+            decision.propensity,
+            decision.escalation or None,
+            decision.metadata if metadata is None else metadata,
+            decided=decision_fields(decision),
         )
+        return self._drive(steps, execute_fn)
+
+    def _drive(self, steps: Steps, execute_fn: Callable[[str], T]) -> T:
+        """Run a task's steps with plain calls and sleeps; the first accepted result, or the run's error."""
+        try:
+            outcome: Outcome | None = None
+            while True:
+                try:
+                    step = steps.send(outcome)
+                except StopIteration as done:
+                    return done.value  # type: ignore[no-any-return]
+                if isinstance(step, Sleep):
+                    self._sleep(step.seconds)
+                    outcome = None
+                else:
+                    outcome = self._call(execute_fn, step)
+        finally:
+            steps.close()
 
     # -- one failure, decided by hand ----------------------------------------------------------------
     def handle_failure(
@@ -381,6 +389,8 @@ class FallbackHandler:
         propensity: float | None = None,
         escalation: Sequence[str] | None = None,
         metadata: Mapping[str, str] | None = None,
+        *,
+        decided: Mapping[str, Any] | None = None,
     ) -> Steps:
         if not isinstance(task_id, str) or not task_id:
             raise InvalidInputError(f"task_id must be a non-empty string, got {task_id!r}")
@@ -400,6 +410,7 @@ class FallbackHandler:
                 if v is not None
             }
         )
+        fields.update(decided or {})
         chain = self._escalation(escalation)
         pool = self._pool(model, alternatives)
         # The escalation's models belong to the pool: a rejected result may go to any of them.
