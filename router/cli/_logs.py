@@ -61,5 +61,10 @@ def show(result: OutcomeTransfer, verb: str, as_json: bool) -> None:
         print_json(result.model_dump(mode="json"))
         return
     out.print(f"{verb} {result.rows:,} rows ({result.path})", highlight=False)
+    if result.merged:
+        out.print(
+            f"  merged {result.merged:,} rows identical to another row of the file (one attempt each)",
+            highlight=False,
+        )
     for reason, count in sorted(result.skipped.items()):
         out.print(f"  left out {count:,} rows: {reason}", highlight=False)

@@ -249,11 +249,20 @@ class CostTracker:
     ) -> tuple[int | None, int]:
         """Insert the entries in one transaction; ``keep(conn, rows)``, when given, picks the rows to insert
         inside that transaction. Returns (the new id when one row went in, the number of rows inserted)."""
+        from router.ledger import queries as _queries
+
+        return self._write_rows([_queries.entry_row(e) for e in entries], keep)
+
+    def _write_rows(
+        self,
+        rows: list[dict[str, Any]],
+        keep: Callable[[Any, list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    ) -> tuple[int | None, int]:
+        """``_write`` for rows already in the table's shape (``queries.entry_row``)."""
         from router.ledger import budget as _budget
         from router.ledger import engine as _engine
         from router.ledger import queries as _queries
 
-        rows = [_queries.entry_row(e) for e in entries]
         alerts: list[BudgetAlert] = []
         with (
             _engine.database_errors("record entries", self._url),
@@ -385,13 +394,24 @@ class CostTracker:
         """
         from functools import partial
 
-        from router.ledger.outcomes import OutcomeTransfer, outcome_rows, read_for_import, unseen_rows
+        from router.ledger.outcomes import (
+            OutcomeTransfer,
+            merge_identical,
+            outcome_rows,
+            read_for_import,
+            unseen_rows,
+        )
+        from router.ledger.queries import entry_row
 
         frame, skipped = read_for_import(Path(path), skip_invalid=skip_invalid)
         rows = list(outcome_rows(frame, str(path)))
         timed = [row["timestamp"] is not None for row in rows]  # before build_entry stamps the others
         entries = [build_entry(self._kept(row), self.catalog, self.now, f"row {i}") for i, row in enumerate(rows)]
-        _, kept = self._write(entries, keep=partial(unseen_rows, timed=timed))
-        if kept < len(entries):
-            skipped = {**skipped, "already in the ledger": len(entries) - kept}
-        return OutcomeTransfer(path=Path(path), rows=kept, skipped=skipped)
+        # Compared as the ledger stores them (files as JSON, costs completed), so "identical" means that.
+        stored = [entry_row(e) for e in entries]
+        unique, unique_timed = merge_identical(stored, timed)
+        merged = len(stored) - len(unique)
+        _, kept = self._write_rows(unique, keep=partial(unseen_rows, timed=unique_timed))
+        if kept < len(unique):
+            skipped = {**skipped, "already in the ledger": len(unique) - kept}
+        return OutcomeTransfer(path=Path(path), rows=kept, skipped=skipped, merged=merged)
