@@ -174,12 +174,16 @@ def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
         frame["metadata"] = canonical.fillna("")
     if "attempt" in frame.columns:
         values = pd.to_numeric(frame["attempt"], errors="coerce")
-        reject(frame["attempt"].notna() & ~((values >= 1) & (values % 1 == 0)), "attempt not a whole number >= 1")
+        reject(
+            frame["attempt"].notna() & ~((values >= 1) & (values % 1 == 0)), "attempt not a whole number >= 1"
+        )
         frame["attempt"] = values.astype("Int64")
     for col, low, high in (("score", 0.0, 100.0), ("tradeoff", 0.0, 1.0), ("novelty", -np.inf, np.inf)):
         if col in frame.columns:
             values = pd.to_numeric(frame[col], errors="coerce")
-            outside = frame[col].notna() & (values.isna() | ~np.isfinite(values) | (values < low) | (values > high))
+            outside = frame[col].notna() & (
+                values.isna() | ~np.isfinite(values) | (values < low) | (values > high)
+            )
             reject(outside, f"{col} not a finite number in [{low:g}, {high:g}]")
             frame[col] = values.astype(float)
     for col in TEXT_COLUMNS:

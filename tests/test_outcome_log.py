@@ -96,7 +96,9 @@ def test_missing_required_columns_are_all_named(missing: list[str]):
 
 
 def test_optional_columns_may_be_absent_and_extra_columns_are_left_out():
-    frame = pd.DataFrame([good_row()]).drop(columns=list(OPTIONAL_COLUMNS), errors="ignore").assign(repo="django")
+    frame = (
+        pd.DataFrame([good_row()]).drop(columns=list(OPTIONAL_COLUMNS), errors="ignore").assign(repo="django")
+    )
     assert list(validate_outcomes(frame).frame.columns) == list(REQUIRED_COLUMNS)
 
 

@@ -298,7 +298,7 @@ class FallbackHandler:
                 try:
                     step = steps.send(outcome)
                 except StopIteration as done:
-                    return done.value  # type: ignore[no-any-return]
+                    return done.value
                 if isinstance(step, Sleep):
                     self._sleep(step.seconds)
                     outcome = None

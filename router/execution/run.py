@@ -263,7 +263,9 @@ class TaskRun:
                 **(self.fields if attempt.number == 1 else _without(self.fields, "propensity")),
             )
         collector = self.h.collector
-        if collector is not None:
+        # The ledger is the one record of an attempt: the collector writes it there only for a handler that
+        # has no recorder of its own.
+        if collector is not None and self.h.recorder is None:
             fields = {
                 **self.fields,
                 "model": model,

@@ -301,7 +301,17 @@ class LearnedRouter(Router):
         decision_id = new_decision_ids(1)[0]
         complexity = self.learned_estimator.learned(heuristic, probs, greedy)
         return self._decision(
-            complexity, probs, costs, greedy, chosen, propensity, chain, t, decision_id, metadata or None, text
+            complexity,
+            probs,
+            costs,
+            greedy,
+            chosen,
+            propensity,
+            chain,
+            t,
+            decision_id,
+            metadata or None,
+            text,
         )
 
     def _decide_many(
@@ -328,7 +338,16 @@ class LearnedRouter(Router):
                 learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id, meta, text
             )
             for h, probs, costs, g, (c, propensity), chain, decision_id, meta, text in zip(
-                heuristic, p.tolist(), cost.tolist(), greedy, explored, chains, ids, carried, texts, strict=True
+                heuristic,
+                p.tolist(),
+                cost.tolist(),
+                greedy,
+                explored,
+                chains,
+                ids,
+                carried,
+                texts,
+                strict=True,
             )
         ]
 

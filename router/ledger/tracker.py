@@ -114,7 +114,11 @@ class CostTracker:
 
         if not isinstance(keep_output, bool):
             raise InvalidInputError(f"keep_output must be True or False, got {keep_output!r}")
-        if isinstance(output_max_chars, bool) or not isinstance(output_max_chars, int) or output_max_chars < 1:
+        if (
+            isinstance(output_max_chars, bool)
+            or not isinstance(output_max_chars, int)
+            or output_max_chars < 1
+        ):
             raise InvalidInputError(f"output_max_chars must be a whole number >= 1, got {output_max_chars!r}")
         self.keep_output, self.output_max_chars = keep_output, output_max_chars
 
@@ -227,7 +231,8 @@ class CostTracker:
         Each row is a mapping with the keyword arguments of :meth:`record`. Returns the number stored.
         """
         entries = [
-            build_entry(self._kept(dict(row)), self.catalog, self.now, f"row {i}") for i, row in enumerate(rows)
+            build_entry(self._kept(dict(row)), self.catalog, self.now, f"row {i}")
+            for i, row in enumerate(rows)
         ]
         self._write(entries)
         return len(entries)
@@ -406,7 +411,9 @@ class CostTracker:
         frame, skipped = read_for_import(Path(path), skip_invalid=skip_invalid)
         rows = list(outcome_rows(frame, str(path)))
         timed = [row["timestamp"] is not None for row in rows]  # before build_entry stamps the others
-        entries = [build_entry(self._kept(row), self.catalog, self.now, f"row {i}") for i, row in enumerate(rows)]
+        entries = [
+            build_entry(self._kept(row), self.catalog, self.now, f"row {i}") for i, row in enumerate(rows)
+        ]
         # Compared as the ledger stores them (files as JSON, costs completed), so "identical" means that.
         stored = [entry_row(e) for e in entries]
         unique, unique_timed = merge_identical(stored, timed)

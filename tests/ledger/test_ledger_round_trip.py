@@ -78,7 +78,7 @@ def test_export_import_export_is_lossless(tmp_path: Path, ledger_location: dict[
         again = copy.export_outcomes(tmp_path / f"again.{fmt}")
         copied = copy.get_recent_entries(1000)
     assert again.path.read_bytes() == exported.path.read_bytes()
-    # Field for field, but the new row ids and the split of a cost into input and output (the log has the total).
+    # Field for field, but the new row ids and a cost's split into input and output (the log has the total).
     split = {"id", "input_cost", "output_cost"}
     assert [e.model_dump(exclude=split) for e in copied] == [e.model_dump(exclude=split) for e in entries]
 
@@ -115,7 +115,15 @@ def test_the_cli_prints_the_rows_merged(tmp_path: Path):
         exported = source.export_outcomes(tmp_path / "log.jsonl")
     lines = exported.path.read_text().splitlines()
     (tmp_path / "doubled.jsonl").write_text("\n".join(lines + lines[:3]) + "\n")
-    args = ["-m", "router.cli", "logs", "import", str(tmp_path / "doubled.jsonl"), "--db", str(tmp_path / "c.db")]
+    args = [
+        "-m",
+        "router.cli",
+        "logs",
+        "import",
+        str(tmp_path / "doubled.jsonl"),
+        "--db",
+        str(tmp_path / "c.db"),
+    ]
     shown = run_python(args, cwd=tmp_path)
     assert shown.returncode == 0, shown.stderr
     assert f"Imported {len(lines)} rows" in shown.stdout
