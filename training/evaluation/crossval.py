@@ -57,14 +57,15 @@ def cross_validate(
     catalog: Catalog | None = None,
     seed: int = 0,
     target_share: float = 0.95,
-    full_tasks_only: bool = False,
+    full_tasks_only: bool = True,
     **params: Any,
 ) -> CrossValidation:
     """K-fold cross-validation over tasks, scored on the tasks where every model was tried.
 
-    A log where some tasks lack some models (a production log) is refused with the off-policy command that
-    fits it, unless ``full_tasks_only`` asks to score the full-information tasks alone (the report says
-    how many of how many).
+    A log with no such task is refused. With ``full_tasks_only=False`` (what ``router evaluate`` passes
+    unless told otherwise) a log where some tasks lack some models (a production log) is refused too, with
+    the off-policy command that fits it; by default those tasks are scored alone, and the report says how
+    many of how many (``tasks`` and ``tasks_in_log``).
     """
     frame = load_outcomes(outcomes).frame
     models = sorted(frame["model"].unique())
@@ -102,7 +103,7 @@ def cross_validate(
     )
 
 
-def quality_report(cv: CrossValidation, *, full_tasks_only: bool = False) -> dict[str, Any]:
+def quality_report(cv: CrossValidation, *, full_tasks_only: bool = True) -> dict[str, Any]:
     """Policy, cascade and baselines on the tasks where every model was tried (``tasks`` of
     ``tasks_in_log``: all of them unless ``full_tasks_only`` allowed a partial log)."""
     data = cv.data

@@ -27,9 +27,10 @@ def unguarded_report(n_models: int) -> dict[str, Any]:
     }
 
 
-def score_artifact(uri: str, outcomes: Outcomes, *, full_tasks_only: bool = False) -> dict[str, Any]:
-    """The artifact's decision quality on the log's tasks where every model was tried (a partial log is
-    refused with the off-policy command that fits it, unless ``full_tasks_only``)."""
+def score_artifact(uri: str, outcomes: Outcomes, *, full_tasks_only: bool = True) -> dict[str, Any]:
+    """The artifact's decision quality on the log's tasks where every model was tried (``tasks`` of
+    ``tasks_in_log`` in the report); with ``full_tasks_only=False`` a partial log is refused with the
+    off-policy command that fits it."""
     arrays, meta = load_artifact(resolve_uri(uri))
     model = LearnedModel(arrays, meta)
     frame = load_outcomes(outcomes).frame
