@@ -130,3 +130,19 @@ def test_the_cli_prints_the_rows_merged(tmp_path: Path):
     assert "merged 3 rows identical to another row of the file" in shown.stdout
     as_json = run_python([*args[:-2], "--db", str(tmp_path / "d.db"), "--json"], cwd=tmp_path)
     assert json.loads(as_json.stdout)["merged"] == 3
+
+
+def test_the_cli_round_trip_keeps_outputs_when_asked(tmp_path: Path):
+    with CostTracker(tmp_path / "source.db", keep_output=True) as source:
+        source.record("haiku", "t", description="Compute", answer="42", output="The answer is 42.")
+        source.export_outcomes(tmp_path / "log.parquet")
+    for flag, kept in (([], None), (["--keep-output"], "The answer is 42.")):
+        db = tmp_path / f"copy{len(flag)}.db"
+        shown = run_python(
+            ["-m", "router.cli", "logs", "import", str(tmp_path / "log.parquet"), "--db", str(db), *flag],
+            cwd=tmp_path,
+        )
+        assert shown.returncode == 0, shown.stderr
+        with CostTracker(db, read_only=True) as copy:
+            [entry] = copy.get_recent_entries(5)
+        assert (entry.answer, entry.output) == ("42", kept)
