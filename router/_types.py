@@ -129,6 +129,9 @@ class RoutingDecision(_Frozen):
     so that ``FallbackHandler.execute_decision`` records it with the attempts. ``novelty`` is how far the task
     lies from the tasks a learned router was trained on (None for the heuristic); ``model_version`` names the
     trained model that decided (None for the heuristic and for a local artifact without a registry version).
+    ``description`` is the task's text as ``route`` took it (a reference to the caller's string, not a copy),
+    so that ``FallbackHandler.execute_decision`` records it with every attempt without the caller repeating
+    it; None for a decision built without one.
     """
 
     model: str
@@ -145,6 +148,7 @@ class RoutingDecision(_Frozen):
     metadata: dict[str, str] | None = None
     novelty: float | None = None
     model_version: str | None = None
+    description: str | None = None
 
 
 class Step(_Frozen):

@@ -95,8 +95,9 @@ def attempt(world: Any, task_id: str, model: str) -> dict[str, Any]:
 
 
 class SimulatedCalls:
-    """The handler's attempt records (decision id, level, attempt number, propensity), completed with what
-    only the simulation knows: the attempt's cost, tokens, time and the task's files."""
+    """The handler's attempt records (the decision's text, level, score, decision id, attempt number,
+    propensity: all from the decision), completed with what only the simulation knows: the attempt's cost,
+    tokens, time and the task's files."""
 
     def __init__(self, world: Any) -> None:
         self.world, self.rows, self.task = world, [], {}
@@ -139,14 +140,13 @@ def run_production(
         decision = decision.model_copy(
             update={"model": chosen, "propensity": propensity, "escalation": chain}
         )
-        calls.task = {"files": json.loads(task.files), "level": decision.complexity.level.value}
+        calls.task = {"files": json.loads(task.files)}
         with contextlib.suppress(ExecutionError):  # every model failed the task: recorded all the same
             handler.execute_decision(
                 decision,
                 task.task_id,
                 lambda model, tid=task.task_id: attempt(world, tid, model),
                 accept=lambda result: result["success"] >= 0.5,
-                description=task.description,
             )
     return calls.rows, shadow
 

@@ -57,7 +57,12 @@ def ledger_location(db: Path | None, database_url: str | None, *, must_exist: bo
 
 
 def open_tracker(
-    db: Path | None, database_url: str | None, *, create: bool = False, write: bool = False
+    db: Path | None,
+    database_url: str | None,
+    *,
+    create: bool = False,
+    write: bool = False,
+    keep_output: bool = False,
 ) -> CostTracker:
     """The ledger the options name; a SQLite file must exist unless the command may create it.
 
@@ -67,8 +72,8 @@ def open_tracker(
     where = ledger_location(db, database_url, must_exist=not create)
     read_only = not (create or write)
     if isinstance(where, Path):
-        return CostTracker(where, read_only=read_only)
-    return CostTracker(database_url=where, read_only=read_only)
+        return CostTracker(where, read_only=read_only, keep_output=keep_output)
+    return CostTracker(database_url=where, read_only=read_only, keep_output=keep_output)
 
 
 @costs_app.command("summary")

@@ -43,15 +43,26 @@ def import_(
         bool,
         typer.Option("--skip-invalid", help="Import the valid rows and count the others (default: refuse)."),
     ] = False,
+    keep_output: Annotated[
+        bool,
+        typer.Option(
+            "--keep-output",
+            help="Store the file's output column (response texts, cut to 20,000 characters); "
+            "by default outputs are not kept, answers always are.",
+        ),
+    ] = False,
     db: DbOption = None,
     database_url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
     """Add an outcome log's rows (a benchmark's or another ledger's) to the ledger, all or none.
 
+    Rows the ledger holds already are left out (importing a file twice adds nothing); rows repeated inside the
+    file are one attempt, counted as merged.
+
     Example:  router logs import benchmark-outcomes.jsonl
     """
-    with open_tracker(db, database_url, create=True) as tracker:
+    with open_tracker(db, database_url, create=True, keep_output=keep_output) as tracker:
         result = tracker.import_outcomes(file, skip_invalid=skip_invalid)
     show(result, "Imported", as_json)
 
@@ -61,5 +72,10 @@ def show(result: OutcomeTransfer, verb: str, as_json: bool) -> None:
         print_json(result.model_dump(mode="json"))
         return
     out.print(f"{verb} {result.rows:,} rows ({result.path})", highlight=False)
+    if result.merged:
+        out.print(
+            f"  merged {result.merged:,} rows identical to another row of the file (one attempt each)",
+            highlight=False,
+        )
     for reason, count in sorted(result.skipped.items()):
         out.print(f"  left out {count:,} rows: {reason}", highlight=False)

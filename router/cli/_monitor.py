@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from router._exceptions import InvalidInputError
-from router.cli._app import FAILURE, app, handle_errors, out, print_json
+from router.cli._app import FAILURE, app, err, handle_errors, out, print_json
 from router.cli._costs import DbOption, JsonOption, UrlOption, ledger_location
 
 monitor_app = typer.Typer(
@@ -50,6 +50,18 @@ def _reference(model: str | None) -> tuple[dict[str, Any] | None, str]:
     return load_reference(model)
 
 
+def _predictor(model: str | None) -> Any:
+    """The named model's predictions for attempts without a decision event (imported, say); None if none."""
+    if model is None:
+        return None
+    from router.telemetry.analyzer import model_predictor
+
+    predict, why = model_predictor(model)
+    if predict is None:
+        err.print(f"warning: {why}; attempts without a decision event are not checked against it")
+    return predict
+
+
 @monitor_app.command("report")
 @handle_errors
 def report(
@@ -77,7 +89,9 @@ def report(
     store = open_store(db, database_url)
     try:
         kwargs = {"reference_reason": reason} if reason else {}
-        result = analyze(store, span, model_uri=model, reference=reference, **kwargs)
+        result = analyze(
+            store, span, model_uri=model, reference=reference, predict=_predictor(model), **kwargs
+        )
         if plot is not None:
             from router.telemetry.plot import plot_window
 
@@ -135,6 +149,7 @@ def check(
             reference=reference,
             reference_reason=reason,
             webhook=hook,
+            predict=_predictor(model),
         )
     finally:
         store.close()

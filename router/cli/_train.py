@@ -110,10 +110,20 @@ def evaluate(
     tradeoff: Annotated[
         float | None, typer.Option("--tradeoff", help="With --ope: the tradeoff to route at, in [0, 1].")
     ] = None,
+    full_tasks_only: Annotated[
+        bool,
+        typer.Option(
+            "--full-tasks-only",
+            help="On a log where not every model was tried on every task: score the tasks where all were "
+            "anyway (they may not be representative; --ope fits such a log).",
+        ),
+    ] = False,
 ) -> None:
     """Score a trained router on an outcome log, or cross-validate training on it (--cv 5).
 
-    With --ope, --model may also be heuristic, model:NAME or mix:A=0.3,B=0.7.
+    Both score decisions on tasks where every model was tried. A production log (one model per task, plus
+    fallbacks) is refused with the command that fits it: --ope, the off-policy estimate. With --ope,
+    --model may also be heuristic, model:NAME or mix:A=0.3,B=0.7.
 
     Example:  router evaluate --data swebench.parquet --cv 5
     """
@@ -136,11 +146,12 @@ def evaluate(
 
         if cv < 2:
             raise InvalidInputError(f"--cv must be >= 2, got {cv}")
-        report = quality_report(cross_validate(data, folds=cv, catalog=_catalog(catalog)))
+        found = cross_validate(data, folds=cv, catalog=_catalog(catalog), full_tasks_only=full_tasks_only)
+        report = quality_report(found, full_tasks_only=full_tasks_only)
     else:
         from training.evaluation.score import score_artifact
 
-        report = score_artifact(model or "", data)
+        report = score_artifact(model or "", data, full_tasks_only=full_tasks_only)
     if as_json:
         print_json(report)
         return
@@ -181,6 +192,13 @@ def show_guard(report: dict[str, Any]) -> None:
 
 
 def show_report(report: dict[str, Any]) -> None:
+    scored, logged = report["tasks"], report.get("tasks_in_log", report["tasks"])
+    if scored < logged:
+        out.print(
+            f"[bold yellow]scored on {scored:,} of {logged:,} tasks[/] (those where every model was tried; "
+            "they may not represent the log)",
+            highlight=False,
+        )
     table = Table("model", "success", "mean cost", "AUC", "ECE", box=None, padding=(0, 2))
     for name, single in report["singles"].items():
         cls = report["classifier"].get(name, {})

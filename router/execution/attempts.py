@@ -5,9 +5,12 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from router.execution.failures import FailureReason
+
+if TYPE_CHECKING:
+    from router._types import RoutingDecision
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +42,9 @@ class AttemptRecorder(Protocol):
     It is called once per attempt with the keyword fields ``model, task_id, input_tokens, output_tokens,
     input_cost, output_cost, duration_ms, success, error, attempt, decision_id``, plus ``task_type``,
     ``description``, ``propensity`` (first attempt only) and ``metadata`` (a dict of str to str) when the
-    caller gave them. Costs are None: the ledger prices the tokens from its catalog.
+    caller gave them. Costs are None: the ledger prices the tokens from its catalog. A decision run by
+    ``execute_decision`` adds ``level``, ``score``, ``tradeoff``, and ``model_version`` and ``novelty``
+    when the decision has them (see :func:`decision_fields`).
 
     In a cascade (``FallbackHandler.execute_decision(..., answer=extract)``) every attempt also carries
     ``answer`` (the str that ``extract`` returned for the response; None for an error, or when ``extract``
@@ -50,6 +55,22 @@ class AttemptRecorder(Protocol):
     """
 
     def record(self, *args: Any, **fields: Any) -> object: ...
+
+
+def decision_fields(decision: RoutingDecision) -> dict[str, Any]:
+    """What a routing decision knew, recorded with each of its attempts beside the handler's own fields.
+
+    The level and score of the task as estimated, the tradeoff decided at, and the trained model's version
+    and the task's novelty when the decision has them (a field that is None is left out, so a recorder
+    that does not know it is not handed it). References to the decision's values: nothing is copied.
+    """
+    complexity = decision.complexity
+    fields: dict[str, Any] = {"level": complexity.level.value, "score": complexity.score}
+    for name in ("tradeoff", "model_version", "novelty"):
+        value = getattr(decision, name)
+        if value is not None:
+            fields[name] = value
+    return fields
 
 
 def usage_of(result: object) -> tuple[int, int]:

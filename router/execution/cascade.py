@@ -200,7 +200,8 @@ def build_cascade(
         )
     if not isinstance(description, str) or not description.strip():
         raise InvalidInputError(
-            f"answer= needs description=, the task text the router routed (next_step reads it); "
+            f"answer= needs the task text the router routed (next_step reads it): description= or a decision "
+            f"that carries it; "
             f"got {description!r}"
         )
     tradeoff, text = decision.tradeoff, description

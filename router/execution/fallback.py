@@ -20,7 +20,7 @@ from router._catalog import Catalog
 from router._exceptions import InvalidInputError, RouterError, UnrecoverableError
 from router._metadata import check_metadata
 from router._types import RoutingDecision
-from router.execution.attempts import AttemptRecorder, Statistics
+from router.execution.attempts import AttemptRecorder, Statistics, decision_fields
 from router.execution.backoff import Backoff
 from router.execution.breaker import CircuitBreaker
 from router.execution.cascade import Cascade, CascadeResult, Extract, NextStepRouter, build_cascade
@@ -289,8 +289,10 @@ class FallbackHandler:
         A result that ``accept`` rejects goes to the next model of ``decision.escalation`` (the learned
         chain may go to a cheaper model than the one rejected) and stops where the escalation ends; failures
         (rate limits, outages, context length) fall back through the escalation and the alternatives.
-        ``metadata`` is recorded with every attempt; when omitted (None) the decision's own
-        ``decision.metadata`` (what ``route`` took) is recorded, and an explicit ``metadata`` wins over it.
+        Every attempt is recorded with what the decision knew: its text (``decision.description``), level,
+        score, task type, tradeoff, ``decision_id`` and, when set, ``model_version`` and ``novelty``; the
+        caller repeats none of them. ``description`` and ``metadata``, when given, win over the decision's
+        own ``decision.description`` and ``decision.metadata`` (what ``route`` took).
 
         With ``answer`` (``extract(response) -> str | None``) the task runs as a cascade: the decision's
         model first; after every attempt that comes back without error, the answer is extracted and
@@ -298,8 +300,8 @@ class FallbackHandler:
         ``router.next_step(description, answers, tradeoff=decision.tradeoff, files=files, context=context,
         metadata=...)`` says whether to call another model or to stop and with which answer; the result is a
         :class:`~router.execution.cascade.CascadeResult` (the chosen response, its attempt, ``p_correct``,
-        reasons). ``router`` (the router that made ``decision``) and ``description`` (the text it routed)
-        are then required; ``files`` and ``context`` are what ``route`` took. A verifier still wins:
+        reasons). ``router`` (the router that made ``decision``) is then required; ``description`` defaults
+        to the text it routed (``decision.description``); ``files`` and ``context`` are what ``route`` took. A verifier still wins:
         with ``accept``, an accepted response stops the cascade and a rejected one escalates as above.
         Errors are retried and fall back as without ``answer``; when no model is left to call after some
         answers came back, the cascade stops with the best of them instead of raising. An ``extract`` that
@@ -502,6 +504,7 @@ class FallbackHandler:
         context: str | None,
     ) -> Steps:
         metadata = decision.metadata if metadata is None else metadata
+        description = decision.description if description is None else description
         cascade = build_cascade(decision, answer, router, description, files, context, metadata, self.config)
         alternatives = [*decision.escalation[1:], *(m.name for m in decision.selection.alternatives)]
         return self._start(
@@ -517,6 +520,7 @@ class FallbackHandler:
             decision.escalation or None,
             metadata,
             cascade,
+            decided=decision_fields(decision),
         )
 
     def _start(
@@ -533,6 +537,8 @@ class FallbackHandler:
         escalation: Sequence[str] | None = None,
         metadata: Mapping[str, str] | None = None,
         cascade: Cascade | None = None,
+        *,
+        decided: Mapping[str, Any] | None = None,
     ) -> Steps:
         if not isinstance(task_id, str) or not task_id:
             raise InvalidInputError(f"task_id must be a non-empty string, got {task_id!r}")
@@ -552,6 +558,7 @@ class FallbackHandler:
                 if v is not None
             }
         )
+        fields.update(decided or {})
         chain = self._escalation(escalation)
         pool = self._pool(model, alternatives)
         # The escalation's models belong to the pool: a rejected result may go to any of them.

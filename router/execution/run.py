@@ -313,7 +313,9 @@ class TaskRun:
                 **extra,
             )
         collector = self.h.collector
-        if collector is not None:
+        # The ledger is the one record of an attempt: the collector writes it there only for a handler that
+        # has no recorder of its own.
+        if collector is not None and self.h.recorder is None:
             fields = {
                 **self.fields,
                 "model": model,

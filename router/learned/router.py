@@ -279,7 +279,7 @@ class LearnedRouter(Router):
         metadata: dict[str, str] | None = None,
     ) -> RoutingDecision:
         complexity = self.estimator.estimate_text(text.lower(), facts, context_chars)
-        return self._decide(complexity, tradeoff, source=Router.source, metadata=metadata)
+        return self._decide(complexity, tradeoff, source=Router.source, metadata=metadata, description=text)
 
     def _decide_one(
         self,
@@ -301,7 +301,17 @@ class LearnedRouter(Router):
         decision_id = new_decision_ids(1)[0]
         complexity = self.learned_estimator.learned(heuristic, probs, greedy)
         return self._decision(
-            complexity, probs, costs, greedy, chosen, propensity, chain, t, decision_id, metadata or None
+            complexity,
+            probs,
+            costs,
+            greedy,
+            chosen,
+            propensity,
+            chain,
+            t,
+            decision_id,
+            metadata or None,
+            text,
         )
 
     def _decide_many(
@@ -324,9 +334,20 @@ class LearnedRouter(Router):
         ids = new_decision_ids(len(texts))
         learned = self.learned_estimator.learned_from
         return [
-            self._decision(learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id, meta)
-            for h, probs, costs, g, (c, propensity), chain, decision_id, meta in zip(
-                heuristic, p.tolist(), cost.tolist(), greedy, explored, chains, ids, carried, strict=True
+            self._decision(
+                learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id, meta, text
+            )
+            for h, probs, costs, g, (c, propensity), chain, decision_id, meta, text in zip(
+                heuristic,
+                p.tolist(),
+                cost.tolist(),
+                greedy,
+                explored,
+                chains,
+                ids,
+                carried,
+                texts,
+                strict=True,
             )
         ]
 
@@ -350,6 +371,7 @@ class LearnedRouter(Router):
         tradeoff: float,
         decision_id: str,
         metadata: dict[str, str] | None,
+        description: str | None = None,
     ) -> RoutingDecision:
         model = self.model
         names, configs = model.names, model.configs
@@ -386,6 +408,7 @@ class LearnedRouter(Router):
                 "metadata": metadata,
                 "novelty": None,
                 "model_version": None,
+                "description": description,
             },
         )
 

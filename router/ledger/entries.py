@@ -19,7 +19,8 @@ RECORD_FIELDS = frozenset(
     {
         "model", "task_id", "task_type", "input_tokens", "output_tokens", "input_cost", "output_cost",
         "total_cost", "success", "error", "duration_ms", "description", "files", "attempt", "decision_id",
-        "propensity", "level", "timestamp", "metadata",
+        "propensity", "level", "timestamp", "metadata", "score", "tradeoff", "model_version", "novelty",
+        "answer", "output",
     }
 )  # fmt: skip
 

@@ -58,6 +58,9 @@ class CostEntry(_Frozen):
     a share in [0, 1], plus what training needs: the task text, its files, the attempt number and decision id
     that group a fallback or escalation chain, the probability with which the router chose the model, and
     the task's metadata (string keys to string values the orchestrator knew when it routed; empty if none).
+    ``level``, ``score``, ``tradeoff``, ``model_version`` and ``novelty`` are what the routing decision knew
+    (``FallbackHandler.execute_decision`` records them from it); ``answer`` is the short final answer the
+    orchestrator extracted, ``output`` the response text (kept only when the tracker keeps outputs).
     ``input_cost`` and ``output_cost`` are ``None`` for imported rows that only knew the total.
     """
 
@@ -81,6 +84,12 @@ class CostEntry(_Frozen):
     propensity: float | None = Field(default=None, gt=0, le=1, allow_inf_nan=False)
     level: str | None = None
     metadata: dict[str, str] = Field(default_factory=dict)
+    score: float | None = Field(default=None, ge=0, le=100, allow_inf_nan=False)
+    tradeoff: float | None = Field(default=None, ge=0, le=1, allow_inf_nan=False)
+    model_version: str | None = None
+    novelty: float | None = Field(default=None, allow_inf_nan=False)
+    answer: str | None = None
+    output: str | None = None
     id: int | None = None
 
     @field_validator("timestamp", mode="before")

@@ -31,6 +31,8 @@ class OutcomeTransfer(BaseModel):
     path: Path
     rows: int
     skipped: dict[str, int] = Field(default_factory=dict)
+    #: Rows of an imported file that repeated another row of it, field for field: one attempt written twice.
+    merged: int = 0
 
 
 #: The cost CSV's columns: CostEntry's fields in the specification's order, then the outcome fields.
@@ -75,13 +77,23 @@ _OUTCOME_SOURCES = {
     "timestamp": "ts_us",
     "propensity": "propensity",
     "metadata": "metadata",
+    "answer": "answer",
+    "output": "output",
+    "attempt": "attempt",
+    "decision_id": "decision_id",
+    "level": "level",
+    "error": "error",
+    "score": "score",
+    "tradeoff": "tradeoff",
+    "model_version": "model_version",
+    "novelty": "novelty",
 }
 
 
 def export_outcomes(engine: Engine, url: str, path: Path) -> OutcomeTransfer:
     import pandas as pd
 
-    from router._outcome_log import log_format, write_outcomes
+    from router._outcome_log import TEXT_COLUMNS, log_format, write_outcomes
     from router.ledger import engine as _engine
     from router.ledger import queries as _queries
     from router.ledger.schema import entries
@@ -91,8 +103,11 @@ def export_outcomes(engine: Engine, url: str, path: Path) -> OutcomeTransfer:
     with _engine.database_errors("export outcomes", url), _engine.read_transaction(engine) as conn:
         frame = pd.DataFrame(list(_queries.iter_rows(conn, columns)), columns=list(_OUTCOME_SOURCES))
     frame["timestamp"] = [_queries.from_us(us).isoformat() for us in frame["timestamp"]]
-    # The stored JSON object as it is (keys sorted when recorded); "" for attempts recorded without metadata.
-    frame["metadata"] = frame["metadata"].fillna("")
+    # The stored JSON object as it is (keys sorted when recorded); "" for attempts recorded without metadata,
+    # and "" for the other text columns left empty (the import reads "" back as none).
+    for name in ("metadata", *TEXT_COLUMNS):
+        frame[name] = frame[name].fillna("")
+    frame["attempt"] = frame["attempt"].astype("Int64")
     no_text = frame["description"].str.strip() == ""
     write_outcomes(frame[~no_text].reset_index(drop=True), path)
     skipped = {"description empty": int(no_text.sum())} if no_text.any() else {}
@@ -131,6 +146,14 @@ def outcome_rows(frame: pd.DataFrame, source: str) -> Iterator[dict[str, Any]]:
         for name in ("task_type", "timestamp", "files"):
             # files stays JSON text here: CostEntry parses it and names the row when it is not a list.
             row[name] = _present(record.get(name))
+        for name in ("score", "tradeoff", "novelty"):
+            value = _present(record.get(name))
+            row[name] = None if value is None else float(value)
+        attempt = _present(record.get("attempt"))
+        row["attempt"] = 1 if attempt is None else _whole(attempt, "attempt", source)
+        for name in ("answer", "output", "decision_id", "level", "error", "model_version"):
+            # The log writes "" for a value the ledger did not have: it reads back as none.
+            row[name] = _present(record.get(name)) or None
         # read_outcomes has made it a JSON object of strings to strings, or "" when the row has none.
         metadata = _present(record.get("metadata"))
         row["metadata"] = json.loads(metadata) if metadata else None
@@ -156,16 +179,37 @@ _SAME_ROW = (
     "decision_id",
     "error",
     "metadata",
+    "score",
+    "tradeoff",
+    "model_version",
+    "novelty",
+    "answer",
+    "output",
 )
 _CHUNK = 500  # task ids per lookup: well under every database's limit on bound parameters
+
+
+def merge_identical(rows: list[dict[str, Any]], timed: list[bool]) -> tuple[list[dict[str, Any]], list[bool]]:
+    """The rows of one file with each repeated row left out: identical in every field (the time included,
+    when the file gave one), they are one attempt written twice, not two attempts."""
+    seen: set[tuple[Any, ...]] = set()
+    kept, kept_timed = [], []
+    for row, has_time in zip(rows, timed, strict=True):
+        key = (has_time, _key(row, timed=has_time))
+        if key in seen:
+            continue
+        seen.add(key)
+        kept.append(row)
+        kept_timed.append(has_time)
+    return kept, kept_timed
 
 
 def unseen_rows(conn: Any, rows: list[dict[str, Any]], timed: list[bool]) -> list[dict[str, Any]]:
     """The import rows the ledger does not hold yet, so importing a file twice adds nothing.
 
-    Rows are matched as multisets: a file with two identical attempts adds two, once. ``timed[i]`` says
-    whether row ``i``'s time came from the file (then it is part of the match). Runs in the import's write
-    transaction, so two processes importing the same file at once still add it once.
+    Rows are matched as multisets (one stored row answers for one file row). ``timed[i]`` says whether row
+    ``i``'s time came from the file (then it is part of the match). Runs in the import's write transaction,
+    so two processes importing the same file at once still add it once.
     """
     from collections import Counter
 

@@ -160,7 +160,8 @@ def routing_groups(conn: Connection, start: datetime | None, end: datetime | Non
 
 def decisions_with_fallback(conn: Connection, start: datetime | None, end: datetime | None) -> int:
     # A chain is one decision id; rows recorded without one are grouped by their task id instead.
-    chain = func.coalesce(entries.c.decision_id, entries.c.task_id)
+    # An empty decision id (the handler records "" for a task run without one) is no id either.
+    chain = func.coalesce(func.nullif(entries.c.decision_id, ""), entries.c.task_id)
     stmt = select(func.count(func.distinct(chain))).where(entries.c.attempt > 1)
     return int(conn.execute(_in_window(stmt, start, end)).scalar_one())
 

@@ -61,6 +61,16 @@ entries = Table(
     # The task's metadata (str -> str) as a JSON object, NULL when the caller gave none. JSON text rather
     # than a JSON type: the same on SQLite and PostgreSQL, and nothing queries inside it (export copies it).
     Column("metadata", Text),
+    # What the decision knew, recorded with each of its attempts (schema version 3): the estimator's score,
+    # the tradeoff it decided at, the trained model's registry version and the task's novelty for it.
+    Column("score", Float(precision=53)),
+    Column("tradeoff", Float(precision=53)),
+    Column("model_version", String(200)),
+    Column("novelty", Float(precision=53)),
+    # The outcome log's answer (short, comparable: always kept when given) and output (the response text,
+    # kept only when the tracker is configured to, cut to its size cap).
+    Column("answer", Text),
+    Column("output", Text),
     # Summaries and budget checks group by model and task type over a time range. Led by the grouping
     # columns, this index covers them: the groups come out in order (no sort of a million rows), and with
     # skip-scan SQLite seeks the time range inside each (model, task type) instead of reading all of it.
@@ -107,6 +117,17 @@ def _add_metadata_v2(conn: Connection) -> None:
     add_column_if_missing(conn, entries.c["metadata"])
 
 
+#: The columns schema version 3 added: nullable, so older rows read NULL (not recorded).
+_V3_COLUMNS = ("score", "tradeoff", "model_version", "novelty", "answer", "output")
+
+
+def _add_decision_columns_v3(conn: Connection) -> None:
+    # What a decision carries (its score, tradeoff, model version, novelty) and the attempt's answer and
+    # output: additive, as in version 2.
+    for name in _V3_COLUMNS:
+        add_column_if_missing(conn, entries.c[name])
+
+
 def add_column_if_missing(conn: Connection, column: Column[Any]) -> None:
     """``ALTER TABLE ... ADD COLUMN`` for a nullable column, unless the table has it already (idempotent)."""
     table = column.table.name
@@ -142,7 +163,7 @@ def seed_sqlite_statistics(conn: Connection) -> None:
 
 
 #: MIGRATIONS[i] takes a database from version i to i + 1; version 0 is an empty database.
-MIGRATIONS: tuple[Step, ...] = (_create_v1, _add_metadata_v2)
+MIGRATIONS: tuple[Step, ...] = (_create_v1, _add_metadata_v2, _add_decision_columns_v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

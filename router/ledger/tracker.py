@@ -36,6 +36,10 @@ Clock = Callable[[], datetime]
 AlertCallback = Callable[[BudgetAlert], object]
 
 
+#: The longest response text a tracker that keeps outputs stores by default, in characters.
+DEFAULT_OUTPUT_MAX_CHARS = 20_000
+
+
 def _utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -69,6 +73,12 @@ class CostTracker:
         Prices used when a call's costs are not given; the packaged catalog when omitted.
     clock : callable, optional
         Returns the current time as an aware datetime; the default is UTC wall time (inject one in tests).
+    keep_output : bool
+        Store each attempt's ``output`` (the response text) when the recorder gives one; off by default, as
+        outputs may be long or hold what a team would rather not keep. ``answer`` is always stored.
+    output_max_chars : int
+        The longest output stored, in characters; a longer one is cut to this length (only with
+        ``keep_output``).
     read_only : bool
         Open an existing ledger to read it: nothing is created or migrated, a database that is not a ledger
         is refused untouched, and a SQLite file is opened in SQLite's read-only mode (writes raise
@@ -96,9 +106,21 @@ class CostTracker:
         on_alert: AlertCallback | None = None,
         catalog: Catalog | None = None,
         clock: Clock | None = None,
+        keep_output: bool = False,
+        output_max_chars: int = DEFAULT_OUTPUT_MAX_CHARS,
         read_only: bool = False,
     ) -> None:
         from router.ledger import engine as _engine
+
+        if not isinstance(keep_output, bool):
+            raise InvalidInputError(f"keep_output must be True or False, got {keep_output!r}")
+        if (
+            isinstance(output_max_chars, bool)
+            or not isinstance(output_max_chars, int)
+            or output_max_chars < 1
+        ):
+            raise InvalidInputError(f"output_max_chars must be a whole number >= 1, got {output_max_chars!r}")
+        self.keep_output, self.output_max_chars = keep_output, output_max_chars
 
         if storage_path is not None and database_url is not None:
             raise InvalidInputError("Give storage_path (a SQLite file) or database_url, not both.")
@@ -178,6 +200,12 @@ class CostTracker:
         level: str | None = None,
         timestamp: datetime | str | None = None,
         metadata: Mapping[str, str] | None = None,
+        score: float | None = None,
+        tradeoff: float | None = None,
+        model_version: str | None = None,
+        novelty: float | None = None,
+        answer: str | None = None,
+        output: str | None = None,
     ) -> CostEntry:
         """Store one attempt and return it as stored (with its ``id``).
 
@@ -185,12 +213,15 @@ class CostTracker:
         (give ``input_cost`` and ``output_cost``, or ``total_cost`` alone, or none); ``success`` is in [0, 1]
         (a bool is accepted); ``timestamp`` is ISO 8601 or a datetime, the clock's time when omitted;
         ``metadata`` maps string keys to string values (the task's repository, team, ...: what ``route`` took)
-        and is exported in the outcome log's ``metadata`` column. A bad value raises
-        :class:`InvalidInputError` naming the field, and nothing is stored.
+        and is exported in the outcome log's ``metadata`` column. ``level``, ``score``, ``tradeoff``,
+        ``model_version`` and ``novelty`` are the routing decision's (``execute_decision`` passes them);
+        ``answer`` is stored as given, ``output`` only when the tracker keeps outputs (cut to
+        ``output_max_chars``). A bad value raises :class:`InvalidInputError` naming the field, and nothing is
+        stored.
         """
         fields = {k: v for k, v in locals().items() if k not in ("self", "files")}
         fields["files"] = list(files) if files is not None and not isinstance(files, str) else files
-        entry = build_entry(fields, self.catalog, self.now, "cost entry")
+        entry = build_entry(self._kept(fields), self.catalog, self.now, "cost entry")
         new_id, _ = self._write([entry])
         return entry.model_copy(update={"id": new_id})
 
@@ -199,9 +230,22 @@ class CostTracker:
 
         Each row is a mapping with the keyword arguments of :meth:`record`. Returns the number stored.
         """
-        entries = [build_entry(dict(row), self.catalog, self.now, f"row {i}") for i, row in enumerate(rows)]
+        entries = [
+            build_entry(self._kept(dict(row)), self.catalog, self.now, f"row {i}")
+            for i, row in enumerate(rows)
+        ]
         self._write(entries)
         return len(entries)
+
+    def _kept(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """The fields as stored: ``output`` dropped unless outputs are kept, and cut to the size cap."""
+        output = fields.get("output")
+        if output is None:
+            return fields
+        if not isinstance(output, str):
+            raise InvalidInputError(f"output must be a string or None, got {type(output).__name__}")
+        fields["output"] = output[: self.output_max_chars] if self.keep_output else None
+        return fields
 
     def _write(
         self,
@@ -210,11 +254,20 @@ class CostTracker:
     ) -> tuple[int | None, int]:
         """Insert the entries in one transaction; ``keep(conn, rows)``, when given, picks the rows to insert
         inside that transaction. Returns (the new id when one row went in, the number of rows inserted)."""
+        from router.ledger import queries as _queries
+
+        return self._write_rows([_queries.entry_row(e) for e in entries], keep)
+
+    def _write_rows(
+        self,
+        rows: list[dict[str, Any]],
+        keep: Callable[[Any, list[dict[str, Any]]], list[dict[str, Any]]] | None = None,
+    ) -> tuple[int | None, int]:
+        """``_write`` for rows already in the table's shape (``queries.entry_row``)."""
         from router.ledger import budget as _budget
         from router.ledger import engine as _engine
         from router.ledger import queries as _queries
 
-        rows = [_queries.entry_row(e) for e in entries]
         alerts: list[BudgetAlert] = []
         with (
             _engine.database_errors("record entries", self._url),
@@ -346,13 +399,26 @@ class CostTracker:
         """
         from functools import partial
 
-        from router.ledger.outcomes import OutcomeTransfer, outcome_rows, read_for_import, unseen_rows
+        from router.ledger.outcomes import (
+            OutcomeTransfer,
+            merge_identical,
+            outcome_rows,
+            read_for_import,
+            unseen_rows,
+        )
+        from router.ledger.queries import entry_row
 
         frame, skipped = read_for_import(Path(path), skip_invalid=skip_invalid)
         rows = list(outcome_rows(frame, str(path)))
         timed = [row["timestamp"] is not None for row in rows]  # before build_entry stamps the others
-        entries = [build_entry(row, self.catalog, self.now, f"row {i}") for i, row in enumerate(rows)]
-        _, kept = self._write(entries, keep=partial(unseen_rows, timed=timed))
-        if kept < len(entries):
-            skipped = {**skipped, "already in the ledger": len(entries) - kept}
-        return OutcomeTransfer(path=Path(path), rows=kept, skipped=skipped)
+        entries = [
+            build_entry(self._kept(row), self.catalog, self.now, f"row {i}") for i, row in enumerate(rows)
+        ]
+        # Compared as the ledger stores them (files as JSON, costs completed), so "identical" means that.
+        stored = [entry_row(e) for e in entries]
+        unique, unique_timed = merge_identical(stored, timed)
+        merged = len(stored) - len(unique)
+        _, kept = self._write_rows(unique, keep=partial(unseen_rows, timed=unique_timed))
+        if kept < len(unique):
+            skipped = {**skipped, "already in the ledger": len(unique) - kept}
+        return OutcomeTransfer(path=Path(path), rows=kept, skipped=skipped, merged=merged)

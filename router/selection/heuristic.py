@@ -125,7 +125,7 @@ class HeuristicRouter:
         t = check_tradeoff(tradeoff)
         meta = check_metadata(metadata) or None
         complexity = self.estimator.estimate(description, files, context)
-        decision = self._decide(complexity, t, metadata=meta)
+        decision = self._decide(complexity, t, metadata=meta, description=description)
         if self.collector is not None:
             self._emit(decision, time.perf_counter() - start, description)
         return decision
@@ -148,8 +148,13 @@ class HeuristicRouter:
                 # The batch estimate (numpy over the chunk), then the records route() would build.
                 found = self._estimate_batch(texts[at : at + TABLE_CHUNK])
                 decisions += [
-                    self._decide(c, t, metadata=m)
-                    for c, m in zip(found.records(self.estimator), metas[at : at + TABLE_CHUNK], strict=True)
+                    self._decide(c, t, metadata=m, description=text)
+                    for c, m, text in zip(
+                        found.records(self.estimator),
+                        metas[at : at + TABLE_CHUNK],
+                        texts[at : at + TABLE_CHUNK],
+                        strict=True,
+                    )
                 ]
         if self.collector is not None:
             self._emit_many(decisions, texts, time.perf_counter() - start)
@@ -290,6 +295,7 @@ class HeuristicRouter:
         tradeoff: float | None,
         source: str | None = None,
         metadata: dict[str, str] | None = None,
+        description: str | None = None,
     ) -> RoutingDecision:
         routed = complexity
         if tradeoff is not None and tradeoff != 0.5:
@@ -316,6 +322,7 @@ class HeuristicRouter:
                 "metadata": metadata,
                 "novelty": None,
                 "model_version": None,
+                "description": description,
             },
         )
 

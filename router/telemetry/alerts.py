@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
-from router.telemetry.analyzer import Report, analyze
+from router.telemetry.analyzer import Predictor, Report, analyze
 from router.telemetry.events import AlertEvent
 from router.telemetry.rules import RuleSet, Verdict, Webhook, evaluate
 from router.telemetry.schema import alerts as alerts_table
@@ -55,15 +55,18 @@ def check_rules(
     callbacks: Sequence[AlertCallback] = (),
     webhook: Webhook | None = None,
     sleep: Callable[[float], object] = time.sleep,
+    predict: Predictor | None = None,
 ) -> CheckResult:
-    """Evaluate every rule over its window ending ``now``; claim, record and send the new crossings."""
+    """Evaluate every rule over its window ending ``now``; claim, record and send the new crossings.
+
+    ``predict`` lets the named model judge attempts that have no decision event (see ``analyze``)."""
     result = CheckResult(verdicts=[])
     for rule in rules.rules:
         if rule.window not in result.reports:
             window = Window(now - rule.window_length, now)
             kwargs = {"reference_reason": reference_reason} if reference_reason else {}
             result.reports[rule.window] = analyze(
-                store, window, model_uri=model_uri, reference=reference, **kwargs
+                store, window, model_uri=model_uri, reference=reference, predict=predict, **kwargs
             )
         verdict = evaluate(rule, result.reports[rule.window])
         result.verdicts.append(verdict)

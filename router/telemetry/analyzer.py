@@ -1,22 +1,26 @@
-"""Metrics over a window of telemetry: per model, calibration, drift, fallbacks, exploration, spend.
+"""Metrics over a window: per model, calibration, drift, fallbacks, exploration, spend.
 
-Everything is read from the telemetry tables with one range scan per table (the time index) and summarised
-in Python: a window holds at most a few hundred thousand events, and the tests (PSI, Hosmer–Lemeshow) need
-the categories and pairs rather than SQL aggregates.
+Decisions (with their predictions) come from the telemetry tables; attempts and their outcomes from the
+ledger, whatever wrote them (the fallback handler, an import, an integration: see
+``router.telemetry.ledger_attempts``). Each is one range scan (the time index), summarised in Python: a
+window holds at most a few hundred thousand rows, and the tests (PSI, Hosmer–Lemeshow) need the categories
+and pairs rather than SQL aggregates.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, select
 
+from router.telemetry import ledger_attempts as _ledger
 from router.telemetry import reference as _reference
-from router.telemetry.schema import attempts, breaker_openings, decisions
+from router.telemetry.schema import breaker_openings, decisions
 from router.telemetry.stats import (
     CalibrationTest,
     PsiTest,
@@ -37,7 +41,7 @@ class ModelMetrics:
     model: str
     decisions: int = 0
     attempts: int = 0
-    successes: int = 0
+    successes: float = 0.0  # summed success: a logged attempt may have solved a share of its trials
     cost_usd: float = 0.0
     latency_p50_ms: float | None = None
     latency_p95_ms: float | None = None
@@ -129,6 +133,10 @@ def _range(table: Any, window: Window) -> Any:
     return and_(table.c.ts_us >= to_us(window.start), table.c.ts_us < to_us(window.end))
 
 
+#: Predicts P(success) of (description, metadata, model) triples; None where the model has no prediction.
+Predictor = Callable[[Sequence[str], Sequence["dict[str, str] | None"], Sequence[str]], list["float | None"]]
+
+
 def analyze(
     store: Store,
     window: Window,
@@ -136,8 +144,15 @@ def analyze(
     model_uri: str | None = None,
     reference: dict[str, Any] | None = None,
     reference_reason: str = "no --model given: drift needs the training reference stored in the artifact",
+    predict: Predictor | None = None,
 ) -> Report:
-    """Every metric of the window. Calibration and drift run only for a named model (``model_uri``)."""
+    """Every metric of the window. Calibration and drift run only for a named model (``model_uri``).
+
+    Calibration pairs each first attempt with the named model's prediction for it: the one its decision
+    event recorded, else, given ``predict`` (see :func:`model_predictor`), the model's prediction for the
+    attempt's text and model, so attempts that reached the ledger without a decision event (an import, an
+    integration) are judged against what the model expects too.
+    """
     with store.read() as conn:
         drows = conn.execute(
             select(
@@ -155,30 +170,15 @@ def analyze(
                 decisions.c.latency_s,
             ).where(_range(decisions, window))
         ).all()
-        arows = conn.execute(
-            select(
-                attempts.c.decision_id,
-                attempts.c.model,
-                attempts.c.attempt,
-                attempts.c.attempt_kind,
-                attempts.c.success,
-                attempts.c.reason,
-                attempts.c.duration_ms,
-                attempts.c.cost_usd,
-            ).where(_range(attempts, window))
-        ).all()
-        baseline = conn.execute(
-            select(attempts.c.success).where(_range(attempts, window.before(BASELINE_WINDOWS)))
-        ).all()
+        arows = _ledger.read_attempts(conn, window)
+        base_s, base_n = _ledger.successes(conn, window.before(BASELINE_WINDOWS))
         month = _month_start(window.end)
-        month_cost = conn.execute(
-            select(attempts.c.cost_usd).where(_range(attempts, Window(min(month, window.start), window.end)))
-        ).all()
+        month_to_date = _ledger.spend(conn, Window(min(month, window.start), window.end))
         openings = Counter(
             m
             for (m,) in conn.execute(select(breaker_openings.c.model).where(_range(breaker_openings, window)))
         )
-        first_outcomes = _first_outcomes(conn, drows, model_uri)
+        first_outcomes = _first_outcomes(conn, drows, model_uri, window, predict)
     models: dict[str, ModelMetrics] = {}
 
     def model(name: str) -> ModelMetrics:
@@ -196,11 +196,11 @@ def analyze(
     for a in arows:
         m = model(a.model)
         m.attempts += 1
-        m.successes += bool(a.success)
+        m.successes += a.success
         m.cost_usd += a.cost_usd
         if a.duration_ms is not None:
             durations[a.model].append(a.duration_ms)
-        kinds[a.attempt_kind] += 1
+        kinds[a.kind] += 1
         if a.reason:
             reasons[a.reason] += 1
         chosen = chosen_by_decision.get(a.decision_id)
@@ -211,13 +211,11 @@ def analyze(
         models[name].latency_p95_ms = percentile(values, 95)
     tasks = kinds["first"]
     n_attempts = len(arows)
-    successes = sum(bool(a.success) for a in arows)
+    successes = sum(a.success for a in arows)
     # Errors are calls that failed (timeouts, 5xx, rate limits...), not answers the caller rejected.
-    errors = sum(1 for a in arows if not a.success and a.reason != "quality")
-    base_n, base_s = len(baseline), sum(bool(s) for (s,) in baseline)
+    errors = sum(1 for a in arows if a.reason is not None and a.reason != "quality")
     drop, drop_p = proportion_drop(base_s, base_n, successes, n_attempts)
     cost = sum(a.cost_usd for a in arows)
-    month_to_date = sum(c for (c,) in month_cost)
     latencies = [d.latency_s * 1000 for d in drows]
     return Report(
         start=window.start,
@@ -250,27 +248,47 @@ def analyze(
 
 
 def _first_outcomes(
-    conn: Any, drows: list[Any], model_uri: str | None
+    conn: Any, drows: list[Any], model_uri: str | None, window: Window, predict: Predictor | None
 ) -> tuple[list[float], list[float]] | None:
-    """(predicted, observed) for the named model's decisions whose first attempt is recorded."""
+    """(predicted, observed) for the window's first attempts that the named model has a prediction for."""
     if model_uri is None:
         return None
     predicted = {
         d.decision_id: d.p_chosen for d in drows if d.model_uri == model_uri and d.p_chosen is not None
     }
-    if not predicted:
-        return [], []
     pairs: list[tuple[float, float]] = []
-    ids = list(predicted)
-    for at in range(0, len(ids), 500):  # bounded IN lists
-        chunk = ids[at : at + 500]
-        for decision_id, success in conn.execute(
-            select(attempts.c.decision_id, attempts.c.success).where(
-                attempts.c.decision_id.in_(chunk), attempts.c.attempt == 1
-            )
-        ):
-            pairs.append((predicted[decision_id], float(bool(success))))
+    unpredicted = []
+    for row in _ledger.first_attempts(conn, window):
+        p = predicted.get(row.decision_id) if row.decision_id else None
+        if p is not None:
+            pairs.append((p, float(row.success)))
+        elif predict is not None and row.description:
+            unpredicted.append(row)
+    if unpredicted and predict is not None:
+        metas = [json.loads(r.metadata) if r.metadata else None for r in unpredicted]
+        found = predict([r.description for r in unpredicted], metas, [r.model for r in unpredicted])
+        pairs += [(p, float(r.success)) for p, r in zip(found, unpredicted, strict=True) if p is not None]
     return [p for p, _ in pairs], [y for _, y in pairs]
+
+
+def model_predictor(model_uri: str) -> tuple[Predictor | None, str]:
+    """A predictor from the learned router at ``model_uri`` (its P(success) of each attempt's model for the
+    attempt's text), or None and why not."""
+    from router._exceptions import RouterError
+    from router.learned.router import LearnedRouter
+
+    try:
+        router = LearnedRouter.load(model_uri, strict=True)
+    except (RouterError, OSError, ValueError) as exc:
+        return None, f"cannot load the model at {model_uri!r}: {exc}"
+
+    def predict(
+        texts: Sequence[str], metadata: Sequence[dict[str, str] | None], models: Sequence[str]
+    ) -> list[float | None]:
+        found = router.route_many(list(texts), metadata=[m or {} for m in metadata])
+        return [d.p_success.get(m) for d, m in zip(found, models, strict=True)]
+
+    return predict, ""
 
 
 def _drift(drows: list[Any], model_uri: str | None, reference: dict[str, Any] | None, reason: str) -> Drift:
@@ -334,4 +352,4 @@ def load_reference(model_uri: str) -> tuple[dict[str, Any] | None, str]:
     return ref, ""
 
 
-__all__ = ["Drift", "ModelMetrics", "Report", "analyze", "from_us", "load_reference"]
+__all__ = ["Drift", "ModelMetrics", "Report", "analyze", "from_us", "load_reference", "model_predictor"]

@@ -28,14 +28,13 @@ from router._exceptions import InvalidInputError
 from router._types import construct
 from router.telemetry.events import (
     EVENT_SCHEMA_VERSION,
-    AttemptEvent,
     BreakerEvent,
     DecisionEvent,
     Event,
     OutcomeEvent,
 )
 from router.telemetry.reference import description_score, terms_of
-from router.telemetry.store import Store
+from router.telemetry.store import LedgerRow, Store
 
 if TYPE_CHECKING:
     from router._types import RoutingDecision
@@ -227,7 +226,7 @@ class Collector:
         self._in_flight = take  # before popping, so flush() never sees an empty queue with nothing in flight
         for _ in range(take):
             batch.append(queue.popleft())
-        events: list[Event] = []
+        events: list[Event | LedgerRow] = []
         for item in batch:
             try:
                 events.append(self._build(item))
@@ -247,7 +246,7 @@ class Collector:
                     time.sleep(0.05 * 4**attempt)
         self._in_flight = 0
 
-    def _build(self, item: tuple[Any, ...]) -> Event:
+    def _build(self, item: tuple[Any, ...]) -> Event | LedgerRow:
         kind = item[0]
         if kind == _EVENT:
             event: Event = item[2]
@@ -269,28 +268,28 @@ class Collector:
             )
         return _event(BreakerEvent, timestamp=at, model=item[2])
 
-    def _attempt_event(self, at: datetime, fields: Mapping[str, Any], kind: str, reason: str | None) -> Event:
-        model = fields["model"]
-        tokens_in, tokens_out = int(fields.get("input_tokens") or 0), int(fields.get("output_tokens") or 0)
+    def _attempt_event(
+        self, at: datetime, fields: Mapping[str, Any], kind: str, reason: str | None
+    ) -> LedgerRow:
+        """The attempt as a ledger row: the collector is the ledger's writer for a handler without a recorder.
+
+        ``kind`` is not stored: the monitor reads it back from the attempt's chain. The failure reason heads
+        ``error`` as the handler's recorder writes it; the output is not kept (a ``CostTracker`` keeps it).
+        """
+        from router.ledger.entries import RECORD_FIELDS, build_entry
+        from router.ledger.queries import entry_row
+
+        values = {k: v for k, v in fields.items() if k in RECORD_FIELDS and k != "output"}
+        values["success"] = float(bool(values.get("success")))
+        values["error"] = reason
+        values["timestamp"] = at
+        if int(values.get("attempt") or 1) > 1:
+            values.pop("propensity", None)  # the router's propensity belongs to the first attempt
         try:
-            cost = self.catalog.get(model).cost(tokens_in, tokens_out)
+            entry = build_entry(values, self.catalog, lambda: at, "attempt")
         except Exception:  # a model the catalog does not know: its price is unknown, not an error here
-            cost = 0.0
-        return _event(
-            AttemptEvent,
-            timestamp=at,
-            decision_id=fields.get("decision_id") or "",
-            task_id=fields["task_id"],
-            model=model,
-            attempt=int(fields.get("attempt") or 1),
-            attempt_kind=kind,
-            success=bool(fields.get("success")),
-            reason=reason,
-            duration_ms=fields.get("duration_ms"),
-            input_tokens=tokens_in,
-            output_tokens=tokens_out,
-            cost_usd=cost,
-        )
+            entry = build_entry({**values, "total_cost": 0.0}, self.catalog, lambda: at, "attempt")
+        return LedgerRow(entry_row(entry))
 
 
 E = TypeVar("E", bound=Event)

@@ -1,8 +1,8 @@
 """The telemetry events, versioned: what the collector writes and ``router monitor`` reads.
 
 Each event carries ``schema_version``; a change to an event's fields bumps :data:`EVENT_SCHEMA_VERSION` and
-adds a migration step in ``router.telemetry.schema``. Attempts are the ledger's attempts (the same fields,
-plus the attempt's kind and failure reason), linked to their decision by ``decision_id`` as outcomes are.
+adds a migration step in ``router.telemetry.schema``. Attempts are stored in the ledger only (an emitted
+``AttemptEvent`` becomes a ledger entry), linked to their decision by ``decision_id`` as outcomes are.
 """
 
 from __future__ import annotations
@@ -58,7 +58,9 @@ class DecisionEvent(_Event):
 
 
 class AttemptEvent(_Event):
-    """One call of one model for one task (the ledger's entry, with the attempt's kind and failure reason)."""
+    """One call of one model for one task, as a caller may ``emit`` it: stored as a ledger entry (the one
+    record of every attempt), its failure reason at the head of ``error``; the kind is read back from the
+    attempt's chain."""
 
     kind: Literal["attempt"] = "attempt"
     decision_id: str = ""

@@ -1,7 +1,9 @@
-"""Prometheus metrics from the telemetry tables: ``router monitor serve`` or your own app's ``/metrics``.
+"""Prometheus metrics from the database: ``router monitor serve`` or your own app's ``/metrics``.
 
 The values are read from the database at each scrape (grouped counts and sums over the time index), so every
-process that shares the database is counted, restarts lose nothing, and the numbers match the ledger's.
+process that shares the database is counted and restarts lose nothing. Decisions and alerts come from the
+telemetry tables; attempts and spend from the ledger, whatever wrote them (the handler, an import, an
+integration), so the numbers are the ledger's.
 ``prometheus_client`` is imported here only, never by ``import router``.
 
 Mount in your own app::
@@ -18,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
 
-from router.telemetry.schema import alerts, attempts, decisions
+from router.ledger.schema import entries
+from router.telemetry.schema import alerts, decisions
 from router.telemetry.store import Store
 
 if TYPE_CHECKING:
@@ -30,7 +33,7 @@ LATENCY_BUCKETS = (0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
 
 
 class TelemetryMetrics:
-    """A ``prometheus_client`` collector reading the telemetry tables at scrape time."""
+    """A ``prometheus_client`` collector reading the telemetry tables and the ledger at scrape time."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -47,10 +50,12 @@ class TelemetryMetrics:
                     decisions.c.model, decisions.c.source
                 )
             ).all()
+            # An attempt that solved at least half of what it was asked counts as a success (1 or 0 mostly).
+            succeeded = case((entries.c.success >= 0.5, True), else_=False).label("succeeded")
             tried = conn.execute(
-                select(
-                    attempts.c.model, attempts.c.success, func.count(), func.sum(attempts.c.cost_usd)
-                ).group_by(attempts.c.model, attempts.c.success)
+                select(entries.c.model, succeeded, func.count(), func.sum(entries.c.total_cost)).group_by(
+                    entries.c.model, succeeded
+                )
             ).all()
             buckets = [func.sum(case((decisions.c.latency_s <= b, 1), else_=0)) for b in LATENCY_BUCKETS]
             latency = conn.execute(select(func.count(), func.sum(decisions.c.latency_s), *buckets)).one()

@@ -1,5 +1,9 @@
 """The telemetry tables, in the ledger's database, and their migrations (versioned like the ledger's).
 
+Telemetry keeps what only it has: decision events with their predictions, outcomes, breaker openings and
+alerts, linked to the ledger's attempts by ``decision_id``. Attempts live in the ledger alone (version 2
+moved the rows of the former ``telemetry_attempts`` there and dropped it).
+
 Times are integer microseconds since the epoch, UTC, as in the ledger. ``telemetry_schema`` holds the
 version; opening runs the missing steps in one transaction holding the write lock (SQLite ``BEGIN
 IMMEDIATE``, a PostgreSQL advisory lock), so two processes opening a fresh database do not both create it.
@@ -21,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    func,
     inspect,
     select,
     text,
@@ -139,7 +144,6 @@ version_table = Table("telemetry_schema", metadata, Column("version", Integer, n
 
 EVENT_TABLES = {
     "decision": decisions,
-    "attempt": attempts,
     "outcome": outcomes,
     "breaker_open": breaker_openings,
     "alert": alerts,
@@ -153,7 +157,49 @@ def _create_v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[decisions, attempts, outcomes, breaker_openings, alerts, rule_state])
 
 
-MIGRATIONS: tuple[Step, ...] = (_create_v1,)
+def _attempts_to_ledger_v2(conn: Connection) -> None:
+    # Version 1 stored each attempt twice when a handler had both a recorder and a collector: once in the
+    # ledger, once here. Attempts the ledger lacks (a handler with a collector only) move there, with what
+    # the event knew; then the table goes. An attempt the ledger holds is the same decision, task, model and
+    # attempt number.
+    from sqlalchemy import and_, case, exists, literal, null
+
+    from router.ledger.schema import entries
+
+    t = attempts
+    held = exists().where(
+        and_(
+            entries.c.decision_id == t.c.decision_id,
+            entries.c.task_id == t.c.task_id,
+            entries.c.model == t.c.model,
+            entries.c.attempt == t.c.attempt,
+        )
+    )
+    moved = select(
+        t.c.ts_us,
+        t.c.model,
+        t.c.task_id,
+        t.c.input_tokens,
+        t.c.output_tokens,
+        (t.c.input_tokens + t.c.output_tokens),
+        t.c.cost_usd,
+        case((t.c.success, 1.0), else_=0.0),
+        case((t.c.success, null()), else_=func.coalesce(t.c.reason, literal("error"))),
+        t.c.duration_ms,
+        literal(""),
+        literal("[]"),
+        t.c.attempt,
+        func.nullif(t.c.decision_id, ""),
+    ).where(~held)
+    columns = [
+        "ts_us", "model", "task_id", "input_tokens", "output_tokens", "total_tokens", "total_cost", "success",
+        "error", "duration_ms", "description", "files", "attempt", "decision_id",
+    ]  # fmt: skip
+    conn.execute(entries.insert().from_select(columns, moved))
+    t.drop(conn)
+
+
+MIGRATIONS: tuple[Step, ...] = (_create_v1, _attempts_to_ledger_v2)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -27,6 +27,14 @@ def from_us(value: int) -> datetime:
     return EPOCH + timedelta(microseconds=int(value))
 
 
+@dataclass(frozen=True)
+class LedgerRow:
+    """An attempt the collector writes to the ledger (``ledger_entries``), in the table's shape."""
+
+    row: dict[str, Any]
+    kind: str = "ledger_entry"
+
+
 @dataclass
 class Store:
     """An open database with the ledger's and the telemetry's tables at their current versions."""
@@ -67,21 +75,33 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
-    def write(self, events: Iterable[Event]) -> int:
-        """Insert events in one transaction, grouped by table; return how many."""
+    def write(self, events: Iterable[Event | LedgerRow]) -> int:
+        """Insert events in one transaction, grouped by table; return how many.
+
+        Attempts (a :class:`LedgerRow`, or an ``AttemptEvent`` a caller emitted) go to the ledger's
+        ``ledger_entries``, the one record of every attempt; the other events to their telemetry tables."""
         from router.ledger import engine as _engine
+        from router.ledger.schema import entries
         from router.telemetry.schema import EVENT_TABLES
 
         grouped: dict[str, list[dict[str, Any]]] = {}
         count = 0
         for event in events:
-            grouped.setdefault(event.kind, []).append(event_row(event))
+            if isinstance(event, LedgerRow):
+                row = event.row
+            elif event.kind == "attempt":
+                row = attempt_entry(event)
+            else:
+                grouped.setdefault(event.kind, []).append(event_row(event))
+                count += 1
+                continue
+            grouped.setdefault("ledger_entry", []).append(row)
             count += 1
         if not count:
             return 0
         with _engine.write_transaction(self.engine) as conn:
             for kind, rows in grouped.items():
-                conn.execute(EVENT_TABLES[kind].insert(), rows)
+                conn.execute((entries if kind == "ledger_entry" else EVENT_TABLES[kind]).insert(), rows)
         return count
 
     def read(self) -> Any:
@@ -107,6 +127,33 @@ def event_row(event: Event) -> dict[str, Any]:
         row["p_chosen"] = event.p_success.get(event.model)
         row["expected_cost"] = event.expected_cost_usd.get(event.model)
     return row
+
+
+def attempt_entry(event: Any) -> dict[str, Any]:
+    """The ledger row for an ``AttemptEvent``: what it knew (no text, task type or metadata), its failure
+    reason at the head of ``error`` as the handler writes it."""
+    return {
+        "ts_us": to_us(event.timestamp),
+        "model": event.model,
+        "task_id": event.task_id,
+        "task_type": None,
+        "level": None,
+        "input_tokens": event.input_tokens,
+        "output_tokens": event.output_tokens,
+        "total_tokens": event.input_tokens + event.output_tokens,
+        "input_cost": None,
+        "output_cost": None,
+        "total_cost": event.cost_usd,
+        "success": 1.0 if event.success else 0.0,
+        "error": event.reason if not event.success else None,
+        "duration_ms": event.duration_ms,
+        "description": "",
+        "files": "[]",
+        "attempt": event.attempt,
+        "decision_id": event.decision_id or None,
+        "propensity": None,
+        "metadata": None,
+    }
 
 
 def rows(conn: Connection, stmt: Any) -> list[Any]:

@@ -318,8 +318,7 @@ def test_next_step_gets_the_decisions_tradeoff_and_the_task(handler):
 BAD_ARGUMENTS = [
     ({"router": None}, r"answer= needs router=, the router that made the decision .* got None"),
     ({"router": object()}, r"answer= needs router=.* got <object object"),
-    ({"description": None}, r"answer= needs description=, the task text the router routed .* got None"),
-    ({"description": "  "}, r"answer= needs description=.* got '  '"),
+    ({"description": "  "}, r"answer= needs the task text the router routed .* got '  '"),
     ({"answer": "42"}, r"answer must be a callable extract\(response\) -> str \| None, got '42'"),
     ({"answer": None}, r"router= is used with answer= \(a cascade\); pass both, or neither"),
 ]
@@ -328,7 +327,7 @@ BAD_ARGUMENTS = [
 @pytest.mark.parametrize(
     ("changes", "match"),
     BAD_ARGUMENTS,
-    ids=["no-router", "not-a-router", "no-description", "blank-description", "answer-str", "router-alone"],
+    ids=["no-router", "not-a-router", "blank-description", "answer-str", "router-alone"],
 )
 def test_bad_cascade_arguments_are_refused_before_any_call(handler, changes, match):
     models = Models({})
@@ -380,3 +379,11 @@ def test_the_handler_answers_with_the_models_next_step_asks_for(answers, slow, t
     assert [a.model for a in done.answers] == [m for m, _, _ in offline]
     assert len(models.calls) == len(offline) + len(slow & {m for m, _, _ in offline})
     assert done.answer_from == step.answer_from
+
+
+def test_the_decision_carries_the_text_next_step_reads(handler):
+    """Without ``description=``, the cascade asks ``next_step`` about the text the decision was routed on."""
+    models = Models({"haiku": [""], "sonnet": ["7"]})
+    done = run(handler, models, description=None)
+    assert DECISION.description == TYPO
+    assert (done.answer, models.calls) == ("7", ["haiku", "sonnet"])

@@ -133,9 +133,16 @@ def test_prune_with_nothing_due_deletes_nothing(ledger):
 def outcome_file(tmp_path: Path, *, with_time: bool) -> Path:
     rows = [
         {"task_id": "a", "description": "Fix typo", "model": "haiku", "success": 1.0, "cost_usd": 0.001},
-        # The same attempt twice (a retry with the same result): both go in, once.
+        # Two attempts alike in everything but their number (a retry with the same result): both go in, once.
         {"task_id": "b", "description": "Fix bug", "model": "sonnet", "success": 0.0, "cost_usd": 0.01},
-        {"task_id": "b", "description": "Fix bug", "model": "sonnet", "success": 0.0, "cost_usd": 0.01},
+        {
+            "task_id": "b",
+            "description": "Fix bug",
+            "model": "sonnet",
+            "success": 0.0,
+            "cost_usd": 0.01,
+            "attempt": 2,
+        },
     ]
     if with_time:
         for i, row in enumerate(rows):
@@ -157,9 +164,19 @@ def test_importing_the_same_file_twice_adds_nothing(tmp_path, with_time):
         "path": str(path),
         "rows": 0,
         "skipped": {"already in the ledger": 3},
+        "merged": 0,
     }
     with CostTracker(db) as tracker:
         assert tracker.get_summary("all").total_requests == 3
+
+
+def test_a_row_written_twice_in_one_file_is_one_attempt(tmp_path):
+    path = outcome_file(tmp_path, with_time=False)
+    frame = pd.read_csv(path)
+    pd.concat([frame, frame.iloc[[0]]]).to_csv(path, index=False)
+    result = run("logs", "import", str(path), "--db", str(tmp_path / "l.db"), "--json")
+    assert result.exit_code == 0, result.output
+    assert (json.loads(result.stdout)["rows"], json.loads(result.stdout)["merged"]) == (3, 1)
 
 
 def test_imported_rows_keep_the_files_time_and_get_now_without_one(tmp_path):

@@ -201,15 +201,15 @@ def test_a_version_1_ledger_gets_the_metadata_column_and_keeps_its_rows(make_tra
     assert (oldest.task_id, oldest.timestamp, oldest.metadata) == ("old-1", START, {})
     assert (newest.task_id, newest.metadata) == ("new-1", ACME)
     with tracker._engine.connect() as conn:
-        assert conn.execute(_schema.version_table.select()).scalar_one() == _schema.SCHEMA_VERSION == 2
+        assert conn.execute(_schema.version_table.select()).scalar_one() == _schema.SCHEMA_VERSION == 3
         assert "metadata" in {c["name"] for c in inspect(conn).get_columns("ledger_entries")}
-    # Opening it again finds version 2 and changes nothing.
+    # Opening it again finds version 3 and changes nothing.
     assert len(make_tracker().get_recent_entries(5)) == 2
 
 
 def test_adding_the_metadata_column_twice_is_harmless(make_tracker, ledger_location):
     create_version_1_ledger(_url(ledger_location))
-    engine = open_engine(_url(ledger_location))  # migrates to version 2
+    engine = open_engine(_url(ledger_location))  # migrates to version 3
     with write_transaction(engine) as conn:
         _schema.add_column_if_missing(conn, _schema.entries.c["metadata"])
     with engine.connect() as conn:
@@ -220,7 +220,7 @@ def test_adding_the_metadata_column_twice_is_harmless(make_tracker, ledger_locat
 
 def test_a_version_1_ledger_is_not_migrated_by_a_reading_command(ledger_location):
     create_version_1_ledger(_url(ledger_location))
-    with pytest.raises(LedgerError, match=r"schema version 1, older than this router's \(2\)"):
+    with pytest.raises(LedgerError, match=r"schema version 1, older than this router's \(3\)"):
         CostTracker(**ledger_location, read_only=True)
     engine = create_engine(_url(ledger_location))
     with engine.connect() as conn:
@@ -364,7 +364,7 @@ def test_costs_migrate_upgrades_a_version_1_ledger_so_the_reading_commands_accep
     assert refused.exit_code == 1 and "Run `router costs migrate`" in refused.stderr
     migrated = _cli("costs", "migrate", *_ledger_args(ledger_location))
     assert migrated.exit_code == 0, migrated.output
-    assert "from schema version 1 to 2" in migrated.stdout
+    assert "from schema version 1 to 3" in migrated.stdout
     if "storage_path" in ledger_location:
         assert str(ledger_location["storage_path"]) in migrated.stdout
     else:
@@ -377,8 +377,8 @@ def test_costs_migrate_upgrades_a_version_1_ledger_so_the_reading_commands_accep
     again = _cli("costs", "migrate", "--json", *_ledger_args(ledger_location))
     assert again.exit_code == 0, again.output
     assert {k: v for k, v in json.loads(again.stdout).items() if k != "ledger"} == {
-        "from_version": 2,
-        "to_version": 2,
+        "from_version": 3,
+        "to_version": 3,
         "migrated": False,
     }
 
@@ -412,7 +412,7 @@ def test_costs_migrate_refuses_a_newer_ledger_untouched(make_tracker, ledger_loc
         conn.execute(_schema.version_table.update().values(version=99))
     result = _cli("costs", "migrate", *_ledger_args(ledger_location))
     assert result.exit_code == 1
-    assert "schema version 99, newer than this router supports (2)" in result.stderr
+    assert "schema version 99, newer than this router supports (3)" in result.stderr
     with engine.connect() as conn:
         assert conn.execute(_schema.version_table.select()).scalar_one() == 99
     engine.dispose()

@@ -129,7 +129,7 @@ def test_record_many_accepts_a_generator_and_an_empty_batch(tracker):
 
 def test_record_many_refuses_an_unknown_field_naming_the_allowed_ones(tracker):
     with pytest.raises(
-        InvalidInputError, match=r"Invalid row 1: unknown field\(s\) colour\. Allowed: attempt, "
+        InvalidInputError, match=r"Invalid row 1: unknown field\(s\) colour\. Allowed: answer, attempt, "
     ):
         tracker.record_many(
             [{"model": "haiku", "task_id": "a"}, {"model": "haiku", "task_id": "b", "colour": 1}]

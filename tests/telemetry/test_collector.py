@@ -8,6 +8,8 @@ import signal
 import subprocess
 import sys
 import threading
+from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,12 @@ import pytest
 from sqlalchemy import func, select
 
 from router import FallbackHandler, Router
+from router.ledger.schema import entries as attempts  # the collector writes attempts to the ledger
 from router.telemetry import Collector
-from router.telemetry.schema import attempts, breaker_openings, decisions, outcomes
+from router.telemetry.ledger_attempts import read_attempts
+from router.telemetry.schema import breaker_openings, decisions, outcomes
 from router.telemetry.store import Store
+from router.telemetry.window import Window
 from tests.telemetry import telemetry_workers
 
 THREADS = 8
@@ -148,17 +153,17 @@ def test_a_router_and_a_handler_record_decisions_attempts_outcomes_and_breaker_o
     assert count(location, breaker_openings) >= 1
     store = Store.open(**location)
     with store.read() as conn:
-        kinds = dict(
-            conn.execute(
-                select(attempts.c.attempt_kind, func.count()).group_by(attempts.c.attempt_kind)
-            ).all()
-        )
+        everything = Window(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
+        kinds = Counter(a.kind for a in read_attempts(conn, everything))
+        described = conn.execute(select(attempts.c.description, attempts.c.level).distinct()).all()
         linked = conn.execute(
             select(func.count()).select_from(outcomes).where(outcomes.c.decision_id == decision.decision_id)
         ).scalar_one()
     store.close()
     assert kinds.get("first", 0) >= 1 and kinds.get("fallback", 0) >= 1
     assert linked == 6
+    # The ledger rows carry what the decision knew, as a CostTracker's would.
+    assert described == [("Fix typo in README", decision.complexity.level.value)]
 
 
 class Broken:

@@ -183,7 +183,7 @@ def test_serve_exposes_metrics_until_interrupted(ledger):
         line = server.stdout.readline()
         url = line.split()[1]
         try:
-            with urllib.request.urlopen(url, timeout=10) as response:
+            with urllib.request.urlopen(url, timeout=120) as response:
                 body = response.read().decode()
         finally:
             server.send_signal(signal.SIGINT)

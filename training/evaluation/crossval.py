@@ -8,6 +8,7 @@ scored on the same tasks with their real outcomes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -56,15 +57,24 @@ def cross_validate(
     catalog: Catalog | None = None,
     seed: int = 0,
     target_share: float = 0.95,
+    full_tasks_only: bool = True,
     **params: Any,
 ) -> CrossValidation:
+    """K-fold cross-validation over tasks, scored on the tasks where every model was tried.
+
+    A log with no such task is refused. With ``full_tasks_only=False`` (what ``router evaluate`` passes
+    unless told otherwise) a log where some tasks lack some models (a production log) is refused too, with
+    the off-policy command that fits it; by default those tasks are scored alone, and the report says how
+    many of how many (``tasks`` and ``tasks_in_log``).
+    """
     frame = load_outcomes(outcomes).frame
     models = sorted(frame["model"].unique())
     catalog = catalog or log_catalog(frame)
     data = task_matrix(frame, models)
     fit_params = FitParams(seed=seed, **params)
     n = len(data.task_ids)
-    require_full_tasks(data)  # before fitting: the report needs them, and fitting K routers takes a while
+    # Before fitting: the report needs them, and fitting K routers takes a while.
+    require_full_tasks(data, source=_source(outcomes), full_tasks_only=full_tasks_only)
     if n < folds:
         raise InvalidInputError(
             f"{folds}-fold cross-validation needs at least {folds} tasks, the log has {n}: "
@@ -93,11 +103,12 @@ def cross_validate(
     )
 
 
-def quality_report(cv: CrossValidation) -> dict[str, Any]:
-    """Policy, cascade and baselines on the tasks where every model was tried."""
+def quality_report(cv: CrossValidation, *, full_tasks_only: bool = True) -> dict[str, Any]:
+    """Policy, cascade and baselines on the tasks where every model was tried (``tasks`` of
+    ``tasks_in_log``: all of them unless ``full_tasks_only`` allowed a partial log)."""
     data = cv.data
     full = data.observed.all(axis=1)
-    require_full_tasks(data)
+    require_full_tasks(data, full_tasks_only=full_tasks_only)
     s, c = data.success[full], data.cost[full]
     p, ch = cv.p[full], cv.cost_hat[full]
     singles = single_points(s, c)
@@ -131,6 +142,7 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
     return {
         "models": data.models,
         "tasks": int(full.sum()),
+        "tasks_in_log": len(data.task_ids),
         "singles": {
             m: {"cost": float(singles[j, 0]), "success": float(singles[j, 1])}
             for j, m in enumerate(data.models)
@@ -164,16 +176,37 @@ def quality_report(cv: CrossValidation) -> dict[str, Any]:
     }
 
 
-def require_full_tasks(data: TaskMatrix) -> None:
-    """Refuse a log with no task on which every model was tried: decision quality is scored on those."""
-    if not data.observed.all(axis=1).any():
+def require_full_tasks(data: TaskMatrix, *, source: str = "LOG", full_tasks_only: bool = False) -> None:
+    """Refuse a log where not every model was tried on every task: decision quality is scored on the tasks
+    where all were, and on a production log those are no fair sample (on an escalation log, they are the
+    tasks the cheaper models failed). ``full_tasks_only`` accepts a log with some such tasks."""
+    full = data.observed.all(axis=1)
+    n, k = len(data.task_ids), int(full.sum())
+    if k == n or (k and full_tasks_only):
+        return
+    fits = (
+        f"score it off-policy instead: router train --data {source} --output router-candidate --no-mlflow, "
+        "then router evaluate --data NEWER_LOG --model router-candidate --ope (NEWER_LOG: a log the "
+        "candidate was not trained on, e.g. a later router logs export)"
+    )
+    if not k:
         # A production log (one model per task, plus escalations) has no task to compare the models on.
         raise InvalidInputError(
             f"the log has no task on which every model ({', '.join(data.models)}) was tried, out of "
-            f"{len(data.task_ids)} tasks: decision quality is scored on such tasks only. Evaluate on a "
-            "benchmark-style log (every model tried on each task, e.g. python -m training.synthetic "
-            "OUT --mode full)"
+            f"{n} tasks: decision quality is scored on such tasks only. Evaluate on a benchmark-style log "
+            f"(every model tried on each task, e.g. python -m training.synthetic OUT --mode full), or {fits}"
         )
+    raise InvalidInputError(
+        f"every model ({', '.join(data.models)}) was tried on only {k} of the log's {n} tasks: scoring "
+        f"those alone judges the router on the survivors (on an escalation log, the tasks the cheaper "
+        f"models failed). {fits[0].upper()}{fits[1:]}; or add --full-tasks-only to score the {k} tasks "
+        "anyway"
+    )
+
+
+def _source(outcomes: Outcomes) -> str:
+    """How a command names the log: its path, or LOG for a frame."""
+    return str(outcomes) if isinstance(outcomes, str | Path) else "LOG"
 
 
 def guard_summary(reports: list[dict[str, Any]]) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -11,7 +12,7 @@ from router.learned.artifact import load_artifact
 from router.learned.model import LearnedModel
 from router.learned.router import resolve_uri
 from training.data.outcomes import Outcomes, load_outcomes, task_matrix
-from training.evaluation.crossval import CrossValidation, quality_report
+from training.evaluation.crossval import CrossValidation, quality_report, require_full_tasks
 from training.fit.router_fit import TRADEOFF_GRID
 
 
@@ -26,7 +27,10 @@ def unguarded_report(n_models: int) -> dict[str, Any]:
     }
 
 
-def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
+def score_artifact(uri: str, outcomes: Outcomes, *, full_tasks_only: bool = True) -> dict[str, Any]:
+    """The artifact's decision quality on the log's tasks where every model was tried (``tasks`` of
+    ``tasks_in_log`` in the report); with ``full_tasks_only=False`` a partial log is refused with the
+    off-policy command that fits it."""
     arrays, meta = load_artifact(resolve_uri(uri))
     model = LearnedModel(arrays, meta)
     frame = load_outcomes(outcomes).frame
@@ -36,6 +40,8 @@ def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
             f"The log names models the router was not trained on: {unknown}. Trained on: {model.names}."
         )
     data = task_matrix(frame, model.names)
+    require_full_tasks(data, source=str(outcomes) if isinstance(outcomes, str | Path) else "LOG",
+                       full_tasks_only=full_tasks_only)  # fmt: skip
     p = np.zeros(data.success.shape)
     c = np.zeros(data.success.shape)
     for i, description in enumerate(data.descriptions):
@@ -54,4 +60,4 @@ def score_artifact(uri: str, outcomes: Outcomes) -> dict[str, Any]:
         [arrays.get("guard_mask", np.ones((len(TRADEOFF_GRID), len(model.names)), dtype=bool))],
         [meta.get("hull_guard") or unguarded_report(len(model.names))],
     )
-    return quality_report(cv)
+    return quality_report(cv, full_tasks_only=full_tasks_only)
