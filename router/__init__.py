@@ -17,6 +17,7 @@ from router._exceptions import (
     UnknownModelError,
     UnrecoverableError,
 )
+from router._extras import MissingExtraError
 from router._types import (
     ComplexityLevel,
     ModelConfig,
@@ -75,6 +76,7 @@ __all__ = [
     "FallbackStrategy",
     "InvalidInputError",
     "LedgerError",
+    "MissingExtraError",
     "ModelConfig",
     "ModelSelection",
     "ModelSelector",

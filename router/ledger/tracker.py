@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from router._catalog import Catalog
 from router._exceptions import BudgetExceededError, InvalidInputError, LedgerError
+from router._extras import require
 from router._paths import data_dir
 from router.ledger.budget import BudgetConfig
 from router.ledger.entries import build_entry
@@ -98,6 +99,7 @@ class CostTracker:
         clock: Clock | None = None,
         read_only: bool = False,
     ) -> None:
+        require("sqlalchemy", extra="ledger")  # before the engine module, which imports it
         from router.ledger import engine as _engine
 
         if storage_path is not None and database_url is not None:
