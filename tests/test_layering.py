@@ -68,6 +68,11 @@ EXTRA_MODULES = (
     "anthropic",
     "openai",
     "litellm",
+    # Not extras, but loaded on first use of their names (router/__init__.py's _LAZY): routing alone does not
+    # pay for the fallback handler (asyncio) or the ledger.
+    "router.execution",
+    "router.ledger",
+    "asyncio",
 )
 
 
