@@ -18,8 +18,8 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
-import click
 import pytest
 
 import router
@@ -127,12 +127,11 @@ def _command_paths() -> list[str]:
 
     from router.cli import app
 
-    def walk(command: click.Command, path: list[str]) -> list[str]:
+    def walk(command: Any, path: list[str]) -> list[str]:
         found = [" ".join(path)]
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
-                if not getattr(sub, "hidden", False):
-                    found += walk(sub, [*path, name])
+        for name, sub in getattr(command, "commands", {}).items():  # duck-typed: Typer may vendor click
+            if not getattr(sub, "hidden", False):
+                found += walk(sub, [*path, name])
         return found
 
     return walk(typer.main.get_command(app), ["router"])

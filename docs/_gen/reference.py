@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import importlib
 from pathlib import Path
+from typing import Any
 
-import click
 import mkdocs_gen_files
 import typer
 
@@ -39,11 +39,14 @@ def api_page(package: str) -> str:
     return "\n".join(lines)
 
 
-def _commands(command: click.Command, path: list[str]):
-    yield path, command
-    if isinstance(command, click.Group):
-        for name in sorted(command.commands):
-            yield from _commands(command.commands[name], [*path, name])
+def _commands(command: Any, path: list[str], parent: Any = None):
+    """(path, command, context) for the command and every one under it; each context has its parent's, so
+    the usage line names the whole path and the settings (``-h``) are inherited as when run."""
+    ctx = command.context_class(command, info_name=path[-1], parent=parent, **command.context_settings)
+    yield path, command, ctx
+    # Duck-typed: Typer may bring its own copy of click, whose classes are not the ``click`` package's.
+    for name in sorted(getattr(command, "commands", {})):
+        yield from _commands(command.commands[name], [*path, name], ctx)
 
 
 def cli_page() -> str:
@@ -57,10 +60,9 @@ def cli_page() -> str:
         "[Route a task](../how-to/route.md#from-the-command-line) and the other how-to guides.",
         "",
     ]
-    for path, command in _commands(root, ["router"]):
+    for path, command, ctx in _commands(root, ["router"]):
         if getattr(command, "hidden", False):
             continue
-        ctx = click.Context(command, info_name=" ".join(path))
         lines += [f"## `{' '.join(path)}`", "", "```text", command.get_help(ctx).rstrip(), "```", ""]
     return "\n".join(lines)
 
