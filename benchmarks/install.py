@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -45,10 +46,24 @@ print(json.dumps({
 """
 
 
-def make_venv(where: Path, spec: str) -> Path:
-    """A fresh virtualenv at ``where`` with ``pip install SPEC`` done; returns its Python."""
+def source_copy(where: Path) -> Path:
+    """What a source distribution holds (pyproject, README, the packages), copied to ``where``: pip builds
+    in the source tree, and its ``build/`` must not land in the checkout."""
+    where.mkdir(parents=True, exist_ok=True)
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy2(ROOT / name, where / name)
+    for package in ("router", "training"):
+        shutil.copytree(ROOT / package, where / package, ignore=shutil.ignore_patterns("__pycache__"))
+    return where
+
+
+def make_venv(where: Path, extras: str = "") -> Path:
+    """A fresh virtualenv at ``where`` with ``pip install SOURCE[extras]`` done (not editable; the source a
+    copy of this checkout's packages); returns its Python."""
     subprocess.run([sys.executable, "-m", "venv", str(where)], check=True, capture_output=True)
     python = where / "bin" / "python"
+    source = source_copy(where.parent / f"{where.name}-source")
+    spec = f"{source}[{extras}]" if extras else str(source)
     proc = subprocess.run(
         [str(python), "-m", "pip", "install", "--quiet", spec],
         capture_output=True,
@@ -124,10 +139,10 @@ def train_artifact(out: Path) -> Path:
 def run(quick: bool, workdir: Path) -> dict[str, Any]:
     load = " ".join(f"{x:.2f}" for x in os.getloadavg())
     result: dict[str, Any] = {"load_before": load, "installs": {}}
-    for name, spec in [("core", str(ROOT)), *([] if quick else [("all", f"{ROOT}[all]")])]:
+    for name, extras in [("core", ""), *([] if quick else [("all", "all")])]:
         progress(f"install: pip install {'.' if name == 'core' else '.[all]'} into a fresh virtualenv")
         started = time.perf_counter()
-        python = make_venv(workdir / name, spec)
+        python = make_venv(workdir / name, extras)
         packages = installed(python)
         entry: dict[str, Any] = {
             "packages": len(packages),

@@ -1,7 +1,7 @@
 """The core install, as a user gets it: ``pip install .`` (no extras, not editable) into a fresh virtualenv.
 
-It stays small, it routes with the heuristic and with a learned artifact trained elsewhere, and a feature whose
-extra is missing says which extra in one line. Skipped when the package index cannot be reached.
+It stays small, it routes with the heuristic and with a learned artifact trained elsewhere, and a feature
+whose extra is missing says which extra in one line. Skipped when the package index cannot be reached.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from benchmarks.install import check_core_routes, installed, make_venv, train_artifact
-from tests._helpers import ROOT
 
 # Distributions that only the extras bring (their names as pip lists them, lower-cased).
 EXTRA_DISTRIBUTIONS = {
@@ -38,7 +37,7 @@ UNREACHABLE = ("Could not find a version", "No matching distribution", "connecti
 def core_python(tmp_path_factory: pytest.TempPathFactory) -> Path:
     where = tmp_path_factory.mktemp("core-install") / "venv"
     try:
-        return make_venv(where, str(ROOT))
+        return make_venv(where)
     except RuntimeError as exc:
         if any(sign in str(exc) for sign in UNREACHABLE):
             pytest.skip(f"the package index is unreachable: {str(exc)[-300:]}")
@@ -69,7 +68,10 @@ def test_core_install_routes_heuristic_and_learned_from_a_local_artifact(core_py
 
 @pytest.mark.slow
 def test_a_missing_extra_is_one_line_naming_it(core_python):
-    ledger = run(core_python, "import router\ntry:\n    router.CostTracker()\nexcept router.MissingExtraError as e:\n    print(e)")
+    ledger = run(
+        core_python,
+        "import router\ntry:\n    router.CostTracker()\nexcept router.MissingExtraError as e:\n    print(e)",
+    )
     assert ledger.stdout.strip().endswith("pip install 'llm-task-router[ledger]'"), ledger
     assert ledger.stdout.count("\n") == 1
 

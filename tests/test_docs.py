@@ -171,3 +171,11 @@ def test_the_cli_reference_has_every_command(site):
     page = html.unescape((site / "reference" / "cli" / "index.html").read_text())
     missing = [path for path in _command_paths() if f"<code>{path}</code>" not in page]
     assert missing == []
+
+
+def test_quoted_missing_extra_errors_are_the_real_ones():
+    from router._extras import MissingExtraError
+
+    page = (DOCS / "how-to" / "install.md").read_text()
+    assert f"router._extras.MissingExtraError: {MissingExtraError('sqlalchemy', 'ledger')}\n" in page
+    assert f"error: {MissingExtraError('typer', 'cli')}\n" in page  # the router script's line
