@@ -23,6 +23,7 @@ EXTRAS = {
     "train": "training and evaluating routers",
     "monitor": "telemetry, the monitor and /metrics",
     "anthropic": "the Anthropic SDK",
+    "litellm": "the LiteLLM integration (router.integrations.litellm)",
 }
 
 

@@ -86,6 +86,9 @@ def test_a_missing_extra_is_one_line_naming_it(core_python):
     assert training.returncode == 1
     assert "pip install 'llm-task-router[train]'" in training.stderr.strip().splitlines()[-1]
 
+    litellm = run(core_python, "import router.integrations.litellm")
+    assert "pip install 'llm-task-router[litellm]'" in litellm.stderr.strip().splitlines()[-1]
+
     cli = subprocess.run(
         [str(core_python.parent / "router"), "route", "Fix typo in README"], capture_output=True, text=True
     )
