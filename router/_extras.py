@@ -43,7 +43,7 @@ class MissingExtraError(RouterError, ImportError):
         self.extra = extra
         super().__init__(
             f"{module} is not installed; install the '{extra}' extra for {EXTRAS[extra]}: "
-            f"pip install '{DISTRIBUTION}[{extra}]'"
+            f"pip install '{DISTRIBUTION}[{extra}]' (from a checkout: pip install '.[{extra}]')"
         )
 
 
