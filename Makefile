@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test lint format bench bench-quick clean
+.PHONY: install demo test lint format bench bench-quick docs clean
 
 # Reinstall when the dependencies change; pip's own cache makes a re-run quick.
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,11 +30,16 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The full run also writes its tables into the docs site's benchmarks page (docs/benchmarks.md).
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks --update-docs
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m benchmarks --quick
 
+# The documentation site, into site/ (--strict: a broken link or a missing reference fails the build).
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .router .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .router .pytest_cache .mypy_cache .ruff_cache site

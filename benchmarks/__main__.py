@@ -3,7 +3,7 @@
     python -m benchmarks                    # full: about 20 minutes on 2 cores
     python -m benchmarks --quick            # CI-sized, a few minutes
     python -m benchmarks --sections latency,quality
-    python -m benchmarks --update-readme    # also copy the tables into the README's Benchmarks section
+    python -m benchmarks --update-docs      # also copy the tables into docs/benchmarks.md (make bench)
 
 A section that fails is recorded as failed with its error, and the others still run: one broken part
 should not hide the rest of the table.
@@ -26,6 +26,7 @@ from benchmarks import (
     _report,
     batch,
     holdout_sets,
+    install,
     latency,
     ope,
     quality,
@@ -46,6 +47,7 @@ SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "training": training_scale.run,
     "telemetry": telemetry.run,
     "ope": ope.run,
+    "install": install.run,
 }
 
 
@@ -60,7 +62,13 @@ def main(argv: list[str] | None = None) -> int:
         "--sections", default=",".join(SECTIONS), help=f"comma-separated, from: {', '.join(SECTIONS)}"
     )
     parser.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
-    parser.add_argument("--update-readme", action="store_true", help="copy the tables into README.md")
+    parser.add_argument(
+        "--update-docs",
+        "--update-readme",  # its old name, from when the tables were in the README
+        dest="update_docs",
+        action="store_true",
+        help="copy the tables into docs/benchmarks.md (the docs site's benchmarks page)",
+    )
     args = parser.parse_args(argv)
     chosen = [s.strip() for s in args.sections.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
@@ -88,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     meta["total_s"] = time.perf_counter() - started
     meta["load_after"] = _load()
     md = _report.write(results, args.out_dir)
-    if args.update_readme:
-        _report.update_readme(md.read_text())
+    if args.update_docs:
+        _report.update_page(md.read_text())
     progress(f"wrote {md} and {md.with_suffix('.json')} in {meta['total_s']:.0f} s")
     print(md.read_text())
     failed = [n for n, r in results["sections"].items() if r.get("status") == "error"]

@@ -1,7 +1,8 @@
-"""The results as a Markdown table (``latest.md``), the raw figures (``latest.json``) and the README's copy.
+"""The results as a Markdown table (``latest.md``), the raw figures (``latest.json``) and the docs' copy.
 
-Every number in the Markdown comes from the JSON of the same run; the README section between the
-``bench:start`` and ``bench:end`` markers is replaced by the tables of a full run with ``--update-readme``.
+Every number in the Markdown comes from the JSON of the same run; the section of ``docs/benchmarks.md``
+between the ``bench:start`` and ``bench:end`` markers is replaced by the tables of a run with
+``--update-docs`` (what ``make bench`` does).
 """
 
 from __future__ import annotations
@@ -13,8 +14,12 @@ from typing import Any
 
 from benchmarks._util import ROOT, write_json
 
-README_START = "<!-- bench:start -->"
-README_END = "<!-- bench:end -->"
+# The docs site's benchmarks page holds the latest full run between these markers (``make bench`` fills it);
+# the plot is copied beside it when the site is built (docs/_gen/reference.py).
+BENCHMARKS_PAGE = ROOT / "docs" / "benchmarks.md"
+PAGE_START = "<!-- bench:start -->"
+PAGE_END = "<!-- bench:end -->"
+PLOT_LINK = "assets/quality.png"
 
 
 def _num(value: Any) -> float | None:
@@ -424,6 +429,7 @@ def markdown(results: dict[str, Any]) -> str:
     lines = ["# Benchmark results", "", *machine_md(results["machine"], results["meta"]), ""]
     from benchmarks.batch import batch_md
     from benchmarks.holdout_sets import holdout_md
+    from benchmarks.install import install_md
     from benchmarks.quality_sets import sets_md
 
     renderers = {
@@ -436,6 +442,7 @@ def markdown(results: dict[str, Any]) -> str:
         "training": training_md,
         "telemetry": telemetry_md,
         "ope": ope_md,
+        "install": install_md,
     }
     for name, render in renderers.items():
         section = results["sections"].get(name)
@@ -457,13 +464,13 @@ def write(results: dict[str, Any], out_dir: Path) -> Path:
     return md
 
 
-def update_readme(md_text: str, readme: Path = ROOT / "README.md") -> None:
-    """Put the run's tables (without the title line) between the README's markers."""
-    body = md_text.split("\n", 2)[2].replace("](quality.png)", "](benchmarks/results/quality.png)")
-    body = re.sub(r"^### ", "#### ", body, flags=re.MULTILINE)
-    text = readme.read_text()
-    if README_START not in text or README_END not in text:
-        raise ValueError(f"{readme} has no {README_START} ... {README_END} section to fill")
-    head, rest = text.split(README_START, 1)
-    _, tail = rest.split(README_END, 1)
-    readme.write_text(f"{head}{README_START}\n{body.strip()}\n{README_END}{tail}")
+def update_page(md_text: str, page: Path = BENCHMARKS_PAGE) -> None:
+    """Put the run's tables (without the title line) between the benchmarks page's markers."""
+    body = md_text.split("\n", 2)[2].replace("](quality.png)", f"]({PLOT_LINK})")
+    body = re.sub(r"^### ", "## ", body, flags=re.MULTILINE)
+    text = page.read_text()
+    if PAGE_START not in text or PAGE_END not in text:
+        raise ValueError(f"{page} has no {PAGE_START} ... {PAGE_END} section to fill")
+    head, rest = text.split(PAGE_START, 1)
+    _, tail = rest.split(PAGE_END, 1)
+    page.write_text(f"{head}{PAGE_START}\n{body.strip()}\n{PAGE_END}{tail}")

@@ -250,7 +250,7 @@ def _verdicts(summary: dict[str, Any], featurized: dict[str, Any]) -> dict[str, 
 
 
 def batch_md(section: dict[str, Any]) -> list[str]:
-    """The section's table for ``benchmarks/results/latest.md`` and the README."""
+    """The section's table for ``benchmarks/results/latest.md`` and the docs' benchmarks page."""
     summary, trees = section["summary"], list(section["summary"])
     rows = []
     for kind in ("learned", "heuristic"):

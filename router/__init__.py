@@ -3,6 +3,9 @@
 This package never imports ``training`` and imports MLflow only while loading a model from a registry URI.
 """
 
+import importlib as _importlib
+import typing as _typing
+
 from router._catalog import Catalog
 from router._exceptions import (
     ArtifactError,
@@ -17,6 +20,7 @@ from router._exceptions import (
     UnknownModelError,
     UnrecoverableError,
 )
+from router._extras import MissingExtraError
 from router._types import (
     ComplexityLevel,
     ModelConfig,
@@ -29,26 +33,69 @@ from router._types import (
 )
 from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator
-from router.execution.attempts import Attempt, AttemptRecorder
-from router.execution.breaker import BreakerState, CircuitBreaker
-from router.execution.cascade import CascadeResult
-from router.execution.config import BreakerConfig, ExecutionConfig, OutputConfig, RetryConfig
-from router.execution.failures import FailureReason, classify
-from router.execution.fallback import FallbackHandler
-from router.execution.strategy import FallbackStrategy
 from router.learned.router import Router
-from router.ledger import (
-    BudgetAlert,
-    BudgetLimit,
-    BudgetStatus,
-    CostEntry,
-    CostSummary,
-    CostTracker,
-    OutcomeTransfer,
-    RoutingStats,
-)
 from router.selection.selector import ModelSelector
 from router.selection.table import RouteTable
+
+# The fallback handler's and the ledger's names load on first use (module __getattr__ below), not with
+# `import router`: an orchestrator that only routes does not pay for their modules (asyncio, the ledger's
+# pydantic records, ...). `from router import FallbackHandler` works as before.
+_LAZY = {
+    "Attempt": "router.execution.attempts",
+    "AttemptRecorder": "router.execution.attempts",
+    "BreakerState": "router.execution.breaker",
+    "CircuitBreaker": "router.execution.breaker",
+    "BreakerConfig": "router.execution.config",
+    "CascadeResult": "router.execution.cascade",
+    "ExecutionConfig": "router.execution.config",
+    "OutputConfig": "router.execution.config",
+    "RetryConfig": "router.execution.config",
+    "FailureReason": "router.execution.failures",
+    "classify": "router.execution.failures",
+    "FallbackHandler": "router.execution.fallback",
+    "FallbackStrategy": "router.execution.strategy",
+    "BudgetAlert": "router.ledger",
+    "BudgetLimit": "router.ledger",
+    "BudgetStatus": "router.ledger",
+    "CostEntry": "router.ledger",
+    "CostSummary": "router.ledger",
+    "CostTracker": "router.ledger",
+    "OutcomeTransfer": "router.ledger",
+    "RoutingStats": "router.ledger",
+}
+
+if _typing.TYPE_CHECKING:
+    from router.execution.attempts import Attempt, AttemptRecorder
+    from router.execution.breaker import BreakerState, CircuitBreaker
+    from router.execution.cascade import CascadeResult
+    from router.execution.config import BreakerConfig, ExecutionConfig, OutputConfig, RetryConfig
+    from router.execution.failures import FailureReason, classify
+    from router.execution.fallback import FallbackHandler
+    from router.execution.strategy import FallbackStrategy
+    from router.ledger import (
+        BudgetAlert,
+        BudgetLimit,
+        BudgetStatus,
+        CostEntry,
+        CostSummary,
+        CostTracker,
+        OutcomeTransfer,
+        RoutingStats,
+    )
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'router' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # once loaded, a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "ArtifactError",
@@ -77,6 +124,7 @@ __all__ = [
     "FallbackStrategy",
     "InvalidInputError",
     "LedgerError",
+    "MissingExtraError",
     "ModelConfig",
     "ModelSelection",
     "ModelSelector",

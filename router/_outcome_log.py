@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router._exceptions import InvalidInputError
+from router._extras import require
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,9 +85,12 @@ def read_outcomes(path: str | Path) -> OutcomeLog:
 
 def read_frame(path: str | Path) -> pd.DataFrame:
     """An outcome-log file's rows as they are, before validation (``read_outcomes`` validates them)."""
+    require("pandas", extra="ledger")
     import pandas as pd
 
     fmt = log_format(path)
+    if fmt == "parquet":
+        require("pyarrow", extra="ledger")
     if not Path(path).is_file():
         raise InvalidInputError(f"Outcome log not found: {str(path)!r}")
     try:
@@ -202,9 +206,12 @@ def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
 
 def write_outcomes(rows: pd.DataFrame | list[dict[str, Any]], path: str | Path) -> Path:
     """Write rows in the outcome-log schema; the file appears whole or not at all (written, then renamed)."""
+    require("pandas", extra="ledger")
     import pandas as pd
 
     fmt = log_format(path)
+    if fmt == "parquet":
+        require("pyarrow", extra="ledger")
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     checked = validate_outcomes(frame)
     if checked.rejected:

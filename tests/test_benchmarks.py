@@ -88,15 +88,19 @@ def test_training_table_shows_a_stopped_size_and_the_estimate():
     assert "linear from 100,000 rows: about 1,500 s" in text
 
 
-def test_update_readme_replaces_only_the_marked_section(tmp_path):
-    readme = tmp_path / "README.md"
-    readme.write_text(f"intro\n{_report.README_START}\nold\n{_report.README_END}\noutro\n")
-    _report.update_readme(
-        "# Benchmark results\n\nRun today.\n\n### Latency\n\n![plot](quality.png)\n", readme
-    )
-    text = readme.read_text()
+def test_update_page_replaces_only_the_marked_section(tmp_path):
+    page = tmp_path / "benchmarks.md"
+    page.write_text(f"intro\n{_report.PAGE_START}\nold\n{_report.PAGE_END}\noutro\n")
+    _report.update_page("# Benchmark results\n\nRun today.\n\n### Latency\n\n![plot](quality.png)\n", page)
+    text = page.read_text()
     assert text.startswith("intro\n") and text.endswith("outro\n") and "old" not in text
-    assert "#### Latency" in text and "](benchmarks/results/quality.png)" in text
+    assert "\n## Latency\n" in text and "](assets/quality.png)" in text
+
+
+def test_the_docs_benchmarks_page_has_the_markers_make_bench_fills():
+    text = _report.BENCHMARKS_PAGE.read_text()
+    assert text.count(_report.PAGE_START) == 1 and text.count(_report.PAGE_END) == 1
+    assert "python -m benchmarks --update-docs" in (ROOT / "Makefile").read_text()
 
 
 def test_sets_and_holdout_sections_render_their_tables_and_skipped_sets():

@@ -300,8 +300,9 @@ class FallbackHandler:
         ``router.next_step(description, answers, tradeoff=decision.tradeoff, files=files, context=context,
         metadata=...)`` says whether to call another model or to stop and with which answer; the result is a
         :class:`~router.execution.cascade.CascadeResult` (the chosen response, its attempt, ``p_correct``,
-        reasons). ``router`` (the router that made ``decision``) is then required; ``description`` defaults
-        to the text it routed (``decision.description``); ``files`` and ``context`` are what ``route`` took. A verifier still wins:
+        reasons). ``router`` (the router that made ``decision``) is then required; ``description``
+        defaults to the text it routed (``decision.description``); ``files`` and ``context`` are what
+        ``route`` took. A verifier still wins:
         with ``accept``, an accepted response stops the cascade and a rejected one escalates as above.
         Errors are retried and fall back as without ``answer``; when no model is left to call after some
         answers came back, the cascade stops with the best of them instead of raising. An ``extract`` that

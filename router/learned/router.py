@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from router._exceptions import ArtifactError, InvalidInputError
+from router._extras import MissingExtraError, require
 from router._metadata import Metadata, batch_metadata, check_metadata, decision_metadata
 from router._paths import default_tracking_uri
 from router._types import (
@@ -418,9 +419,11 @@ def resolve_uri(uri: str | Path) -> Path:
     text = str(uri)
     if text.startswith(("models:/", "runs:/")):
         try:
-            import mlflow  # only here: fetching from a registry, never while deciding
-        except ImportError as exc:  # pragma: no cover - mlflow is a dependency
-            raise ArtifactError(f"Loading {text!r} needs mlflow: {exc}") from exc
+            require("mlflow", extra="mlflow")
+        except MissingExtraError as exc:  # an ArtifactError: Router.load falls back, as for any other
+            raise ArtifactError(f"Cannot load {text!r}: {exc}") from None
+        import mlflow  # only here: fetching from a registry, never while deciding
+
         # Unless the process or the environment names a tracking server, read the embedded store training
         # writes to by default (not MLflow's own default, ./mlflow.db of the working directory). Set for the
         # process, as training does: MLflow's registry look-up ignores a per-call registry URI.

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
 from router._exceptions import InvalidInputError, LedgerError
+from router._extras import require
 from router.ledger import schema as _schema
 
 _SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -64,6 +65,8 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
     then opened in SQLite's read-only mode, so nothing can write through this engine.
     """
     url = _with_driver(url)
+    if url.startswith("postgresql+psycopg"):
+        require("psycopg", extra="postgres")
     engine = _create(url, read_only)
     try:
         if read_only:

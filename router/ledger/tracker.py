@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from router._catalog import Catalog
 from router._exceptions import BudgetExceededError, InvalidInputError, LedgerError
+from router._extras import require
 from router._paths import data_dir
 from router.ledger.budget import BudgetConfig
 from router.ledger.entries import build_entry
@@ -110,6 +111,7 @@ class CostTracker:
         output_max_chars: int = DEFAULT_OUTPUT_MAX_CHARS,
         read_only: bool = False,
     ) -> None:
+        require("sqlalchemy", extra="ledger")  # before the engine module, which imports it
         from router.ledger import engine as _engine
 
         if not isinstance(keep_output, bool):

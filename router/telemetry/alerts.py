@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select, text
 
+from router._extras import require
 from router.telemetry.analyzer import Predictor, Report, analyze
 from router.telemetry.events import AlertEvent
 from router.telemetry.rules import RuleSet, Verdict, Webhook, evaluate
@@ -142,6 +143,7 @@ def deliver(
 
 def post_webhook(webhook: Webhook, payload: dict[str, Any], *, sleep: Callable[[float], object]) -> bool:
     """POST the JSON; retry a network error, 5xx or 429 with doubling waits. True when accepted."""
+    require("httpx", extra="monitor")
     import httpx
 
     problem = ""

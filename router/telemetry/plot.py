@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from router._extras import require
 from router.telemetry.analyzer import analyze
 from router.telemetry.store import Store
 from router.telemetry.window import Window
@@ -13,6 +14,7 @@ SLICES = 24
 
 def plot_window(store: Store, window: Window, model_uri: str | None, path: Path) -> None:
     """Three panels over ``SLICES`` equal slices of the window: success rate, cost, predicted vs observed."""
+    require("matplotlib", extra="monitor")
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed, and none assumed

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, func, select
 
+from router._extras import require
 from router.ledger.schema import entries
 from router.telemetry.schema import alerts, decisions
 from router.telemetry.store import Store
@@ -93,6 +94,7 @@ class TelemetryMetrics:
 
 def build_registry(store: Store) -> CollectorRegistry:
     """A registry holding the telemetry metrics, to serve or to mount in another app."""
+    require("prometheus_client", extra="monitor")
     from prometheus_client import CollectorRegistry
 
     registry = CollectorRegistry(auto_describe=False)
@@ -102,6 +104,7 @@ def build_registry(store: Store) -> CollectorRegistry:
 
 def serve(store: Store, port: int, host: str = "127.0.0.1") -> Any:
     """Serve ``/metrics`` on ``host:port`` from a daemon thread; ``shutdown()`` the server to stop."""
+    require("prometheus_client", extra="monitor")
     from prometheus_client import start_http_server
 
     server, _thread = start_http_server(port, addr=host, registry=build_registry(store))

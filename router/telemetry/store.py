@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router._exceptions import InvalidInputError
+from router._extras import require
 from router.telemetry.events import Event
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class Store:
 
     @classmethod
     def open(cls, storage_path: str | Path | None = None, database_url: str | None = None) -> Store:
+        require("sqlalchemy", extra="monitor")  # before the engine module, which imports it
         from router.ledger import engine as _engine
         from router.ledger.tracker import default_ledger_path
         from router.telemetry import schema

@@ -452,11 +452,11 @@ def test_async_twin_with_the_async_client(replies, handler, time_):
     assert stats["failures_by_reason"]["rate_limit"] == 1
 
 
-# -- the README's example, against the loopback server ---------------------------------------------------
+# -- the docs' example (docs/how-to/run-with-fallbacks.md), against the loopback server ------------------
 def test_readme_fallback_example_runs(monkeypatch, capsys):
     from tests._helpers import ROOT
 
-    readme = (ROOT / "README.md").read_text()
+    readme = (ROOT / "docs" / "how-to" / "run-with-fallbacks.md").read_text()
     (example,) = re.findall(r"```python fallback\n(.*?)```", readme, flags=re.DOTALL)
     haiku = CATALOG_DEFAULT.get("haiku").provider_model
     with serve(lambda model, task_id, n: error(529, "Overloaded") if model == haiku else ok()) as server:
@@ -466,7 +466,7 @@ def test_readme_fallback_example_runs(monkeypatch, capsys):
         namespace: dict[str, Any] = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # the packaged catalog names older models
-            exec(compile(example, "README.md", "exec"), namespace)
+            exec(compile(example, "run-with-fallbacks.md", "exec"), namespace)
         namespace["client"].close()
     assert server.models_called() == [haiku, CATALOG_DEFAULT.get("sonnet").provider_model]
     assert "'unavailable': 1" in capsys.readouterr().out

@@ -1,4 +1,5 @@
-"""The README's "With the OpenAI SDK" and "With LiteLLM" examples run as written, against loopback servers.
+"""The docs' "With the OpenAI SDK" and "With LiteLLM" examples (docs/how-to/litellm-and-openai.md, once the
+README's) run as written, against loopback servers.
 
 The SDKs read their endpoints from the environment (``OPENAI_BASE_URL``, ``ANTHROPIC_API_BASE``), so each
 example runs unchanged; the servers record which provider model each request named.
@@ -25,7 +26,7 @@ from router.integrations.litellm import ModelMap
 from tests._helpers import ROOT
 from tests.execution.messages_server import ok, serve
 
-README = (ROOT / "README.md").read_text()
+README = (ROOT / "docs" / "how-to" / "litellm-and-openai.md").read_text()
 
 
 def block(tag: str) -> str:

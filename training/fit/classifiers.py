@@ -62,7 +62,7 @@ class FitParams:
     tol: float = 1e-4  # LogisticRegression's stopping tolerance; at least LARGE_LOG_TOL past LARGE_LOG_TASKS
     # The defaults are what did best at the default tradeoff on held-out folds of the three real sets we
     # have (SWE-bench, GSM8K, MATH-L5: the single choice above the hull on all three); pooling and the hull
-    # guard lowered that margin there, so they are options, not defaults (README, "Decision quality").
+    # guard lowered that margin there, so they are options, not defaults (docs: what-the-data-tells.md).
     pooling: str = (
         "independent"  # calibrate on "independent" per-model scores, the "pooled" difficulty, or "both"
     )

@@ -14,10 +14,14 @@ this package or LiteLLM.
   to str), which the plugins pass to ``route`` and the logger records with the call.
 """
 
-from router.integrations.litellm._classifier import TierClassifier
-from router.integrations.litellm._logger import LedgerLogger
-from router.integrations.litellm._models import ModelMap
-from router.integrations.litellm._plugin import RouterPlugin
-from router.integrations.litellm._request import METADATA_KEY, SIGNAL_KEY
+from router._extras import require
+
+require("litellm", extra="litellm")  # one line naming the extra, rather than an ImportError from deep below
+
+from router.integrations.litellm._classifier import TierClassifier  # noqa: E402  (after the check, on purpose)
+from router.integrations.litellm._logger import LedgerLogger  # noqa: E402
+from router.integrations.litellm._models import ModelMap  # noqa: E402
+from router.integrations.litellm._plugin import RouterPlugin  # noqa: E402
+from router.integrations.litellm._request import METADATA_KEY, SIGNAL_KEY  # noqa: E402
 
 __all__ = ["METADATA_KEY", "SIGNAL_KEY", "LedgerLogger", "ModelMap", "RouterPlugin", "TierClassifier"]
