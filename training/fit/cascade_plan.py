@@ -1,0 +1,170 @@
+"""The cascade policy: per tradeoff, which models to call in which order and when to stop.
+
+A plan is an order of up to ``MAX_SET`` models and, after each attempt but the last, a threshold: stop and
+return the most likely answer when its P(right) reaches the threshold, else call the next model (after the
+last, stop). This is FrugalGPT's cascade with the answer scorer replaced by the acceptance model, which reads
+who agrees with whom.
+
+Plans are chosen per tradeoff ``t`` to maximise mean success - mu(t) x mean cost over the training tasks,
+replaying every order and pair of thresholds on the acceptance model's *out-of-fold* scores: what one more
+call is worth is estimated from tasks whose answers the scorer never saw, so nothing is chosen on in-sample
+scores. ``mu(t)`` is the router's own exchange rate (``router.learned.policy.mu_for``), so ``t = 0`` picks
+the cheapest single call and ``t = 1`` the most successful plan (the cheaper on ties).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from router.learned.policy import mu_for
+from training.data.outcomes import TaskMatrix
+from training.fit.acceptance import MAX_SET, SetScores
+
+#: Stop thresholds tried after each attempt; 0 always stops, above 1 never does.
+THRESHOLDS = np.array(
+    [0.0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.01]
+)
+#: Tasks an order must be replayable on to be considered (production logs replay only what was tried).
+MIN_TASKS = 20
+
+
+@dataclass
+class CascadePlans:
+    """Per tradeoff: the order (model indices, -1 padded) and the stop threshold after each attempt."""
+
+    tradeoffs: np.ndarray  # (T,)
+    orders: np.ndarray  # (T, MAX_SET) int64
+    thresholds: np.ndarray  # (T, MAX_SET) float64; the last used position is 0 (stop)
+    success: np.ndarray  # (T,) out-of-fold mean success of the plan on the training tasks
+    cost: np.ndarray  # (T,) its mean cost
+
+
+def _member_scores(
+    scores: SetScores, subset: tuple[int, ...], n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """(best member's model, its score) per task position for one set; NaN score where not replayable."""
+    model = np.full(n, -1, dtype=np.int64)
+    best = np.full(n, np.nan)
+    found = scores.sets.get(tuple(sorted(subset)))
+    if found is not None:
+        pos, p = found
+        k = p.argmax(axis=1)
+        model[pos] = np.array(sorted(subset))[k]
+        best[pos] = p[np.arange(len(pos)), k]
+    return model, best
+
+
+def order_outcomes(
+    data: TaskMatrix, scores: SetScores, order: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """For one order, per replayable task: each stage's best score, success and marginal cost, and weights.
+
+    Returns ``(score (n, k), success (n, k), cost (n, k), weight (n,), ...)`` for the tasks on which every
+    prefix of the order was replayed, or None when fewer than ``MIN_TASKS`` were.
+    """
+    rows = scores.rows
+    n, k = len(rows), len(order)
+    score = np.full((n, k), np.nan)
+    success = np.zeros((n, k))
+    for stage in range(k):
+        model, best = _member_scores(scores, order[: stage + 1], n)
+        score[:, stage] = best
+        ok = model >= 0
+        success[ok, stage] = data.success[rows[ok], model[ok]]
+    valid = ~np.isnan(score).any(axis=1)
+    if valid.sum() < MIN_TASKS:
+        return None
+    cost = data.cost[rows][:, list(order)]
+    weight = data.weight[rows][:, order[0]]
+    return score[valid], success[valid], cost[valid], weight[valid], rows[valid], valid
+
+
+def _order_table(score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean success and cost of a three-model order for every pair of thresholds (G, G)."""
+    w = weight / weight.sum()
+    stop1 = (score[:, 0:1] >= THRESHOLDS[None, :]).astype(float)  # (n, G)
+    stop2 = (score[:, 1:2] >= THRESHOLDS[None, :]).astype(float)
+    go1 = (1 - stop1) * w[:, None]
+    later_s = stop2 * success[:, 1:2] + (1 - stop2) * success[:, 2:3]  # (n, G)
+    later_c = cost[:, 1:2] + (1 - stop2) * cost[:, 2:3]
+    mean_s = ((stop1 * w[:, None]).T @ success[:, 0])[:, None] + go1.T @ later_s
+    mean_c = float(w @ cost[:, 0]) + go1.T @ later_c
+    return mean_s, mean_c
+
+
+def _long_table(score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean success and cost of a longer order with one threshold at every stage, per threshold (G,)."""
+    w = weight / weight.sum()
+    n, k = score.shape
+    stops = score[:, :, None] >= THRESHOLDS[None, None, :]  # (n, k, G)
+    stops[:, -1, :] = True
+    first = stops.argmax(axis=1)  # (n, G): the stage each task stops at
+    spent = np.cumsum(cost, axis=1)
+    rows = np.arange(n)[:, None]
+    return w @ success[rows, first], w @ spent[rows, first]
+
+
+def _candidates(data: TaskMatrix, scores: SetScores) -> list[tuple[tuple[int, ...], list[float], float, float]]:
+    """Every candidate plan with its out-of-fold mean success and cost: (order, thresholds, success, cost).
+
+    Three-model orders with a threshold after each of the first two attempts (every order: the cheap end of
+    the curve, where which model answers first matters most), and longer sets called cheapest first with one
+    threshold throughout (the dear end, where more voices buy accuracy).
+    """
+    m = len(data.models)
+    out = []
+    short = min(3, m)
+    for order in itertools.permutations(range(m), short):
+        found = order_outcomes(data, scores, order)
+        if found is None:
+            continue
+        score, success, cost, weight = found[:4]
+        if short < 3:  # pad to three stages: a stage that is never reached
+            pad = 3 - short
+            score = np.hstack([score, np.ones((len(score), pad))])
+            success = np.hstack([success, np.repeat(success[:, -1:], pad, axis=1)])
+            cost = np.hstack([cost, np.zeros((len(cost), pad))])
+        mean_s, mean_c = _order_table(score, success, cost, weight)
+        for g1, t1 in enumerate(THRESHOLDS):
+            for g2, t2 in enumerate(THRESHOLDS):
+                stages = 1 if t1 == 0.0 else (2 if t2 == 0.0 or short < 3 else 3)
+                stages = min(stages, short)
+                plan = [float(t1), float(t2), 0.0][:stages]
+                plan[-1] = 0.0
+                out.append((order[:stages], plan, float(mean_s[g1, g2]), float(mean_c[g1, g2])))
+    by_cost = np.argsort(np.nanmean(np.where(data.observed, data.cost, np.nan), axis=0), kind="stable")
+    for size in range(4, min(MAX_SET, m) + 1):
+        for members in itertools.combinations(by_cost.tolist(), size):
+            found = order_outcomes(data, scores, members)
+            if found is None:
+                continue
+            mean_s, mean_c = _long_table(*found[:4])
+            for g, t in enumerate(THRESHOLDS):
+                out.append((members, [float(t)] * (size - 1) + [0.0], float(mean_s[g]), float(mean_c[g])))
+    if not out:
+        raise ValueError("no cascade order is replayable on enough tasks")
+    return out
+
+
+def choose_plans(data: TaskMatrix, scores: SetScores, kappa: float, tradeoffs: np.ndarray) -> CascadePlans:
+    """The best plan at each tradeoff, on out-of-fold scores (see the module docstring)."""
+    candidates = _candidates(data, scores)
+    mean_s = np.array([c[2] for c in candidates])
+    mean_c = np.array([c[3] for c in candidates])
+    scale = float(mean_c.max()) or 1.0
+    orders_out = np.full((len(tradeoffs), MAX_SET), -1, dtype=np.int64)
+    thresholds_out = np.zeros((len(tradeoffs), MAX_SET))
+    s_out, c_out = np.zeros(len(tradeoffs)), np.zeros(len(tradeoffs))
+    for r, t in enumerate(tradeoffs):
+        mu = mu_for(float(t), kappa)
+        # Ties go to the cheaper plan; at t = 0 cost alone decides (then success breaks ties).
+        utility = -mean_c + 1e-9 * mean_s if np.isinf(mu) else mean_s - mu * mean_c - 1e-9 * mean_c / scale
+        best = int(np.argmax(utility))
+        order, thresholds, _, _ = candidates[best]
+        orders_out[r, : len(order)] = order
+        thresholds_out[r, : len(order)] = thresholds
+        s_out[r], c_out[r] = mean_s[best], mean_c[best]
+    return CascadePlans(np.asarray(tradeoffs, dtype=np.float64), orders_out, thresholds_out, s_out, c_out)
