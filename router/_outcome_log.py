@@ -28,6 +28,8 @@ OPTIONAL_COLUMNS = (
     "timestamp",
     "propensity",
     "metadata",
+    "answer",
+    "output",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
@@ -76,7 +78,9 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         raise InvalidInputError(f"Outcome log not found: {str(path)!r}")
     try:
         if fmt == "csv":
-            frame = pd.read_csv(path, dtype={"task_id": str, "description": str, "model": str})
+            # Answers stay the text they were ("18.0" stays "18.0"; "" is missing, read back as NaN).
+            text = {"task_id": str, "description": str, "model": str, "answer": str, "output": str}
+            frame = pd.read_csv(path, dtype=text)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:

@@ -110,14 +110,31 @@ def evaluate(
     tradeoff: Annotated[
         float | None, typer.Option("--tradeoff", help="With --ope: the tradeoff to route at, in [0, 1].")
     ] = None,
+    cascade: Annotated[
+        bool,
+        typer.Option(
+            "--cascade",
+            help="With --cv: the learned cascade's held-out curve (needs a log with answers) beside the "
+            "single choice and the hull.",
+        ),
+    ] = False,
 ) -> None:
     """Score a trained router on an outcome log, or cross-validate training on it (--cv 5).
 
     With --ope, --model may also be heuristic, model:NAME or mix:A=0.3,B=0.7.
 
     Example:  router evaluate --data swebench.parquet --cv 5
+    Example:  router evaluate --data gsm8k.csv --cascade --cv 5
     """
     from router._exceptions import InvalidInputError
+
+    if cascade:
+        from router.cli._cascade import evaluate_cascade
+
+        if ope or model is not None or cv < 2:
+            raise InvalidInputError("--cascade needs --cv K (K >= 2), without --model or --ope")
+        evaluate_cascade(data, cv, catalog=_catalog(catalog), as_json=as_json)
+        return
 
     if ope:
         from router.cli._ope import evaluate_ope

@@ -15,12 +15,12 @@ not tried.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
 
-from router._exceptions import ArtifactError
+from router._exceptions import ArtifactError, InvalidInputError
 from router._types import Step, construct
 from router.learned.answer_features import AnswerFeaturizer, output_length
 from router.learned.policy import guard_row
@@ -34,6 +34,7 @@ CASCADE_ARRAYS = (
     "cascade_tradeoffs",
     "cascade_orders",
     "cascade_thresholds",
+    "cascade_default_tradeoff",
 )
 
 
@@ -50,6 +51,7 @@ class CascadePolicy:
             self.tradeoffs = [float(v) for v in arrays["cascade_tradeoffs"]]
             self.orders = [[int(v) for v in row if v >= 0] for row in arrays["cascade_orders"]]
             self.thresholds = [[float(v) for v in row] for row in arrays["cascade_thresholds"]]
+            self.default_tradeoff = float(arrays["cascade_default_tradeoff"].reshape(-1)[0])
         except (KeyError, ValueError, TypeError, IndexError) as exc:
             raise ArtifactError(f"Router artifact's cascade arrays are incomplete: {exc!r}") from exc
         m = len(self.featurizer.models)
@@ -120,3 +122,53 @@ def _agreement_reasons(models: Sequence[str], answers: Sequence[str], best: int)
 
 def _step(model: str | None, answer_from: int | None, p: float | None, reasons: list[str]) -> Step:
     return construct(Step, {"model": model, "answer_from": answer_from, "p_correct": p, "reasons": reasons})
+
+
+def check_attempts(attempts: object) -> list[tuple[str, str, str | None]]:
+    """Attempts as ``(model, answer, output)`` tuples: from tuples or objects with those attributes.
+
+    An answer of None reads as ``''`` (no answer); a bad attempt raises ``InvalidInputError`` naming its
+    index, the field and the value.
+    """
+    if isinstance(attempts, str | bytes) or not isinstance(attempts, Iterable):
+        raise InvalidInputError(
+            f"attempts must be a sequence of (model, answer, output), got {type(attempts).__name__}"
+        )
+    out = []
+    for k, item in enumerate(attempts):
+        if isinstance(item, tuple | list):
+            if len(item) != 3:
+                raise InvalidInputError(f"attempts[{k}] must be (model, answer, output), got {len(item)} values")
+            model, answer, output = item
+        else:
+            try:
+                model, answer, output = item.model, item.answer, item.output
+            except AttributeError as exc:
+                raise InvalidInputError(
+                    f"attempts[{k}] must be a (model, answer, output) tuple or have those attributes, got "
+                    f"{type(item).__name__}"
+                ) from exc
+        if not isinstance(model, str) or not model:
+            raise InvalidInputError(f"attempts[{k}].model must be a non-empty str, got {model!r}")
+        for field, value in (("answer", answer), ("output", output)):
+            if value is not None and not isinstance(value, str):
+                raise InvalidInputError(f"attempts[{k}].{field} must be a str or None, got {type(value).__name__}")
+        out.append((model, (answer or "").strip(), output))
+    return out
+
+
+def escalation_step(escalation: Sequence[str], attempts: Sequence[tuple[str, str, str | None]]) -> Step:
+    """Today's cascade as a ``Step``: stop at the first clean answer, else call the escalation's next model.
+
+    Used by a learned router trained without answers only where the heuristic router has no ``next_step``
+    of its own; the heuristic's, where present, is the one that decides.
+    """
+    for k, (model, answer, _) in enumerate(attempts):
+        if answer:
+            return _step(None, k, None, [f"{model} gave a clean answer"])
+    tried = {a[0] for a in attempts}
+    upcoming = [m for m in escalation if m not in tried]
+    reasons = [f"answer empty ({a[0]})" for a in attempts]
+    if not upcoming:
+        return _step(None, len(attempts) - 1 if attempts else None, None, [*reasons, "escalation exhausted"])
+    return _step(upcoming[0], None, None, [*reasons, f"escalate to {upcoming[0]}"])

@@ -30,6 +30,7 @@ from router._paths import default_tracking_uri
 from router._types import (
     ModelSelection,
     RoutingDecision,
+    Step,
     TaskComplexity,
     construct,
     gc_paused,
@@ -44,6 +45,7 @@ from router.estimation.estimator import (
     count_file_lines,
 )
 from router.learned.artifact import load_artifact
+from router.learned.cascade import check_attempts, escalation_step
 from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
 from router.learned.policy import base_logits, choose, choose_many, escalation, escalation_many, mu_for
@@ -160,6 +162,61 @@ class LearnedRouter(Router):
         if self.collector is not None:
             self._emit(decision, time.perf_counter() - start, text)
         return decision
+
+    def next_step(
+        self,
+        description: str,
+        attempts: Sequence[object],
+        *,
+        tradeoff: float | None = None,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Step:
+        """What to do next for a task, given the attempts already made: call a model, or stop with one.
+
+        With an artifact trained on answers, the learned cascade decides (``router.learned.cascade``): each
+        answer's calibrated P(right) from its model, its output and who agrees with it, then the plan chosen
+        for ``tradeoff`` (default: the cascade's calibrated one). Without answers, the heuristic's escalation
+        decides, as today. Pure and deterministic for an artifact; a failure falls back to the escalation.
+
+        Examples
+        --------
+        >>> step = router.next_step("What is 2 + 2?", [("gpt-4o-mini", "4", "... 4")])  # doctest: +SKIP
+        >>> step.model, step.answer_from, step.reasons  # doctest: +SKIP
+        (None, 0, ['1 of 1 answers agree', 'P(right) 0.97 >= 0.90: stop with gpt-4o-mini's answer'])
+        """
+        cascade = self.model.cascade
+        if cascade is None:
+            return self._escalation_step(description, attempts, tradeoff, files, context, metadata)
+        t = check_tradeoff(tradeoff)
+        check_description(description)
+        items = check_attempts(attempts)
+        try:
+            return cascade.next_step(items, cascade.default_tradeoff if t is None else t)
+        except Exception as exc:  # as in route: a broken model never takes the orchestrator down
+            log.warning("learned cascade failed (%r); following the escalation for this step", exc)
+            return self._escalation_step(description, items, tradeoff, files, context, metadata)
+
+    def _escalation_step(
+        self,
+        description: str,
+        attempts: Sequence[object],
+        tradeoff: float | None,
+        files: Sequence[FileArg] | None,
+        context: str | None,
+        metadata: Mapping[str, str] | None,
+    ) -> Step:
+        """Today's behaviour: the heuristic router's ``next_step`` where it has one, else the same rule
+        here (follow the decision's escalation, stop at the first clean answer)."""
+        heuristic = getattr(super(), "next_step", None)
+        if heuristic is not None:
+            return heuristic(  # type: ignore[no-any-return]
+                description, attempts, tradeoff=tradeoff, files=files, context=context, metadata=metadata
+            )
+        items = check_attempts(attempts)
+        decision = self.route(description, files=files, context=context, tradeoff=tradeoff, metadata=metadata)
+        return escalation_step(decision.escalation, items)
 
     def route_many(
         self,

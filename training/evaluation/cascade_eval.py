@@ -15,6 +15,7 @@ import numpy as np
 from router.learned.policy import guard_row
 from training.data.answers import AnswerMatrix
 from training.data.outcomes import TaskMatrix
+from training.evaluation.metrics import best_at, expected_calibration_error, single_points
 from training.fit.acceptance import Acceptance
 from training.fit.cascade_plan import CascadePlans
 
@@ -69,3 +70,56 @@ def replay_plans(
             cache[r] = replay_plan(data, answers, acceptance, order, plans.thresholds[r].tolist())
         out.append(cache[r])
     return out
+
+
+#: The tradeoffs the held-out curve is read at (the issue's: 0, 0.05, ..., 1).
+CURVE_TRADEOFFS = np.round(np.linspace(0.0, 1.0, 21), 3)
+
+
+def gain_vs_hull(points: np.ndarray, singles: np.ndarray) -> float:
+    """Curve against curve: at every budget between the cheapest and the dearest single model's mean cost,
+    the best success reachable by mixing ``points`` minus the best by mixing single models, averaged over
+    the budgets and divided by (best single success - cheapest model's success). Both are (cost, success)."""
+    cheap = singles[np.argmin(singles[:, 0])]
+    best = singles[np.argmax(singles[:, 1])]
+    grid = np.linspace(cheap[0], singles[:, 0].max(), 400)
+    curve = best_at(points, grid)
+    curve = np.where(np.isnan(curve), cheap[1], np.maximum(curve, cheap[1]))  # below its cheapest point
+    span = best[1] - cheap[1]
+    return float(np.mean(curve - best_at(singles, grid)) / span) if span > 0 else float("nan")
+
+
+def curve_summary(points: np.ndarray, singles: np.ndarray) -> dict[str, float]:
+    """The issue's figures of a (cost, success) curve against the single models on the same tasks."""
+    best = singles[np.argmax(singles[:, 1])]
+    reach = points[points[:, 1] >= best[1] - 1e-9]
+    return {
+        "gain_vs_hull": gain_vs_hull(points, singles),
+        "top_success": float(points[:, 1].max()),
+        "best_single_success": float(best[1]),
+        "cost_share_at_best_single": float(reach[:, 0].min() / best[0]) if len(reach) else float("nan"),
+    }
+
+
+def evaluate_cascade(
+    data: TaskMatrix, answers: AnswerMatrix, acceptance: Acceptance, plans: CascadePlans
+) -> tuple[dict[str, float], dict[str, list[list[float]]]]:
+    """Held-out figures of a fitted cascade on the tasks of ``data`` where every model answered.
+
+    Returns the metrics (gain over the hull, top success, cost share at the best single model's success,
+    ECE of the returned answers' P(right), mean calls) and the curves (cascade points, single models).
+    """
+    full = data.observed.all(axis=1)
+    if full.sum() < 10:
+        return {}, {}
+    rows = np.flatnonzero(full)
+    sub, ans = data.subset(rows), answers.subset(rows)
+    replays = replay_plans(sub, ans, acceptance, plans, CURVE_TRADEOFFS)
+    points = np.array([(r.cost.mean(), r.success.mean()) for r in replays])
+    singles = single_points(sub.success, sub.cost)
+    y = np.concatenate([r.success for r in replays])
+    p = np.concatenate([r.p_correct for r in replays])
+    metrics = curve_summary(points, singles)
+    metrics["ece"] = expected_calibration_error((y >= 0.5).astype(float), p)
+    metrics["mean_calls"] = float(np.mean([r.calls.mean() for r in replays]))
+    return metrics, {"points": points.tolist(), "singles": singles.tolist()}
