@@ -15,6 +15,7 @@ vector and a bias, stored as plain arrays.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -26,8 +27,11 @@ from router.learned.answer_features import AnswerFeaturizer
 from training.data.answers import AnswerMatrix
 from training.data.outcomes import TaskMatrix
 
-#: Largest set of attempts replayed for training (and the longest cascade plan).
-MAX_SET = 5
+#: Sets of up to this many attempts are all replayed; larger ones are sampled (``LARGE_SETS`` of them).
+SMALL_SET = 3
+LARGE_SETS = 256
+#: Longest cascade plan, in calls.
+MAX_SET = 9
 #: Replay rows kept per fit, at most: past it more rows add little to a few dozen weights (on GSM8K, 60k
 #: rows fit in a fifth of the time of 300k with the same out-of-fold log loss to three decimals).
 MAX_ROWS = 60_000
@@ -46,9 +50,27 @@ class Acceptance:
         return 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
 
 
-def all_subsets(n_models: int, max_size: int = MAX_SET) -> list[tuple[int, ...]]:
+def all_subsets(n_models: int, max_size: int = SMALL_SET) -> list[tuple[int, ...]]:
     """Every set of up to ``max_size`` model indices (sorted tuples), smallest first."""
     return [s for k in range(1, max_size + 1) for s in itertools.combinations(range(n_models), k)]
+
+
+def replay_subsets(n_models: int, seed: int = 0) -> list[tuple[int, ...]]:
+    """The sets replayed for training: every one of up to ``SMALL_SET`` models, and ``LARGE_SETS`` larger
+    ones drawn at random (every larger one where there are fewer), so that the model also learns how
+    many voices weigh when many answered, without 2^m sets when there are many models."""
+    small = all_subsets(n_models, min(SMALL_SET, n_models))
+    sizes = range(SMALL_SET + 1, n_models + 1)
+    total = sum(math.comb(n_models, k) for k in sizes)
+    if total <= LARGE_SETS:
+        return small + [c for k in sizes for c in itertools.combinations(range(n_models), k)]
+    rng = np.random.default_rng(seed)
+    weights = np.array([math.comb(n_models, k) for k in sizes], dtype=float)
+    drawn: set[tuple[int, ...]] = set()
+    while len(drawn) < LARGE_SETS:
+        k = int(rng.choice(list(sizes), p=weights / weights.sum()))
+        drawn.add(tuple(sorted(rng.choice(n_models, size=k, replace=False).tolist())))
+    return small + sorted(drawn, key=lambda c: (len(c), c))
 
 
 def featurizer_for(data: TaskMatrix, answers: AnswerMatrix, rows: np.ndarray) -> AnswerFeaturizer:
@@ -66,13 +88,13 @@ def featurizer_for(data: TaskMatrix, answers: AnswerMatrix, rows: np.ndarray) ->
 def replay_sets(data: TaskMatrix, rows: np.ndarray) -> Iterator[tuple[tuple[int, ...], np.ndarray]]:
     """(set of models, the tasks of ``rows`` that tried every model of it) for every replayable set.
 
-    Every subset of up to ``MAX_SET`` models that a task tried is a replay, whatever order the log called
+    Every set of ``replay_subsets`` that a task tried is a replay, whatever order the log called
     them in: an attempt's answer does not depend on which calls came before it, so a production chain
     A -> B -> C also shows what {A, C} would have said. What the chain's selection skews (tasks reach C
     because A and B were rejected) the inverse-propensity weights correct where they are logged.
     """
     observed = data.observed[rows]
-    for subset in all_subsets(len(data.models), min(MAX_SET, len(data.models))):
+    for subset in replay_subsets(len(data.models)):
         keep = observed[:, list(subset)].all(axis=1)
         if keep.any():
             yield subset, rows[keep]
@@ -144,8 +166,9 @@ def fit_acceptance(
     a, b = _platt(score, outcome, weight)
     x, y, w = replay_rows(data, answers, rows, featurizer, seed=seed)
     coef, bias = _logistic(x, y, w, C)
-    calibrated = {s: (pos, 1.0 / (1.0 + np.exp(-np.clip(a * z + b, -30, 30)))) for s, (pos, z) in oof.sets.items()}
-    return Acceptance(featurizer, coef * a, bias * a + b), SetScores(oof.rows, calibrated)
+    calibrated = SetScores(data, answers, rows, featurizer, oof.models, oof.fold_of)
+    calibrated.platt = (a, b)
+    return Acceptance(featurizer, coef * a, bias * a + b), calibrated
 
 
 def _platt(score: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
@@ -158,12 +181,51 @@ def _platt(score: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> tuple[
     return float(clf.coef_[0, 0]), float(clf.intercept_[0])
 
 
-@dataclass
 class SetScores:
-    """Out-of-fold scores of a replay: per set of models, its tasks and each member's score (tasks, size)."""
+    """Out-of-fold scores of sets of attempts on the tasks ``rows``, computed when first asked for.
 
-    rows: np.ndarray
-    sets: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]]  # set -> (row positions, scores)
+    ``get(subset)`` gives the positions (in ``rows``) of the tasks that tried every model of the set and
+    each member's score, from the fold model that did not see the task: a logit, or with ``platt`` set, a
+    calibrated probability.
+    """
+
+    def __init__(
+        self,
+        data: TaskMatrix,
+        answers: AnswerMatrix,
+        rows: np.ndarray,
+        featurizer: AnswerFeaturizer,
+        models: list[tuple[np.ndarray, float]],
+        fold_of: np.ndarray,
+    ) -> None:
+        self.data, self.answers, self.rows, self.featurizer = data, answers, rows, featurizer
+        self.models, self.fold_of = models, fold_of
+        self.platt: tuple[float, float] | None = None
+        self._agree = answers.agree[rows]
+        self._observed = data.observed[rows]
+        self._cache: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
+
+    def get(self, subset: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        key = tuple(sorted(subset))
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = self._score(key)
+        return found
+
+    def _score(self, subset: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+        pos = np.flatnonzero(self._observed[:, list(subset)].all(axis=1))
+        tasks = self.rows[pos]
+        a = self.answers
+        x = self.featurizer.batch(self._agree[pos], a.nonempty[tasks], a.length[tasks], np.array(subset))
+        z = np.zeros((len(pos), len(subset)))
+        for f, (coef, bias) in enumerate(self.models):
+            here = self.fold_of[pos] == f
+            if here.any():
+                z[here] = x[here] @ coef + bias
+        if self.platt is not None:
+            slope, offset = self.platt
+            z = 1.0 / (1.0 + np.exp(-np.clip(slope * z + offset, -30, 30)))
+        return pos, z
 
 
 def oof_scores(
@@ -176,10 +238,8 @@ def oof_scores(
     folds: int = 5,
     featurizer: AnswerFeaturizer | None = None,
 ) -> SetScores:
-    """Each replayed set's member logits on ``rows``, each task scored by a model fitted without its fold."""
+    """The fold models: each task of ``rows`` is scored by a model fitted without its fold."""
     featurizer = featurizer or featurizer_for(data, answers, rows)
-    agree = answers.agree
-    position = {int(r): k for k, r in enumerate(rows)}
     fold_of = np.zeros(len(rows), dtype=np.int64)
     splitter = KFold(n_splits=min(folds, len(rows)), shuffle=True, random_state=seed)
     models = []
@@ -187,23 +247,16 @@ def oof_scores(
         fold_of[test_pos] = f
         x, y, w = replay_rows(data, answers, rows[train_pos], featurizer, seed=seed + f)
         models.append(_logistic(x, y, w, C))
-    out: dict[tuple[int, ...], tuple[np.ndarray, np.ndarray]] = {}
-    for subset, tasks in replay_sets(data, rows):
-        x = featurizer.batch(agree[tasks], answers.nonempty[tasks], answers.length[tasks], np.array(subset))
-        pos = np.array([position[int(t)] for t in tasks])
-        z = np.zeros((len(tasks), len(subset)))
-        for f, (coef, bias) in enumerate(models):
-            here = fold_of[pos] == f
-            if here.any():
-                z[here] = x[here] @ coef + bias
-        out[subset] = (pos, z)
-    return SetScores(rows, out)
+    return SetScores(data, answers, rows, featurizer, models, fold_of)
 
 
 def returned_answers(data: TaskMatrix, scores: SetScores) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """For every replayed (task, set): the score of its most likely member, that member's outcome, weight."""
     s, y, w = [], [], []
-    for subset, (pos, z) in scores.sets.items():
+    for subset in replay_subsets(len(data.models)):
+        pos, z = scores.get(subset)
+        if not len(pos):
+            continue
         best = z.argmax(axis=1)
         tasks = scores.rows[pos]
         model = np.array(subset)[best]

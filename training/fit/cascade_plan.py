@@ -48,11 +48,13 @@ def _member_scores(
     """(best member's model, its score) per task position for one set; NaN score where not replayable."""
     model = np.full(n, -1, dtype=np.int64)
     best = np.full(n, np.nan)
-    found = scores.sets.get(tuple(sorted(subset)))
-    if found is not None:
-        pos, p = found
+    pos, p = scores.get(tuple(subset))
+    if len(pos):
+        # Members in the order's order, so that ties go to the earliest attempt, as serving breaks them.
+        columns = [sorted(subset).index(j) for j in subset]
+        p = p[:, columns]
         k = p.argmax(axis=1)
-        model[pos] = np.array(sorted(subset))[k]
+        model[pos] = np.array(subset)[k]
         best[pos] = p[np.arange(len(pos)), k]
     return model, best
 
@@ -111,8 +113,8 @@ def _candidates(data: TaskMatrix, scores: SetScores) -> list[tuple[tuple[int, ..
     """Every candidate plan with its out-of-fold mean success and cost: (order, thresholds, success, cost).
 
     Three-model orders with a threshold after each of the first two attempts (every order: the cheap end of
-    the curve, where which model answers first matters most), and longer sets called cheapest first with one
-    threshold throughout (the dear end, where more voices buy accuracy).
+    the curve, where which model answers first matters most), and a few longer sets (``long_sets``) called
+    cheapest first with one threshold throughout (the dear end, where more voices buy accuracy).
     """
     m = len(data.models)
     out = []
@@ -135,18 +137,50 @@ def _candidates(data: TaskMatrix, scores: SetScores) -> list[tuple[tuple[int, ..
                 plan = [float(t1), float(t2), 0.0][:stages]
                 plan[-1] = 0.0
                 out.append((order[:stages], plan, float(mean_s[g1, g2]), float(mean_c[g1, g2])))
-    by_cost = np.argsort(np.nanmean(np.where(data.observed, data.cost, np.nan), axis=0), kind="stable")
-    for size in range(4, min(MAX_SET, m) + 1):
-        for members in itertools.combinations(by_cost.tolist(), size):
-            found = order_outcomes(data, scores, members)
-            if found is None:
-                continue
-            mean_s, mean_c = _long_table(*found[:4])
-            for g, t in enumerate(THRESHOLDS):
-                out.append((members, [float(t)] * (size - 1) + [0.0], float(mean_s[g]), float(mean_c[g])))
+    by_cost = np.nanmean(np.where(data.observed, data.cost, np.nan), axis=0)
+    for members in long_sets(data, scores):
+        order = tuple(sorted(members, key=lambda j: (by_cost[j], j)))
+        found = order_outcomes(data, scores, order)
+        if found is None:
+            continue
+        mean_s, mean_c = _long_table(*found[:4])
+        for g, t in enumerate(THRESHOLDS):
+            if t > 0.0:  # at 0 a long plan is its first model alone: the short family has it
+                out.append((order, [float(t)] * (len(order) - 1) + [0.0], float(mean_s[g]), float(mean_c[g])))
     if not out:
         raise ValueError("no cascade order is replayable on enough tasks")
     return out
+
+
+def long_sets(data: TaskMatrix, scores: SetScores) -> list[tuple[int, ...]]:
+    """A few sets of four models and more, to be called cheapest first: per size, the cheapest, the most
+    successful, and the greedy one (each step adds the model whose answer most raises the out-of-fold
+    success of returning the most likely answer). Few on purpose: choosing among every large set on the
+    training tasks would fit their noise."""
+    m = len(data.models)
+    mean_s = np.nanmean(np.where(data.observed, data.success, np.nan), axis=0)
+    mean_c = np.nanmean(np.where(data.observed, data.cost, np.nan), axis=0)
+    sizes = range(4, min(MAX_SET, m) + 1)
+    out = {tuple(sorted(np.argsort(mean_c, kind="stable")[:k].tolist())) for k in sizes}
+    out |= {tuple(sorted(np.argsort(-mean_s, kind="stable")[:k].tolist())) for k in sizes}
+    greedy = [int(np.argmax(mean_s))]
+    while len(greedy) < min(MAX_SET, m):
+        gains = {j: _vote_success(data, scores, (*greedy, j)) for j in range(m) if j not in greedy}
+        greedy.append(max(gains, key=lambda j: (gains[j], -mean_c[j])))
+        if len(greedy) >= 4:
+            out.add(tuple(sorted(greedy)))
+    return sorted(out, key=lambda c: (len(c), c))
+
+
+def _vote_success(data: TaskMatrix, scores: SetScores, members: tuple[int, ...]) -> float:
+    """Out-of-fold mean success of calling every member and returning the most likely answer."""
+    pos, p = scores.get(members)
+    if len(pos) < MIN_TASKS:
+        return -np.inf
+    chosen = np.array(sorted(members))[p.argmax(axis=1)]
+    tasks = scores.rows[pos]
+    w = data.weight[tasks, chosen]
+    return float(np.average(data.success[tasks, chosen], weights=w)) if w.sum() > 0 else -np.inf
 
 
 def choose_plans(data: TaskMatrix, scores: SetScores, kappa: float, tradeoffs: np.ndarray) -> CascadePlans:
@@ -155,8 +189,9 @@ def choose_plans(data: TaskMatrix, scores: SetScores, kappa: float, tradeoffs: n
     mean_s = np.array([c[2] for c in candidates])
     mean_c = np.array([c[3] for c in candidates])
     scale = float(mean_c.max()) or 1.0
-    orders_out = np.full((len(tradeoffs), MAX_SET), -1, dtype=np.int64)
-    thresholds_out = np.zeros((len(tradeoffs), MAX_SET))
+    width = max(len(c[0]) for c in candidates)
+    orders_out = np.full((len(tradeoffs), width), -1, dtype=np.int64)
+    thresholds_out = np.zeros((len(tradeoffs), width))
     s_out, c_out = np.zeros(len(tradeoffs)), np.zeros(len(tradeoffs))
     for r, t in enumerate(tradeoffs):
         mu = mu_for(float(t), kappa)
