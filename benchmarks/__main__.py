@@ -25,6 +25,7 @@ from benchmarks import (
     _ledger,
     _report,
     batch,
+    cascade,
     holdout_sets,
     latency,
     ope,
@@ -46,6 +47,7 @@ SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "training": training_scale.run,
     "telemetry": telemetry.run,
     "ope": ope.run,
+    "cascade": cascade.run,
 }
 
 

@@ -423,6 +423,7 @@ def ope_md(section: dict[str, Any]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# Benchmark results", "", *machine_md(results["machine"], results["meta"]), ""]
     from benchmarks.batch import batch_md
+    from benchmarks.cascade import cascade_md
     from benchmarks.holdout_sets import holdout_md
     from benchmarks.quality_sets import sets_md
 
@@ -436,6 +437,7 @@ def markdown(results: dict[str, Any]) -> str:
         "training": training_md,
         "telemetry": telemetry_md,
         "ope": ope_md,
+        "cascade": cascade_md,
     }
     for name, render in renderers.items():
         section = results["sections"].get(name)

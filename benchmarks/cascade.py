@@ -143,11 +143,13 @@ def latency(workdir: Path, quick: bool) -> dict[str, Any]:
     from tests._answers import answer_log
 
     out = workdir / "latency-router"
-    train_router(answer_log(300, seed=0), log_to_mlflow=False, output_dir=out)
+    # Nine models, as many as ZeroEval's: the acceptance model's size grows with them.
+    models = {f"model-{j}": (0.5 + 0.05 * j, 0.0002 * (j + 1)) for j in range(9)}
+    train_router(answer_log(300, seed=0, models=models), log_to_mlflow=False, output_dir=out)
     router = Router.load(out, strict=True)
     rng = np.random.default_rng(0)
     pool = [
-        [(m, str(int(rng.integers(0, 3))), "x" * OUTPUT_CHARS) for m in ("haiku", "sonnet", "opus")]
+        [(f"model-{j}", str(int(rng.integers(0, 3))), "x" * OUTPUT_CHARS) for j in rng.choice(9, 3, replace=False)]
         for _ in range(64)
     ]
     iterations, repeats = (500, 3) if quick else (3000, 5)
