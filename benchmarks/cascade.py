@@ -149,7 +149,10 @@ def latency(workdir: Path, quick: bool) -> dict[str, Any]:
     router = Router.load(out, strict=True)
     rng = np.random.default_rng(0)
     pool = [
-        [(f"model-{j}", str(int(rng.integers(0, 3))), "x" * OUTPUT_CHARS) for j in rng.choice(9, 3, replace=False)]
+        [
+            (f"model-{j}", str(int(rng.integers(0, 3))), "x" * OUTPUT_CHARS)
+            for j in rng.choice(9, 3, replace=False)
+        ]
         for _ in range(64)
     ]
     iterations, repeats = (500, 3) if quick else (3000, 5)
@@ -211,8 +214,9 @@ def cascade_md(section: dict[str, Any]) -> list[str]:
     lines = [
         "### Learned cascade (answers decide when to escalate)",
         "",
-        f"`next_step` with three attempts of 2 KB outputs: p50 {lat['p50_us']:.0f} µs, p99 {lat['p99_us']:.0f} µs "
-        f"(goal p50 <= {GOALS['p50_us']:.0f} µs; median of {lat['repeats']} repeats of {lat['iterations']}).",
+        f"`next_step` with three attempts of 2 KB outputs: p50 {lat['p50_us']:.0f} µs, "
+        f"p99 {lat['p99_us']:.0f} µs (goal p50 <= {GOALS['p50_us']:.0f} µs; median of {lat['repeats']} "
+        f"repeats of {lat['iterations']}).",
         "",
     ]
     held = section.get("held_out", {})

@@ -20,19 +20,17 @@ def answer_log(n_tasks: int, seed: int, *, models: dict[str, tuple[float, float]
     for t in range(n_tasks):
         hard = rng.random() < 0.4
         truth = str(int(rng.integers(0, 1000)))
-        wrong = [str(int(rng.integers(1000, 2000))) for _ in range(2)]
+        wrong = [str(int(rng.integers(1000, 2000))) for _ in range(4)]
         for name, (p_right, cost) in models.items():
             p = p_right * (0.6 if hard else 1.1)
             right = rng.random() < min(p, 0.98)
-            if right:
-                answer = truth
-            else:
-                answer = "" if rng.random() < 0.15 else wrong[int(rng.integers(0, 2))]
+            missing = rng.random() < 0.15
+            answer = truth if right else ("" if missing else wrong[int(rng.integers(0, 4))])
             length = int(rng.integers(200, 800)) * (2 if hard else 1)
             rows.append(
                 {
                     "task_id": f"t{seed}-{t}",
-                    "description": f"Compute the value of problem {t} ({'hard' if hard else 'easy'} arithmetic)",
+                    "description": f"Compute the value of problem {t} ({'hard' if hard else 'easy'})",
                     "model": name,
                     "success": float(right),
                     "cost_usd": cost * (1.5 if hard else 1.0),

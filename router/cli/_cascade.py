@@ -26,7 +26,10 @@ def show_cascade(report: dict[str, Any]) -> None:
     for name, single in report["singles"].items():
         table.add_row(name, f"{single['success']:.3f}", f"${single['cost']:.5f}")
     out.print(table)
-    out.print(f"{report['folds']}-fold over {report['tasks']} tasks; gain over the hull is curve against curve", highlight=False)
+    out.print(
+        f"{report['folds']}-fold over {report['tasks']} tasks; gain over the hull is curve against curve",
+        highlight=False,
+    )
     for key in ("single_choice", "cascade"):
         v = report[key]
         share = v["cost_share_at_best_single"]

@@ -68,7 +68,9 @@ class AnswerFeaturizer:
         mean, scale = (self.length_mean[j], self.length_scale[j]) if j is not None else self._pooled
         return (length - mean) / scale
 
-    def vector(self, models: Sequence[str], answers: Sequence[str], lengths: Sequence[float], i: int) -> list[float]:
+    def vector(
+        self, models: Sequence[str], answers: Sequence[str], lengths: Sequence[float], i: int
+    ) -> list[float]:
         """The features of attempt ``i`` among the attempts given (answers ``''`` where none was parsed)."""
         m = len(self.models)
         x = [0.0] * (3 * m)
@@ -105,7 +107,9 @@ class AnswerFeaturizer:
         )
         return x
 
-    def batch(self, agree: np.ndarray, nonempty: np.ndarray, length: np.ndarray, subset: np.ndarray) -> np.ndarray:
+    def batch(
+        self, agree: np.ndarray, nonempty: np.ndarray, length: np.ndarray, subset: np.ndarray
+    ) -> np.ndarray:
         """Features of every member of one subset of models, for many tasks at once.
 
         ``agree[n, i, j]``: task ``n``'s answers of models ``i`` and ``j`` are equal and non-empty;

@@ -76,7 +76,9 @@ class CascadePolicy:
             raise ArtifactError(f"Router artifact has a partial cascade: {missing} missing.")
         return cls(arrays, models)
 
-    def p_correct(self, models: Sequence[str], answers: Sequence[str], lengths: Sequence[float]) -> list[float]:
+    def p_correct(
+        self, models: Sequence[str], answers: Sequence[str], lengths: Sequence[float]
+    ) -> list[float]:
         """Calibrated P(right) of every attempt's answer, given all of them."""
         out = []
         w, b = self.weights, self.bias
@@ -87,13 +89,15 @@ class CascadePolicy:
         return out
 
     def next_step(self, attempts: Sequence[tuple[str, str, str | None]], tradeoff: float) -> Step:
-        """The next step at ``tradeoff`` after ``attempts`` (``(model, answer, output)``, answers '' if none)."""
+        """The next step at ``tradeoff`` after ``attempts`` (``(model, answer, output)`` tuples)."""
         row = guard_row(tradeoff, self.tradeoffs)
         order, thresholds = self.orders[row], self.thresholds[row]
         tried = {a[0] for a in attempts}
         upcoming = [self.models[j] for j in order if self.models[j] not in tried]
         if not attempts:
-            return _step(upcoming[0], None, None, [f"plan at tradeoff {self.tradeoffs[row]:.3f}: {upcoming[0]} first"])
+            return _step(
+                upcoming[0], None, None, [f"plan at tradeoff {self.tradeoffs[row]:.3f}: {upcoming[0]} first"]
+            )
         models = [a[0] for a in attempts]
         answers = [a[1] for a in attempts]
         p = self.p_correct(models, answers, [output_length(a[2]) for a in attempts])
@@ -102,7 +106,9 @@ class CascadePolicy:
         stage = min(len(attempts), len(order)) - 1
         threshold = thresholds[stage]
         if len(attempts) >= len(order) or not upcoming:
-            reasons.append(f"plan of {len(order)} call(s) done: return {models[best]}'s answer (P(right) {p[best]:.2f})")
+            reasons.append(
+                f"plan of {len(order)} call(s) done: return {models[best]}'s answer (P(right) {p[best]:.2f})"
+            )
             return _step(None, best, p[best], reasons)
         if p[best] >= threshold:
             reasons.append(f"P(right) {p[best]:.2f} >= {threshold:.2f}: stop with {models[best]}'s answer")
@@ -138,7 +144,9 @@ def check_attempts(attempts: object) -> list[tuple[str, str, str | None]]:
     for k, item in enumerate(attempts):
         if isinstance(item, tuple | list):
             if len(item) != 3:
-                raise InvalidInputError(f"attempts[{k}] must be (model, answer, output), got {len(item)} values")
+                raise InvalidInputError(
+                    f"attempts[{k}] must be (model, answer, output), got {len(item)} values"
+                )
             model, answer, output = item
         else:
             try:
@@ -152,7 +160,9 @@ def check_attempts(attempts: object) -> list[tuple[str, str, str | None]]:
             raise InvalidInputError(f"attempts[{k}].model must be a non-empty str, got {model!r}")
         for field, value in (("answer", answer), ("output", output)):
             if value is not None and not isinstance(value, str):
-                raise InvalidInputError(f"attempts[{k}].{field} must be a str or None, got {type(value).__name__}")
+                raise InvalidInputError(
+                    f"attempts[{k}].{field} must be a str or None, got {type(value).__name__}"
+                )
         out.append((model, (answer or "").strip(), output))
     return out
 

@@ -211,7 +211,7 @@ class LearnedRouter(Router):
         here (follow the decision's escalation, stop at the first clean answer)."""
         heuristic = getattr(super(), "next_step", None)
         if heuristic is not None:
-            return heuristic(  # type: ignore[no-any-return]
+            return heuristic(
                 description, attempts, tradeoff=tradeoff, files=files, context=context, metadata=metadata
             )
         items = check_attempts(attempts)

@@ -36,7 +36,9 @@ def test_agreement_and_empty_answers_are_read_as_evidence_only_when_present():
     named = dict(zip(FEATURIZER.names(), x, strict=True))
     assert named["model:a"] == 1 and named["agree:b"] == 1 and named["disagree:c"] == 0
     assert (named["n_agree"], named["n_disagree"], named["empty"]) == (1, 0, 0)
-    empty = dict(zip(FEATURIZER.names(), FEATURIZER.vector(["a", "c"], ["7", ""], [5.0, 0.0], 1), strict=True))
+    empty = dict(
+        zip(FEATURIZER.names(), FEATURIZER.vector(["a", "c"], ["7", ""], [5.0, 0.0], 1), strict=True)
+    )
     assert empty["empty"] == 1 and empty["n_agree"] == 0 and empty["n_disagree"] == 0
 
 

@@ -147,14 +147,18 @@ def test_attempts_may_be_objects_with_the_three_attributes(router: Router):
         def __init__(self, model: str, answer: str | None, output: str | None) -> None:
             self.model, self.answer, self.output = model, answer, output
 
-    objects = router.next_step("p", [Attempt("haiku", "4", "..."), Attempt("sonnet", None, None)], tradeoff=0.5)
+    objects = router.next_step(
+        "p", [Attempt("haiku", "4", "..."), Attempt("sonnet", None, None)], tradeoff=0.5
+    )
     tuples = router.next_step("p", [("haiku", "4", "..."), ("sonnet", "", None)], tradeoff=0.5)
     assert objects == tuples
 
 
 def test_a_log_without_answers_trains_the_same_artifact_and_decisions(tmp_path: Path):
     log = answer_log(150, seed=12)
-    without = train_router(log.drop(columns=["answer", "output"]), log_to_mlflow=False, output_dir=tmp_path / "a")
+    without = train_router(
+        log.drop(columns=["answer", "output"]), log_to_mlflow=False, output_dir=tmp_path / "a"
+    )
     empty = train_router(log.assign(answer=""), log_to_mlflow=False, output_dir=tmp_path / "b")
     arrays_a, meta_a = load_artifact(tmp_path / "a")
     arrays_b, meta_b = load_artifact(tmp_path / "b")

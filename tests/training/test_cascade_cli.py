@@ -18,7 +18,7 @@ from training import train_router
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("cascade-cli")
-    frame = answer_log(150, seed=21)
+    frame = answer_log(240, seed=21)
     return {
         "answers": write_outcomes(frame, root / "answers.csv"),
         "jsonl": write_outcomes(frame, root / "answers.jsonl"),
@@ -34,7 +34,7 @@ def test_json_report_has_the_cascade_the_single_choice_and_the_hull(logs):
     result = invoke("--data", str(logs["answers"]), "--cascade", "--cv", "3", "--json")
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
-    assert report["folds"] == 3 and report["tasks"] == 150
+    assert report["folds"] == 3 and report["tasks"] == 240
     assert set(report["singles"]) == {"haiku", "sonnet", "opus"}
     cascade, single = report["cascade"], report["single_choice"]
     assert len(cascade["points"]) == 21 and len(cascade["tradeoffs"]) == 21
@@ -78,4 +78,6 @@ def test_train_router_logs_the_cascade_figures_to_mlflow(logs, tmp_path):
     metrics = MlflowClient(tracking_uri=uri).get_run(result.run_id).data.metrics
     for name in ("gain_vs_hull", "top_success", "ece", "mean_calls"):
         assert f"answer_cascade_{name}" in metrics
-    assert metrics["answer_cascade_top_success"] == pytest.approx(result.metrics["answer_cascade_top_success"])
+    assert metrics["answer_cascade_top_success"] == pytest.approx(
+        result.metrics["answer_cascade_top_success"]
+    )

@@ -44,7 +44,7 @@ def has_answers(frame: pd.DataFrame) -> bool:
 
 
 def normalize_answers(values: pd.Series) -> pd.Series:
-    """Answers as comparable text: missing -> '', surrounding space trimmed; numbers written as they were read."""
+    """Answers as comparable text: missing -> '', surrounding space trimmed; numbers as they were read."""
     return values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
 
 
@@ -57,7 +57,9 @@ def answers_of(frame: pd.DataFrame, data: TaskMatrix) -> AnswerMatrix | None:
         return None
     rows = frame[["task_id", "model"]].copy()
     rows["answer"] = normalize_answers(frame["answer"])
-    outputs = frame["output"] if "output" in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+    outputs = (
+        frame["output"] if "output" in frame.columns else pd.Series([None] * len(frame), index=frame.index)
+    )
     rows["length"] = outputs.map(lambda v: output_length(v) if isinstance(v, str) else 0.0)
     rows["tried"] = True
     rows = rows.drop_duplicates(["task_id", "model"], keep="first").set_index(["task_id", "model"])

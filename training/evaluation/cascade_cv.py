@@ -41,7 +41,7 @@ def cascade_report(
     require_full_tasks(data)
     cv = cross_validate(frame, folds=folds, catalog=catalog, seed=seed)
     n = len(data.task_ids)
-    full = data.observed.all(axis=1)
+    full = np.asarray(data.observed.all(axis=1), dtype=bool)
     cascade = np.zeros((len(CURVE_TRADEOFFS), 2))
     single = None
     ys, ps, calls = [], [], []
@@ -49,7 +49,9 @@ def cascade_report(
         te = te[full[te]]
         kappa = float(cv.kappa[te][0]) if len(te) else 1.0
         fitted = fit_cascade(data.subset(tr), answers.subset(tr), kappa, TRADEOFF_GRID, seed=seed)
-        replays = replay_plans(data.subset(te), answers.subset(te), fitted.acceptance, fitted.plans, CURVE_TRADEOFFS)
+        replays = replay_plans(
+            data.subset(te), answers.subset(te), fitted.acceptance, fitted.plans, CURVE_TRADEOFFS
+        )
         cascade += np.array([(r.cost.sum(), r.success.sum()) for r in replays])
         chosen = policy_points(
             data.success[te], data.cost[te], cv.p[te], cv.cost_hat[te], kappa, cv.guards[k]
@@ -68,7 +70,8 @@ def cascade_report(
         "tasks": m,
         "folds": folds,
         "singles": {
-            name: {"cost": float(singles[j, 0]), "success": float(singles[j, 1])} for j, name in enumerate(models)
+            name: {"cost": float(singles[j, 0]), "success": float(singles[j, 1])}
+            for j, name in enumerate(models)
         },
         "hull": upper_hull(singles).tolist(),
         "single_choice": {**curve_summary(single, singles), "points": single.tolist()},

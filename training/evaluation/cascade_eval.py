@@ -44,7 +44,9 @@ def replay_plan(
         active = ~done
         cost[active] += data.cost[active, order[stage]]
         calls[active] += 1
-        x = acceptance.featurizer.batch(agree[active], answers.nonempty[active], answers.length[active], prefix)
+        x = acceptance.featurizer.batch(
+            agree[active], answers.nonempty[active], answers.length[active], prefix
+        )
         p = acceptance.predict(x)  # (active, stage + 1)
         best = p.argmax(axis=1)  # the earliest of equals, as next_step
         p_best = p[np.arange(len(p)), best]
@@ -58,7 +60,11 @@ def replay_plan(
 
 
 def replay_plans(
-    data: TaskMatrix, answers: AnswerMatrix, acceptance: Acceptance, plans: CascadePlans, tradeoffs: np.ndarray
+    data: TaskMatrix,
+    answers: AnswerMatrix,
+    acceptance: Acceptance,
+    plans: CascadePlans,
+    tradeoffs: np.ndarray,
 ) -> list[Replay]:
     """``replay_plan`` at each of ``tradeoffs``, with the plan serving picks for it (nearest trained row)."""
     rows = [guard_row(float(t), plans.tradeoffs.tolist()) for t in tradeoffs]

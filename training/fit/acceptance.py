@@ -133,7 +133,7 @@ def replay_rows(
 
 
 def _logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> tuple[np.ndarray, float]:
-    """Weights and bias of an L2 logistic regression on fractional outcomes (each row split by its outcome)."""
+    """Weights and bias of an L2 logistic regression on fractional outcomes (a row split by outcome)."""
     frac = (y > 0) & (y < 1)
     if frac.any():
         x = np.concatenate([x, x[frac]])
@@ -152,7 +152,13 @@ def _logistic(x: np.ndarray, y: np.ndarray, w: np.ndarray, C: float) -> tuple[np
 
 
 def fit_acceptance(
-    data: TaskMatrix, answers: AnswerMatrix, rows: np.ndarray, *, C: float = 1.0, seed: int = 0, folds: int = 5
+    data: TaskMatrix,
+    answers: AnswerMatrix,
+    rows: np.ndarray,
+    *,
+    C: float = 1.0,
+    seed: int = 0,
+    folds: int = 5,
 ) -> tuple[Acceptance, SetScores]:
     """Fit the acceptance model on the tasks ``rows``; also return its calibrated out-of-fold scores.
 

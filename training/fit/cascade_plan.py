@@ -42,9 +42,7 @@ class CascadePlans:
     cost: np.ndarray  # (T,) its mean cost
 
 
-def _member_scores(
-    scores: SetScores, subset: tuple[int, ...], n: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _member_scores(scores: SetScores, subset: tuple[int, ...], n: int) -> tuple[np.ndarray, np.ndarray]:
     """(best member's model, its score) per task position for one set; NaN score where not replayable."""
     model = np.full(n, -1, dtype=np.int64)
     best = np.full(n, np.nan)
@@ -84,7 +82,9 @@ def order_outcomes(
     return score[valid], success[valid], cost[valid], weight[valid], rows[valid], valid
 
 
-def _order_table(score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _order_table(
+    score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean success and cost of a three-model order for every pair of thresholds (G, G)."""
     w = weight / weight.sum()
     stop1 = (score[:, 0:1] >= THRESHOLDS[None, :]).astype(float)  # (n, G)
@@ -97,10 +97,12 @@ def _order_table(score: np.ndarray, success: np.ndarray, cost: np.ndarray, weigh
     return mean_s, mean_c
 
 
-def _long_table(score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _long_table(
+    score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Mean success and cost of a longer order with one threshold at every stage, per threshold (G,)."""
     w = weight / weight.sum()
-    n, k = score.shape
+    n = score.shape[0]
     stops = score[:, :, None] >= THRESHOLDS[None, None, :]  # (n, k, G)
     stops[:, -1, :] = True
     first = stops.argmax(axis=1)  # (n, G): the stage each task stops at
@@ -109,7 +111,9 @@ def _long_table(score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight
     return w @ success[rows, first], w @ spent[rows, first]
 
 
-def _candidates(data: TaskMatrix, scores: SetScores) -> list[tuple[tuple[int, ...], list[float], float, float]]:
+def _candidates(
+    data: TaskMatrix, scores: SetScores
+) -> list[tuple[tuple[int, ...], list[float], float, float]]:
     """Every candidate plan with its out-of-fold mean success and cost: (order, thresholds, success, cost).
 
     Three-model orders with a threshold after each of the first two attempts (every order: the cheap end of
