@@ -120,7 +120,7 @@ class CascadePolicy:
 def _agreement_reasons(models: Sequence[str], answers: Sequence[str], best: int) -> list[str]:
     """Words for what the answers say: how many agree with the best one, and which are empty."""
     reasons = [f"answer empty ({models[i]})" for i, a in enumerate(answers) if not a]
-    if answers[best]:
+    if answers[best] and len(answers) > 1:
         agree = sum(1 for a in answers if a == answers[best])
         reasons.insert(0, f"{agree} of {len(answers)} answers agree")
     return reasons

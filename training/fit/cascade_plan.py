@@ -111,17 +111,46 @@ def _long_table(
     return w @ success[rows, first], w @ spent[rows, first]
 
 
-def _candidates(
-    data: TaskMatrix, scores: SetScores
-) -> list[tuple[tuple[int, ...], list[float], float, float]]:
-    """Every candidate plan with its out-of-fold mean success and cost: (order, thresholds, success, cost).
+@dataclass
+class Candidates:
+    """Every candidate plan's out-of-fold mean success and cost, flat, with what decodes an index.
+
+    The first ``len(short) * G * G`` entries are the three-model orders by (order, first threshold, second
+    threshold); the rest the long sets by (set, threshold). Plans stay arrays until one is chosen: with
+    twenty models there are millions of candidates.
+    """
+
+    short: list[tuple[int, ...]]
+    long: list[tuple[int, ...]]
+    success: np.ndarray
+    cost: np.ndarray
+
+    def plan(self, index: int) -> tuple[tuple[int, ...], list[float]]:
+        """The order and the threshold after each call of candidate ``index``."""
+        g = len(THRESHOLDS)
+        if index < len(self.short) * g * g:
+            o, rest = divmod(index, g * g)
+            t1, t2 = (float(THRESHOLDS[k]) for k in divmod(rest, g))
+            order = self.short[o]
+            stages = min(len(order), 1 if t1 == 0.0 else (2 if t2 == 0.0 else 3))
+            thresholds = [t1, t2, 0.0][:stages]
+            thresholds[-1] = 0.0
+            return order[:stages], thresholds
+        o, k = divmod(index - len(self.short) * g * g, g)
+        order = self.long[o]
+        return order, [float(THRESHOLDS[k])] * (len(order) - 1) + [0.0]
+
+
+def _candidates(data: TaskMatrix, scores: SetScores) -> Candidates:
+    """Every candidate plan with its out-of-fold mean success and cost.
 
     Three-model orders with a threshold after each of the first two attempts (every order: the cheap end of
     the curve, where which model answers first matters most), and a few longer sets (``long_sets``) called
     cheapest first with one threshold throughout (the dear end, where more voices buy accuracy).
     """
     m = len(data.models)
-    out = []
+    short_orders, long_orders = [], []
+    s_parts, c_parts = [], []
     short = min(3, m)
     for order in itertools.permutations(range(m), short):
         found = order_outcomes(data, scores, order)
@@ -134,13 +163,9 @@ def _candidates(
             success = np.hstack([success, np.repeat(success[:, -1:], pad, axis=1)])
             cost = np.hstack([cost, np.zeros((len(cost), pad))])
         mean_s, mean_c = _order_table(score, success, cost, weight)
-        for g1, t1 in enumerate(THRESHOLDS):
-            for g2, t2 in enumerate(THRESHOLDS):
-                stages = 1 if t1 == 0.0 else (2 if t2 == 0.0 or short < 3 else 3)
-                stages = min(stages, short)
-                plan = [float(t1), float(t2), 0.0][:stages]
-                plan[-1] = 0.0
-                out.append((order[:stages], plan, float(mean_s[g1, g2]), float(mean_c[g1, g2])))
+        short_orders.append(order)
+        s_parts.append(mean_s.ravel())
+        c_parts.append(mean_c.ravel())
     by_cost = np.nanmean(np.where(data.observed, data.cost, np.nan), axis=0)
     for members in long_sets(data, scores):
         order = tuple(sorted(members, key=lambda j: (by_cost[j], j)))
@@ -148,12 +173,14 @@ def _candidates(
         if found is None:
             continue
         mean_s, mean_c = _long_table(*found[:4])
-        for g, t in enumerate(THRESHOLDS):
-            if t > 0.0:  # at 0 a long plan is its first model alone: the short family has it
-                out.append((order, [float(t)] * (len(order) - 1) + [0.0], float(mean_s[g]), float(mean_c[g])))
-    if not out:
+        # At threshold 0 a long plan is its first model alone, which the short family has: never chosen.
+        mean_s = np.where(THRESHOLDS > 0.0, mean_s, -np.inf)
+        long_orders.append(order)
+        s_parts.append(mean_s)
+        c_parts.append(mean_c)
+    if not s_parts:
         raise ValueError("no cascade order is replayable on enough tasks")
-    return out
+    return Candidates(short_orders, long_orders, np.concatenate(s_parts), np.concatenate(c_parts))
 
 
 def long_sets(data: TaskMatrix, scores: SetScores) -> list[tuple[int, ...]]:
@@ -190,20 +217,28 @@ def _vote_success(data: TaskMatrix, scores: SetScores, members: tuple[int, ...])
 def choose_plans(data: TaskMatrix, scores: SetScores, kappa: float, tradeoffs: np.ndarray) -> CascadePlans:
     """The best plan at each tradeoff, on out-of-fold scores (see the module docstring)."""
     candidates = _candidates(data, scores)
-    mean_s = np.array([c[2] for c in candidates])
-    mean_c = np.array([c[3] for c in candidates])
+    mean_s, mean_c = candidates.success, candidates.cost
     scale = float(mean_c.max()) or 1.0
-    width = max(len(c[0]) for c in candidates)
-    orders_out = np.full((len(tradeoffs), width), -1, dtype=np.int64)
-    thresholds_out = np.zeros((len(tradeoffs), width))
-    s_out, c_out = np.zeros(len(tradeoffs)), np.zeros(len(tradeoffs))
-    for r, t in enumerate(tradeoffs):
+    chosen = []
+    for t in tradeoffs:
         mu = mu_for(float(t), kappa)
         # Ties go to the cheaper plan; at t = 0 cost alone decides (then success breaks ties).
-        utility = -mean_c + 1e-9 * mean_s if np.isinf(mu) else mean_s - mu * mean_c - 1e-9 * mean_c / scale
+        if np.isinf(mu):
+            utility = np.where(np.isfinite(mean_s), -mean_c + 1e-9 * mean_s, -np.inf)
+        else:
+            utility = mean_s - mu * mean_c - 1e-9 * mean_c / scale
         best = int(np.argmax(utility))
-        order, thresholds, _, _ = candidates[best]
+        chosen.append((*candidates.plan(best), mean_s[best], mean_c[best]))
+    width = max(len(order) for order, *_ in chosen)
+    orders_out = np.full((len(tradeoffs), width), -1, dtype=np.int64)
+    thresholds_out = np.zeros((len(tradeoffs), width))
+    for r, (order, thresholds, _, _) in enumerate(chosen):
         orders_out[r, : len(order)] = order
         thresholds_out[r, : len(order)] = thresholds
-        s_out[r], c_out[r] = mean_s[best], mean_c[best]
-    return CascadePlans(np.asarray(tradeoffs, dtype=np.float64), orders_out, thresholds_out, s_out, c_out)
+    return CascadePlans(
+        np.asarray(tradeoffs, dtype=np.float64),
+        orders_out,
+        thresholds_out,
+        np.array([c[2] for c in chosen]),
+        np.array([c[3] for c in chosen]),
+    )
