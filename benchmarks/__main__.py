@@ -39,6 +39,7 @@ from benchmarks._util import ROOT, progress
 
 SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "latency": latency.run,
+    "cascade": cascade.run,
     "batch": batch.run,
     "quality": quality.run,
     "sets": quality_sets.run,
@@ -47,7 +48,6 @@ SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "training": training_scale.run,
     "telemetry": telemetry.run,
     "ope": ope.run,
-    "cascade": cascade.run,
 }
 
 

@@ -429,6 +429,7 @@ def markdown(results: dict[str, Any]) -> str:
 
     renderers = {
         "latency": latency_md,
+        "cascade": cascade_md,
         "batch": batch_md,
         "quality": quality_md,
         "sets": sets_md,
@@ -437,7 +438,6 @@ def markdown(results: dict[str, Any]) -> str:
         "training": training_md,
         "telemetry": telemetry_md,
         "ope": ope_md,
-        "cascade": cascade_md,
     }
     for name, render in renderers.items():
         section = results["sections"].get(name)

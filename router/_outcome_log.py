@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from router._exceptions import InvalidInputError
+from router._extras import require
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,8 +31,21 @@ OPTIONAL_COLUMNS = (
     "metadata",
     "answer",
     "output",
+    # What the ledger records besides, so that an export imports back into the same ledger: the attempt's
+    # place in its fallback chain and its error, and what the routing decision knew.
+    "attempt",
+    "decision_id",
+    "level",
+    "error",
+    "score",
+    "tradeoff",
+    "model_version",
+    "novelty",
 )
 COLUMNS = REQUIRED_COLUMNS + OPTIONAL_COLUMNS
+#: Optional columns of free text: read as text whatever they hold (an answer "42", a hex id "12e4"), and
+#: empty (no value) when missing.
+TEXT_COLUMNS = ("answer", "output", "decision_id", "level", "error", "model_version")
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".jsonl": "jsonl", ".ndjson": "jsonl"}
 
 
@@ -71,24 +85,32 @@ def read_outcomes(path: str | Path) -> OutcomeLog:
 
 def read_frame(path: str | Path) -> pd.DataFrame:
     """An outcome-log file's rows as they are, before validation (``read_outcomes`` validates them)."""
+    require("pandas", extra="ledger")
     import pandas as pd
 
     fmt = log_format(path)
+    if fmt == "parquet":
+        require("pyarrow", extra="ledger")
     if not Path(path).is_file():
         raise InvalidInputError(f"Outcome log not found: {str(path)!r}")
     try:
         if fmt == "csv":
-            # Answers stay the text they were ("18.0" stays "18.0"; "" is missing, read back as NaN).
-            text = {"task_id": str, "description": str, "model": str, "answer": str, "output": str}
-            frame = pd.read_csv(path, dtype=text)
+            text = dict.fromkeys(("task_id", "description", "model", "task_type", *TEXT_COLUMNS), str)
+            frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=_CSV_NULLS)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
             # dtype=False: no guessing, so a timestamp stays the ISO text it was and numbers stay numbers.
-            frame = _integral_ids(pd.read_json(path, lines=True, dtype=False))
+            # precise_float: the shortest repr a writer gave reads back as the same float.
+            frame = _integral_ids(pd.read_json(path, lines=True, dtype=False, precise_float=True))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"Cannot read outcome log {str(path)!r} as {fmt}: {exc}") from exc
     return frame
+
+
+#: What reads as "no value" in a CSV cell of the outcome log: an empty cell only. pandas' default list also
+#: takes "NA", "null" and "None", which are answers a model may well give.
+_CSV_NULLS = [""]
 
 
 def _integral_ids(frame: pd.DataFrame) -> pd.DataFrame:
@@ -154,6 +176,24 @@ def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
         canonical = frame["metadata"].map(metadata_json)
         reject(canonical.isna(), "metadata not a JSON object of strings to strings")
         frame["metadata"] = canonical.fillna("")
+    if "attempt" in frame.columns:
+        values = pd.to_numeric(frame["attempt"], errors="coerce")
+        reject(
+            frame["attempt"].notna() & ~((values >= 1) & (values % 1 == 0)), "attempt not a whole number >= 1"
+        )
+        frame["attempt"] = values.astype("Int64")
+    for col, low, high in (("score", 0.0, 100.0), ("tradeoff", 0.0, 1.0), ("novelty", -np.inf, np.inf)):
+        if col in frame.columns:
+            values = pd.to_numeric(frame[col], errors="coerce")
+            outside = frame[col].notna() & (
+                values.isna() | ~np.isfinite(values) | (values < low) | (values > high)
+            )
+            reject(outside, f"{col} not a finite number in [{low:g}, {high:g}]")
+            frame[col] = values.astype(float)
+    for col in TEXT_COLUMNS:
+        if col in frame.columns:
+            # Text as it was written; a missing value is "" (the ledger reads "" back as none).
+            frame[col] = frame[col].map(lambda v: "" if v is None or v != v else str(v))
     if "timestamp" in frame.columns:
         stamps = pd.to_datetime(frame["timestamp"], errors="coerce", utc=True, format="ISO8601")
         reject(frame["timestamp"].notna() & stamps.isna(), "timestamp not ISO 8601")
@@ -166,9 +206,12 @@ def validate_outcomes(frame: pd.DataFrame) -> OutcomeLog:
 
 def write_outcomes(rows: pd.DataFrame | list[dict[str, Any]], path: str | Path) -> Path:
     """Write rows in the outcome-log schema; the file appears whole or not at all (written, then renamed)."""
+    require("pandas", extra="ledger")
     import pandas as pd
 
     fmt = log_format(path)
+    if fmt == "parquet":
+        require("pyarrow", extra="ledger")
     frame = rows if isinstance(rows, pd.DataFrame) else pd.DataFrame(rows)
     checked = validate_outcomes(frame)
     if checked.rejected:
@@ -181,7 +224,22 @@ def write_outcomes(rows: pd.DataFrame | list[dict[str, Any]], path: str | Path) 
     elif fmt == "parquet":
         checked.frame.to_parquet(tmp, index=False)
     else:
-        # 15 digits, the most pandas writes: its default of 10 rounds costs such as 0.0006000000000001.
-        checked.frame.to_json(tmp, orient="records", lines=True, date_format="iso", double_precision=15)
+        # Python's json, not pandas': pandas writes at most 15 digits, so a float would not read back equal.
+        with tmp.open("w", encoding="utf-8") as handle:
+            for record in checked.frame.to_dict(orient="records"):
+                handle.write(json.dumps({k: _json_value(v) for k, v in record.items()}) + "\n")
     tmp.replace(path)
     return path
+
+
+def _json_value(value: Any) -> Any:
+    """A cell as JSON takes it: missing values (NaN, NA, NaT) as null, numpy scalars as Python's."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str | list | dict) and pd.isna(value)):
+        return None
+    if hasattr(value, "item"):  # a numpy scalar
+        return value.item()
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    return value

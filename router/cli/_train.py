@@ -102,6 +102,14 @@ def evaluate(
         int, typer.Option("--cv", help="Instead of --model: K-fold cross-validation over tasks.")
     ] = 0,
     catalog: CatalogFile = None,
+    cascade: Annotated[
+        bool,
+        typer.Option(
+            "--cascade",
+            help="With --cv: the learned cascade's held-out curve beside the single choice and the hull "
+            "(needs a log with answers). Example: router evaluate --data gsm8k.csv --cascade --cv 5",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ope: Annotated[
         bool, typer.Option("--ope", help="Off-policy estimate of --model on a partial (production) log.")
@@ -110,21 +118,12 @@ def evaluate(
     tradeoff: Annotated[
         float | None, typer.Option("--tradeoff", help="With --ope: the tradeoff to route at, in [0, 1].")
     ] = None,
-    cascade: Annotated[
-        bool,
-        typer.Option(
-            "--cascade",
-            help="With --cv: the learned cascade's held-out curve (needs a log with answers) beside the "
-            "single choice and the hull.",
-        ),
-    ] = False,
 ) -> None:
     """Score a trained router on an outcome log, or cross-validate training on it (--cv 5).
 
     With --ope, --model may also be heuristic, model:NAME or mix:A=0.3,B=0.7.
 
     Example:  router evaluate --data swebench.parquet --cv 5
-    Example:  router evaluate --data gsm8k.csv --cascade --cv 5
     """
     from router._exceptions import InvalidInputError
 
