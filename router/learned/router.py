@@ -137,7 +137,10 @@ class LearnedRouter(Router):
 
     @property
     def default_tradeoff(self) -> float:
-        return self.model.default_tradeoff
+        # With a learned cascade, route and next_step share its calibrated default, so that a decision's
+        # tradeoff is the one its cascade continues at.
+        cascade = self.model.cascade
+        return self.model.default_tradeoff if cascade is None else cascade.default_tradeoff
 
     def route(
         self,
@@ -193,7 +196,7 @@ class LearnedRouter(Router):
         check_description(description)
         items = check_attempts(attempts)
         try:
-            return cascade.next_step(items, cascade.default_tradeoff if t is None else t)
+            return cascade.next_step(items, self.default_tradeoff if t is None else t)
         except Exception as exc:  # as in route: a broken model never takes the orchestrator down
             log.warning("learned cascade failed (%r); following the escalation for this step", exc)
             return self._escalation_step(description, items, tradeoff, files, context, metadata)
@@ -295,8 +298,11 @@ class LearnedRouter(Router):
     ) -> RouteTable:
         model = self.model
         analysis, p, cost = model.analyze_batch(texts, metadata)
-        t = model.default_tradeoff if tradeoff is None else tradeoff
-        greedy = choose_many(p, cost, mu_for(t, model.kappa), model.allowed_mask(t))
+        t = self.default_tradeoff if tradeoff is None else tradeoff
+        if model.cascade is not None:  # the cascade's first call (see _first_call)
+            greedy = np.full(len(texts), model.cascade.first_model(t), dtype=np.int64)
+        else:
+            greedy = choose_many(p, cost, mu_for(t, model.kappa), model.allowed_mask(t))
         chosen, propensity = self._explore_many(greedy)
         # The learned score as LearnedComplexityEstimator.learned computes it (a sum from the left).
         total = np.zeros(len(texts))
@@ -348,9 +354,9 @@ class LearnedRouter(Router):
     ) -> RoutingDecision:
         model = self.model
         heuristic, probs, costs = model.analyze(text, facts, context_chars, metadata)
-        t = model.default_tradeoff if tradeoff is None else tradeoff
+        t = self.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose(probs, costs, mu, model.allowed(t))
+        greedy = self._first_call(probs, costs, mu, t)
         chosen, propensity = self._explore(greedy)
         chain = escalation(
             chosen, probs, costs, mu, model.table_rows, self._base_rate, base_logits=self._base_logits
@@ -372,9 +378,12 @@ class LearnedRouter(Router):
         model = self.model
         analysis, p, cost = model.analyze_batch(texts, metadata)
         heuristic = analysis.complexity.record_values(model.featurizer.estimator)
-        t = model.default_tradeoff if tradeoff is None else tradeoff
+        t = self.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
+        if model.cascade is not None:  # the cascade's first call (see _first_call)
+            greedy = [model.cascade.first_model(t)] * len(texts)
+        else:
+            greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
         explored = [self._explore(g) for g in greedy]
         chosen = np.array([c for c, _ in explored], dtype=np.int64)
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
@@ -386,6 +395,15 @@ class LearnedRouter(Router):
                 heuristic, p.tolist(), cost.tolist(), greedy, explored, chains, ids, carried, strict=True
             )
         ]
+
+    def _first_call(self, probs: list[float], costs: list[float], mu: float, tradeoff: float) -> int:
+        """The model a decision calls first: the learned cascade's first call at ``tradeoff`` where the
+        artifact has one (so that the fallback handler, which runs the decision's model and then asks
+        ``next_step``, follows the cascade from its start), else the single choice's."""
+        cascade = self.model.cascade
+        if cascade is not None:
+            return cascade.first_model(tradeoff)
+        return choose(probs, costs, mu, self.model.allowed(tradeoff))
 
     def _explore(self, greedy: int) -> tuple[int, float]:
         """The model to use (greedy, or with ``exploration_rate`` a uniform pick) and its propensity."""

@@ -182,3 +182,16 @@ def test_a_log_without_answers_trains_the_same_artifact_and_decisions(tmp_path: 
     assert a.next_step("Compute the value of problem 3", [], tradeoff=0.5).model == decision.escalation[0]
     assert a.next_step("x", [("haiku", "3", "...")], tradeoff=0.5).model is None  # a clean answer stops
     del empty
+
+
+@pytest.mark.parametrize("tradeoff", [None, 0.0, 0.3, 1.0])
+def test_a_decision_calls_first_what_the_cascade_begins_with(router: Router, tradeoff):
+    """The fallback handler runs the decision's model, then asks next_step: both must start alike."""
+    text = "Compute the value of problem 3"
+    first = router.next_step(text, [], tradeoff=tradeoff).model
+    decision = router.route(text, tradeoff=tradeoff)
+    assert decision.model == first
+    assert [d.model for d in router.route_many([text, text + "!"], tradeoff=tradeoff)] == [first, first]
+    assert router.route_table([text], tradeoff=tradeoff).model.tolist() == [first]
+    if tradeoff is None:
+        assert decision.tradeoff == router.model.cascade.default_tradeoff
