@@ -180,9 +180,19 @@ def _answer_cascade(
     answers = answers_of(frame, data)
     if answers is None:
         return None
-    trial = fit_cascade(
-        data.subset(train_rows), answers.subset(train_rows), held_out_meta["kappa"], TRADEOFF_GRID, seed=seed
-    )
+    try:
+        trial = fit_cascade(
+            data.subset(train_rows),
+            answers.subset(train_rows),
+            held_out_meta["kappa"],
+            TRADEOFF_GRID,
+            seed=seed,
+        )
+    except (
+        ValueError
+    ) as exc:  # no plan is replayable on enough tasks: serve the escalation, as without answers
+        log.warning("the log has answers but no cascade could be trained (%s); training without one", exc)
+        return None
     figures, curves = evaluate_cascade(
         data.subset(test_rows), answers.subset(test_rows), trial.acceptance, trial.plans
     )

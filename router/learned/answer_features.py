@@ -6,9 +6,9 @@ the set, not the order), the vector is, in this order (``m`` the trained models)
     model[m]       1 for the candidate's model
     agree[m]       1 for each other attempt whose non-empty answer equals the candidate's
     disagree[m]    1 for each other attempt whose non-empty answer differs from the candidate's
-    shared[7]      empty answer, output length (log, standardised per model), number of others agreeing,
-                   number disagreeing, size of the largest competing answer, unanimity (every other attempt
-                   agrees, at least one), number of attempts
+    shared[7]      empty answer, output length (log, standardised per model, clipped at 3 sd), number of
+                   others agreeing, number disagreeing, size of the largest competing answer, unanimity
+                   (every other attempt agrees, at least one), number of attempts
 
 The per-model blocks learn each model's own reliability and whose agreement is worth what (FrugalGPT's
 scorer of (query, answer), without reading the text); the shared block carries what transfers to models and
@@ -27,6 +27,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+#: Standardised output lengths are clipped to this many standard deviations.
+LENGTH_CLIP = 3.0
 SHARED_NAMES = ("empty", "length_z", "n_agree", "n_disagree", "largest_rival", "unanimous", "n_attempts")
 
 
@@ -66,7 +68,9 @@ class AnswerFeaturizer:
     def length_z(self, model: str, length: float) -> float:
         j = self.index.get(model)
         mean, scale = (self.length_mean[j], self.length_scale[j]) if j is not None else self._pooled
-        return (length - mean) / scale
+        # Clipped: an output far outside what training saw (a bare "42", a 100 KB dump) must not carry
+        # the answer's probability on a linear term extrapolated past the data.
+        return min(max((length - mean) / scale, -LENGTH_CLIP), LENGTH_CLIP)
 
     def vector(
         self, models: Sequence[str], answers: Sequence[str], lengths: Sequence[float], i: int
@@ -139,7 +143,7 @@ class AnswerFeaturizer:
         scale = np.asarray(self.length_scale)[subset]
         base = 3 * m
         out[:, :, base] = ~ne
-        out[:, :, base + 1] = (length[:, subset] - mean) / scale
+        out[:, :, base + 1] = np.clip((length[:, subset] - mean) / scale, -LENGTH_CLIP, LENGTH_CLIP)
         out[:, :, base + 2] = n_agree
         out[:, :, base + 3] = n_dis
         out[:, :, base + 4] = largest

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from tests._answers import answer_log
@@ -64,3 +65,31 @@ def test_a_log_without_answers_has_none():
     assert has_answers(frame)
     assert answers_of(frame.drop(columns=["answer", "output"]), task_matrix(frame)) is None
     assert answers_of(frame.assign(answer=""), task_matrix(frame)) is None
+
+
+def test_a_production_log_of_chains_trains_a_cascade_from_the_attempts_made(tmp_path):
+    """Only the attempts a chain made (haiku; sonnet when haiku's answer was empty or, at random, doubted;
+    opus after that), with their propensities: the cascade is trained on what was tried."""
+    from router import Router
+    from training import train_router
+
+    full = answer_log(400, seed=4)
+    rng = np.random.default_rng(0)
+    kept = []
+    for _, task in full.groupby("task_id", sort=False):
+        by_model = task.set_index("model")
+        chain = ["haiku"]
+        if by_model.loc["haiku", "answer"] == "" or rng.random() < 0.6:
+            chain.append("sonnet")
+            if rng.random() < 0.5:
+                chain.append("opus")
+        rows = task.set_index("model").loc[chain].reset_index()
+        kept.append(rows.assign(propensity=[1.0, 0.6, 0.3][: len(chain)]))
+    log = pd.concat(kept, ignore_index=True)
+    result = train_router(log, log_to_mlflow=False, output_dir=tmp_path / "router")
+    router = Router.load(tmp_path / "router", strict=True)
+    assert router.model.cascade is not None
+    # Judged, as every held-out figure, on the held-out tasks where every model answered (the long chains).
+    assert 0 <= result.metrics["answer_cascade_top_success"] <= 1
+    step = router.next_step("Compute the value of problem 1", [("haiku", "", "...")], tradeoff=1.0)
+    assert step.model in ("sonnet", "opus")

@@ -151,14 +151,16 @@ def _candidates(data: TaskMatrix, scores: SetScores) -> Candidates:
     m = len(data.models)
     short_orders, long_orders = [], []
     s_parts, c_parts = [], []
-    short = min(3, m)
-    for order in itertools.permutations(range(m), short):
+    # Orders of one and two models too: a production log's chains are often shorter than three, and
+    # each order is judged on the tasks that tried all of it.
+    orders = (o for size in range(1, min(3, m) + 1) for o in itertools.permutations(range(m), size))
+    for order in orders:
         found = order_outcomes(data, scores, order)
         if found is None:
             continue
         score, success, cost, weight = found[:4]
-        if short < 3:  # pad to three stages: a stage that is never reached
-            pad = 3 - short
+        if len(order) < 3:  # pad to three stages: a stage that is never reached
+            pad = 3 - len(order)
             score = np.hstack([score, np.ones((len(score), pad))])
             success = np.hstack([success, np.repeat(success[:, -1:], pad, axis=1)])
             cost = np.hstack([cost, np.zeros((len(cost), pad))])
