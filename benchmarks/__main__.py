@@ -25,6 +25,7 @@ from benchmarks import (
     _ledger,
     _report,
     batch,
+    cascade,
     holdout_sets,
     install,
     latency,
@@ -39,6 +40,7 @@ from benchmarks._util import ROOT, progress
 
 SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "latency": latency.run,
+    "cascade": cascade.run,
     "batch": batch.run,
     "quality": quality.run,
     "sets": quality_sets.run,

@@ -428,12 +428,14 @@ def ope_md(section: dict[str, Any]) -> list[str]:
 def markdown(results: dict[str, Any]) -> str:
     lines = ["# Benchmark results", "", *machine_md(results["machine"], results["meta"]), ""]
     from benchmarks.batch import batch_md
+    from benchmarks.cascade import cascade_md
     from benchmarks.holdout_sets import holdout_md
     from benchmarks.install import install_md
     from benchmarks.quality_sets import sets_md
 
     renderers = {
         "latency": latency_md,
+        "cascade": cascade_md,
         "batch": batch_md,
         "quality": quality_md,
         "sets": sets_md,

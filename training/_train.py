@@ -12,11 +12,14 @@ from router._catalog import Catalog
 from router._exceptions import InvalidInputError
 from router._paths import data_dir
 from router.learned.artifact import load_artifact, save_artifact
-from training.data.outcomes import Outcomes, data_identity, load_outcomes, task_matrix
+from training.data.answers import answers_of
+from training.data.outcomes import Outcomes, TaskMatrix, data_identity, load_outcomes, task_matrix
+from training.evaluation.cascade_eval import evaluate_cascade
 from training.evaluation.holdout import evaluate_fitted, split_tasks
 from training.evaluation.latency import decision_latency
+from training.fit.cascade_fit import FittedCascade, fit_cascade
 from training.fit.classifiers import FitParams
-from training.fit.router_fit import fit_router, log_catalog
+from training.fit.router_fit import TRADEOFF_GRID, fit_router, log_catalog
 from training.fit.versions import library_versions
 from training.tracking.runs import log_training_run
 
@@ -115,6 +118,11 @@ def train_router(
     )
     metrics, details = evaluate_fitted(held_out, data.subset(test_rows))
     final = fit_router(data, catalog, fit_params, target_share=target_share, budget_per_task=budget_per_task)
+    # With answers in the log, the learned cascade too: judged on the same held-out tasks, then refit on all.
+    cascade = _answer_cascade(frame, data, train_rows, test_rows, held_out.meta, final.meta, fit_params.seed)
+    if cascade is not None:
+        metrics.update(cascade[1])
+        details["answer_cascade"] = cascade[2]
     metrics["default_tradeoff"] = final.meta["default_tradeoff"]
     metrics.update(decision_latency(final.arrays, final.meta))
     identity = data_identity(frame)
@@ -129,7 +137,11 @@ def train_router(
         "held_out_tasks": len(test_rows),
         "library_versions": library_versions(),
     }
-    save_artifact(out, final.arrays, meta)
+    arrays = final.arrays
+    if cascade is not None:
+        arrays = {**arrays, **cascade[0].arrays}
+        meta["answer_cascade"] = cascade[0].meta()
+    save_artifact(out, arrays, meta)
     run_id = None
     model_uri = str(out)
     if log_to_mlflow:
@@ -148,3 +160,41 @@ def train_router(
         )
         model_uri = registered_uri or model_uri
     return TrainResult(model_uri=model_uri, run_id=run_id, metrics=metrics, artifact_dir=out, details=details)
+
+
+def _answer_cascade(
+    frame: Any,
+    data: TaskMatrix,
+    train_rows: Any,
+    test_rows: Any,
+    held_out_meta: dict[str, Any],
+    final_meta: dict[str, Any],
+    seed: int,
+) -> tuple[FittedCascade, dict[str, float], dict[str, Any]] | None:
+    """The learned cascade when the log has answers (None otherwise): fitted on the training tasks and
+    judged on the held-out ones (metrics ``answer_cascade_*``), then refitted on every task for serving.
+
+    The plans are chosen on the single choice's tradeoff grid with its exchange rate (``kappa``), so a
+    tradeoff means the same in ``route`` and ``next_step``.
+    """
+    answers = answers_of(frame, data)
+    if answers is None:
+        return None
+    try:
+        trial = fit_cascade(
+            data.subset(train_rows),
+            answers.subset(train_rows),
+            held_out_meta["kappa"],
+            TRADEOFF_GRID,
+            seed=seed,
+        )
+    except (
+        ValueError
+    ) as exc:  # no plan is replayable on enough tasks: serve the escalation, as without answers
+        log.warning("the log has answers but no cascade could be trained (%s); training without one", exc)
+        return None
+    figures, curves = evaluate_cascade(
+        data.subset(test_rows), answers.subset(test_rows), trial.acceptance, trial.plans
+    )
+    final = fit_cascade(data, answers, final_meta["kappa"], TRADEOFF_GRID, seed=seed)
+    return final, {f"answer_cascade_{k}": v for k, v in figures.items()}, curves

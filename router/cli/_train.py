@@ -102,6 +102,14 @@ def evaluate(
         int, typer.Option("--cv", help="Instead of --model: K-fold cross-validation over tasks.")
     ] = 0,
     catalog: CatalogFile = None,
+    cascade: Annotated[
+        bool,
+        typer.Option(
+            "--cascade",
+            help="With --cv: the learned cascade's held-out curve beside the single choice and the hull "
+            "(needs a log with answers). Example: router evaluate --data gsm8k.csv --cascade --cv 5",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
     ope: Annotated[
         bool, typer.Option("--ope", help="Off-policy estimate of --model on a partial (production) log.")
@@ -128,6 +136,14 @@ def evaluate(
     Example:  router evaluate --data swebench.parquet --cv 5
     """
     from router._exceptions import InvalidInputError
+
+    if cascade:
+        from router.cli._cascade import evaluate_cascade
+
+        if ope or model is not None or cv < 2:
+            raise InvalidInputError("--cascade needs --cv K (K >= 2), without --model or --ope")
+        evaluate_cascade(data, cv, catalog=_catalog(catalog), as_json=as_json)
+        return
 
     if ope:
         from router.cli._ope import evaluate_ope

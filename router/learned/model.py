@@ -21,6 +21,7 @@ from router.estimation.estimator import (
     level_for,
 )
 from router.learned.batch_features import BatchAnalysis
+from router.learned.cascade import CascadePolicy
 from router.learned.features import DENSE_NAMES, NO_FILES, Featurizer
 from router.learned.metadata_features import MetadataFeatures
 from router.learned.policy import choose, guard_row, logit_table, mu_for
@@ -52,6 +53,8 @@ class LearnedModel:
             self.default_tradeoff = float(meta["default_tradeoff"])
             self.levels = estimator.config
             self._guard_tradeoffs, self._guard_masks, self._guard_allowed = _guard(arrays, len(self.names))
+            # The learned cascade (next_step), where the log had answers; None otherwise.
+            self.cascade = CascadePolicy.from_arrays(arrays, self.names)
         except (KeyError, ValueError, TypeError, RouterError) as exc:
             raise ArtifactError(f"Router artifact is incomplete or inconsistent: {exc!r}") from exc
         m = len(self.names)

@@ -31,6 +31,7 @@ from router._paths import default_tracking_uri
 from router._types import (
     ModelSelection,
     RoutingDecision,
+    Step,
     TaskComplexity,
     construct,
     gc_paused,
@@ -45,6 +46,7 @@ from router.estimation.estimator import (
     count_file_lines,
 )
 from router.learned.artifact import load_artifact
+from router.learned.cascade import check_attempts, escalation_step
 from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
 from router.learned.policy import base_logits, choose, choose_many, escalation, escalation_many, mu_for
@@ -136,7 +138,10 @@ class LearnedRouter(Router):
 
     @property
     def default_tradeoff(self) -> float:
-        return self.model.default_tradeoff
+        # With a learned cascade, route and next_step share its calibrated default, so that a decision's
+        # tradeoff is the one its cascade continues at.
+        cascade = self.model.cascade
+        return self.model.default_tradeoff if cascade is None else cascade.default_tradeoff
 
     def route(
         self,
@@ -161,6 +166,61 @@ class LearnedRouter(Router):
         if self.collector is not None:
             self._emit(decision, time.perf_counter() - start, text)
         return decision
+
+    def next_step(
+        self,
+        description: str,
+        attempts: Sequence[object],
+        *,
+        tradeoff: float | None = None,
+        files: Sequence[FileArg] | None = None,
+        context: str | None = None,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Step:
+        """What to do next for a task, given the attempts already made: call a model, or stop with one.
+
+        With an artifact trained on answers, the learned cascade decides (``router.learned.cascade``): each
+        answer's calibrated P(right) from its model, its output and who agrees with it, then the plan chosen
+        for ``tradeoff`` (default: the cascade's calibrated one). Without answers, the heuristic's escalation
+        decides, as today. Pure and deterministic for an artifact; a failure falls back to the escalation.
+
+        Examples
+        --------
+        >>> step = router.next_step("What is 2 + 2?", [("gpt-4o-mini", "4", "... 4")])  # doctest: +SKIP
+        >>> step.model, step.answer_from, step.reasons  # doctest: +SKIP
+        (None, 0, ['1 of 1 answers agree', 'P(right) 0.97 >= 0.90: stop with gpt-4o-mini's answer'])
+        """
+        cascade = self.model.cascade
+        if cascade is None:
+            return self._escalation_step(description, attempts, tradeoff, files, context, metadata)
+        t = check_tradeoff(tradeoff)
+        check_description(description)
+        items = check_attempts(attempts)
+        try:
+            return cascade.next_step(items, self.default_tradeoff if t is None else t)
+        except Exception as exc:  # as in route: a broken model never takes the orchestrator down
+            log.warning("learned cascade failed (%r); following the escalation for this step", exc)
+            return self._escalation_step(description, items, tradeoff, files, context, metadata)
+
+    def _escalation_step(
+        self,
+        description: str,
+        attempts: Sequence[object],
+        tradeoff: float | None,
+        files: Sequence[FileArg] | None,
+        context: str | None,
+        metadata: Mapping[str, str] | None,
+    ) -> Step:
+        """Today's behaviour: the heuristic router's ``next_step`` where it has one, else the same rule
+        here (follow the decision's escalation, stop at the first clean answer)."""
+        heuristic = getattr(super(), "next_step", None)
+        if heuristic is not None:
+            return heuristic(
+                description, attempts, tradeoff=tradeoff, files=files, context=context, metadata=metadata
+            )
+        items = check_attempts(attempts)
+        decision = self.route(description, files=files, context=context, tradeoff=tradeoff, metadata=metadata)
+        return escalation_step(decision.escalation, items)
 
     def route_many(
         self,
@@ -239,8 +299,11 @@ class LearnedRouter(Router):
     ) -> RouteTable:
         model = self.model
         analysis, p, cost = model.analyze_batch(texts, metadata)
-        t = model.default_tradeoff if tradeoff is None else tradeoff
-        greedy = choose_many(p, cost, mu_for(t, model.kappa), model.allowed_mask(t))
+        t = self.default_tradeoff if tradeoff is None else tradeoff
+        if model.cascade is not None:  # the cascade's first call (see _first_call)
+            greedy = np.full(len(texts), model.cascade.first_model(t), dtype=np.int64)
+        else:
+            greedy = choose_many(p, cost, mu_for(t, model.kappa), model.allowed_mask(t))
         chosen, propensity = self._explore_many(greedy)
         # The learned score as LearnedComplexityEstimator.learned computes it (a sum from the left).
         total = np.zeros(len(texts))
@@ -292,9 +355,9 @@ class LearnedRouter(Router):
     ) -> RoutingDecision:
         model = self.model
         heuristic, probs, costs = model.analyze(text, facts, context_chars, metadata)
-        t = model.default_tradeoff if tradeoff is None else tradeoff
+        t = self.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose(probs, costs, mu, model.allowed(t))
+        greedy = self._first_call(probs, costs, mu, t)
         chosen, propensity = self._explore(greedy)
         chain = escalation(
             chosen, probs, costs, mu, model.table_rows, self._base_rate, base_logits=self._base_logits
@@ -326,9 +389,12 @@ class LearnedRouter(Router):
         model = self.model
         analysis, p, cost = model.analyze_batch(texts, metadata)
         heuristic = analysis.complexity.record_values(model.featurizer.estimator)
-        t = model.default_tradeoff if tradeoff is None else tradeoff
+        t = self.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
+        if model.cascade is not None:  # the cascade's first call (see _first_call)
+            greedy = [model.cascade.first_model(t)] * len(texts)
+        else:
+            greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
         explored = [self._explore(g) for g in greedy]
         chosen = np.array([c for c, _ in explored], dtype=np.int64)
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
@@ -351,6 +417,15 @@ class LearnedRouter(Router):
                 strict=True,
             )
         ]
+
+    def _first_call(self, probs: list[float], costs: list[float], mu: float, tradeoff: float) -> int:
+        """The model a decision calls first: the learned cascade's first call at ``tradeoff`` where the
+        artifact has one (so that the fallback handler, which runs the decision's model and then asks
+        ``next_step``, follows the cascade from its start), else the single choice's."""
+        cascade = self.model.cascade
+        if cascade is not None:
+            return cascade.first_model(tradeoff)
+        return choose(probs, costs, mu, self.model.allowed(tradeoff))
 
     def _explore(self, greedy: int) -> tuple[int, float]:
         """The model to use (greedy, or with ``exploration_rate`` a uniform pick) and its propensity."""

@@ -43,7 +43,8 @@ def test_same_seed_same_frame_other_seed_other_frame():
 @pytest.mark.parametrize("mode", ["full", "logged"])
 def test_frames_are_valid_outcome_logs(mode: str):
     frame = generate_outcomes(300, seed=SEED, mode=mode, escalate=True)  # type: ignore[arg-type]
-    assert list(frame.columns) == [c for c in COLUMNS if c != "metadata"]  # synthetic tasks have none
+    # The schema up to propensity: synthetic tasks have no metadata, answers or ledger columns.
+    assert list(frame.columns) == list(COLUMNS[: COLUMNS.index("propensity") + 1])
     log = validate_outcomes(frame)
     assert log.rejected == {}
     assert len(log.frame) == len(frame)

@@ -1,0 +1,246 @@
+"""The cascade policy: per tradeoff, which models to call in which order and when to stop.
+
+A plan is an order of up to ``MAX_SET`` models and, after each attempt but the last, a threshold: stop and
+return the most likely answer when its P(right) reaches the threshold, else call the next model (after the
+last, stop). This is FrugalGPT's cascade with the answer scorer replaced by the acceptance model, which reads
+who agrees with whom.
+
+Plans are chosen per tradeoff ``t`` to maximise mean success - mu(t) x mean cost over the training tasks,
+replaying every order and pair of thresholds on the acceptance model's *out-of-fold* scores: what one more
+call is worth is estimated from tasks whose answers the scorer never saw, so nothing is chosen on in-sample
+scores. ``mu(t)`` is the router's own exchange rate (``router.learned.policy.mu_for``), so ``t = 0`` picks
+the cheapest single call and ``t = 1`` the most successful plan (the cheaper on ties).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+
+import numpy as np
+
+from router.learned.policy import mu_for
+from training.data.outcomes import TaskMatrix
+from training.fit.acceptance import MAX_SET, SetScores
+
+#: Stop thresholds tried after each attempt; 0 always stops, above 1 never does.
+THRESHOLDS = np.array(
+    [0.0, 0.3, 0.4, 0.5, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.88, 0.9, 0.92, 0.94, 0.96, 0.98, 0.99, 1.01]
+)
+#: Tasks an order must be replayable on to be considered (production logs replay only what was tried).
+MIN_TASKS = 20
+
+
+@dataclass
+class CascadePlans:
+    """Per tradeoff: the order (model indices, -1 padded) and the stop threshold after each attempt."""
+
+    tradeoffs: np.ndarray  # (T,)
+    orders: np.ndarray  # (T, MAX_SET) int64
+    thresholds: np.ndarray  # (T, MAX_SET) float64; the last used position is 0 (stop)
+    success: np.ndarray  # (T,) out-of-fold mean success of the plan on the training tasks
+    cost: np.ndarray  # (T,) its mean cost
+
+
+def _member_scores(scores: SetScores, subset: tuple[int, ...], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(best member's model, its score) per task position for one set; NaN score where not replayable."""
+    model = np.full(n, -1, dtype=np.int64)
+    best = np.full(n, np.nan)
+    pos, p = scores.get(tuple(subset))
+    if len(pos):
+        # Members in the order's order, so that ties go to the earliest attempt, as serving breaks them.
+        columns = [sorted(subset).index(j) for j in subset]
+        p = p[:, columns]
+        k = p.argmax(axis=1)
+        model[pos] = np.array(subset)[k]
+        best[pos] = p[np.arange(len(pos)), k]
+    return model, best
+
+
+def order_outcomes(
+    data: TaskMatrix, scores: SetScores, order: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
+    """For one order, per replayable task: each stage's best score, success and marginal cost, and weights.
+
+    Returns ``(score (n, k), success (n, k), cost (n, k), weight (n,), ...)`` for the tasks on which every
+    prefix of the order was replayed, or None when fewer than ``MIN_TASKS`` were.
+    """
+    rows = scores.rows
+    n, k = len(rows), len(order)
+    score = np.full((n, k), np.nan)
+    success = np.zeros((n, k))
+    for stage in range(k):
+        model, best = _member_scores(scores, order[: stage + 1], n)
+        score[:, stage] = best
+        ok = model >= 0
+        success[ok, stage] = data.success[rows[ok], model[ok]]
+    valid = ~np.isnan(score).any(axis=1)
+    if valid.sum() < MIN_TASKS:
+        return None
+    cost = data.cost[rows][:, list(order)]
+    weight = data.weight[rows][:, order[0]]
+    return score[valid], success[valid], cost[valid], weight[valid], rows[valid], valid
+
+
+def _order_table(
+    score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean success and cost of a three-model order for every pair of thresholds (G, G)."""
+    w = weight / weight.sum()
+    stop1 = (score[:, 0:1] >= THRESHOLDS[None, :]).astype(float)  # (n, G)
+    stop2 = (score[:, 1:2] >= THRESHOLDS[None, :]).astype(float)
+    go1 = (1 - stop1) * w[:, None]
+    later_s = stop2 * success[:, 1:2] + (1 - stop2) * success[:, 2:3]  # (n, G)
+    later_c = cost[:, 1:2] + (1 - stop2) * cost[:, 2:3]
+    mean_s = ((stop1 * w[:, None]).T @ success[:, 0])[:, None] + go1.T @ later_s
+    mean_c = float(w @ cost[:, 0]) + go1.T @ later_c
+    return mean_s, mean_c
+
+
+def _long_table(
+    score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean success and cost of a longer order with one threshold at every stage, per threshold (G,)."""
+    w = weight / weight.sum()
+    n = score.shape[0]
+    stops = score[:, :, None] >= THRESHOLDS[None, None, :]  # (n, k, G)
+    stops[:, -1, :] = True
+    first = stops.argmax(axis=1)  # (n, G): the stage each task stops at
+    spent = np.cumsum(cost, axis=1)
+    rows = np.arange(n)[:, None]
+    return w @ success[rows, first], w @ spent[rows, first]
+
+
+@dataclass
+class Candidates:
+    """Every candidate plan's out-of-fold mean success and cost, flat, with what decodes an index.
+
+    The first ``len(short) * G * G`` entries are the three-model orders by (order, first threshold, second
+    threshold); the rest the long sets by (set, threshold). Plans stay arrays until one is chosen: with
+    twenty models there are millions of candidates.
+    """
+
+    short: list[tuple[int, ...]]
+    long: list[tuple[int, ...]]
+    success: np.ndarray
+    cost: np.ndarray
+
+    def plan(self, index: int) -> tuple[tuple[int, ...], list[float]]:
+        """The order and the threshold after each call of candidate ``index``."""
+        g = len(THRESHOLDS)
+        if index < len(self.short) * g * g:
+            o, rest = divmod(index, g * g)
+            t1, t2 = (float(THRESHOLDS[k]) for k in divmod(rest, g))
+            order = self.short[o]
+            stages = min(len(order), 1 if t1 == 0.0 else (2 if t2 == 0.0 else 3))
+            thresholds = [t1, t2, 0.0][:stages]
+            thresholds[-1] = 0.0
+            return order[:stages], thresholds
+        o, k = divmod(index - len(self.short) * g * g, g)
+        order = self.long[o]
+        return order, [float(THRESHOLDS[k])] * (len(order) - 1) + [0.0]
+
+
+def _candidates(data: TaskMatrix, scores: SetScores) -> Candidates:
+    """Every candidate plan with its out-of-fold mean success and cost.
+
+    Three-model orders with a threshold after each of the first two attempts (every order: the cheap end of
+    the curve, where which model answers first matters most), and a few longer sets (``long_sets``) called
+    cheapest first with one threshold throughout (the dear end, where more voices buy accuracy).
+    """
+    m = len(data.models)
+    short_orders, long_orders = [], []
+    s_parts, c_parts = [], []
+    # Orders of one and two models too: a production log's chains are often shorter than three, and
+    # each order is judged on the tasks that tried all of it.
+    orders = (o for size in range(1, min(3, m) + 1) for o in itertools.permutations(range(m), size))
+    for order in orders:
+        found = order_outcomes(data, scores, order)
+        if found is None:
+            continue
+        score, success, cost, weight = found[:4]
+        if len(order) < 3:  # pad to three stages: a stage that is never reached
+            pad = 3 - len(order)
+            score = np.hstack([score, np.ones((len(score), pad))])
+            success = np.hstack([success, np.repeat(success[:, -1:], pad, axis=1)])
+            cost = np.hstack([cost, np.zeros((len(cost), pad))])
+        mean_s, mean_c = _order_table(score, success, cost, weight)
+        short_orders.append(order)
+        s_parts.append(mean_s.ravel())
+        c_parts.append(mean_c.ravel())
+    by_cost = np.nanmean(np.where(data.observed, data.cost, np.nan), axis=0)
+    for members in long_sets(data, scores):
+        order = tuple(sorted(members, key=lambda j: (by_cost[j], j)))
+        found = order_outcomes(data, scores, order)
+        if found is None:
+            continue
+        mean_s, mean_c = _long_table(*found[:4])
+        # At threshold 0 a long plan is its first model alone, which the short family has: never chosen.
+        mean_s = np.where(THRESHOLDS > 0.0, mean_s, -np.inf)
+        long_orders.append(order)
+        s_parts.append(mean_s)
+        c_parts.append(mean_c)
+    if not s_parts:
+        raise ValueError("no cascade order is replayable on enough tasks")
+    return Candidates(short_orders, long_orders, np.concatenate(s_parts), np.concatenate(c_parts))
+
+
+def long_sets(data: TaskMatrix, scores: SetScores) -> list[tuple[int, ...]]:
+    """A few sets of four models and more, to be called cheapest first: per size, the cheapest, the most
+    successful, and the greedy one (each step adds the model whose answer most raises the out-of-fold
+    success of returning the most likely answer). Few on purpose: choosing among every large set on the
+    training tasks would fit their noise."""
+    m = len(data.models)
+    mean_s = np.nanmean(np.where(data.observed, data.success, np.nan), axis=0)
+    mean_c = np.nanmean(np.where(data.observed, data.cost, np.nan), axis=0)
+    sizes = range(4, min(MAX_SET, m) + 1)
+    out = {tuple(sorted(np.argsort(mean_c, kind="stable")[:k].tolist())) for k in sizes}
+    out |= {tuple(sorted(np.argsort(-mean_s, kind="stable")[:k].tolist())) for k in sizes}
+    greedy = [int(np.argmax(mean_s))]
+    while len(greedy) < min(MAX_SET, m):
+        gains = {j: _vote_success(data, scores, (*greedy, j)) for j in range(m) if j not in greedy}
+        greedy.append(max(gains, key=lambda j: (gains[j], -mean_c[j])))
+        if len(greedy) >= 4:
+            out.add(tuple(sorted(greedy)))
+    return sorted(out, key=lambda c: (len(c), c))
+
+
+def _vote_success(data: TaskMatrix, scores: SetScores, members: tuple[int, ...]) -> float:
+    """Out-of-fold mean success of calling every member and returning the most likely answer."""
+    pos, p = scores.get(members)
+    if len(pos) < MIN_TASKS:
+        return -np.inf
+    chosen = np.array(sorted(members))[p.argmax(axis=1)]
+    tasks = scores.rows[pos]
+    w = data.weight[tasks, chosen]
+    return float(np.average(data.success[tasks, chosen], weights=w)) if w.sum() > 0 else -np.inf
+
+
+def choose_plans(data: TaskMatrix, scores: SetScores, kappa: float, tradeoffs: np.ndarray) -> CascadePlans:
+    """The best plan at each tradeoff, on out-of-fold scores (see the module docstring)."""
+    candidates = _candidates(data, scores)
+    mean_s, mean_c = candidates.success, candidates.cost
+    scale = float(mean_c.max()) or 1.0
+    chosen = []
+    for t in tradeoffs:
+        mu = mu_for(float(t), kappa)
+        # Ties go to the cheaper plan; at t = 0 cost alone decides (then success breaks ties).
+        if np.isinf(mu):
+            utility = np.where(np.isfinite(mean_s), -mean_c + 1e-9 * mean_s, -np.inf)
+        else:
+            utility = mean_s - mu * mean_c - 1e-9 * mean_c / scale
+        best = int(np.argmax(utility))
+        chosen.append((*candidates.plan(best), mean_s[best], mean_c[best]))
+    width = max(len(order) for order, *_ in chosen)
+    orders_out = np.full((len(tradeoffs), width), -1, dtype=np.int64)
+    thresholds_out = np.zeros((len(tradeoffs), width))
+    for r, (order, thresholds, _, _) in enumerate(chosen):
+        orders_out[r, : len(order)] = order
+        thresholds_out[r, : len(order)] = thresholds
+    return CascadePlans(
+        np.asarray(tradeoffs, dtype=np.float64),
+        orders_out,
+        thresholds_out,
+        np.array([c[2] for c in chosen]),
+        np.array([c[3] for c in chosen]),
+    )
