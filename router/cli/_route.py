@@ -126,12 +126,16 @@ def route(
 
 
 def read_context(path: Path) -> str:
+    """The context file's text, at most MAX_CONTEXT_BYTES (``--context /dev/zero`` must not read forever)."""
+    from router._files import MAX_CONTEXT_BYTES, read_bounded
+
     try:
-        return path.read_text(errors="replace")
+        data = read_bounded(path, limit=MAX_CONTEXT_BYTES, what="--context")
     except OSError as exc:
         raise InvalidInputError(
             f"--context must be a readable file, got {str(path)!r}: {exc.strerror}"
         ) from None
+    return data.decode(errors="replace")
 
 
 def show_decision(decision: RoutingDecision) -> None:
