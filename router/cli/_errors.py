@@ -90,7 +90,9 @@ def report(exc: BaseException) -> int:
         f"internal error ({type(exc).__name__}: {_first_line(exc)}); rerun with ROUTER_DEBUG=1 for the "
         "traceback, and please report it",
     )
-    # escape: messages quote user values such as "[models.x]" that Rich would read as markup.
+    # One line whatever the message (MLflow's span several); escape: messages quote user values such as
+    # "[models.x]" that Rich would read as markup.
+    message = " ".join(line.strip() for line in message.splitlines() if line.strip())
     err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
     return code
 

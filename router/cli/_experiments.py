@@ -122,8 +122,10 @@ def compare(
 
     Example:  router experiments compare --experiment router --plot runs.png
     """
+    from router.cli._monitor import check_plot_path
     from training.tracking.registry import KEY_METRICS, compare_runs, run_curves
 
+    check_plot_path(plot)
     runs = compare_runs(experiment, metric=metric, tracking_uri=tracking_uri)[:top]
     if plot is not None and runs:
         from training.evaluation.plots import compare_figure
