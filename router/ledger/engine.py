@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
@@ -136,7 +136,7 @@ def _refuse_foreign_sqlite(url: str) -> None:
         _schema.refuse_foreign_tables(names, f"database at {describe(url)}")
 
 
-def _not_a_ledger_to_migrate(url: str) -> None:
+def _not_a_ledger_to_migrate(url: str) -> NoReturn:
     raise NotALedgerError(
         f"The database at {describe(url)} is not a ledger (no {_schema.version_table.name!r} table): there "
         "is nothing to migrate, and migrate creates nothing. Point --db or --database-url at a ledger."
@@ -182,8 +182,8 @@ def check_backend(url: str) -> None:
         ) from None
     if backend not in SUPPORTED_BACKENDS:
         raise InvalidInputError(
-            f"Unsupported database URL {describe(url)!r}: the ledger supports {', '.join(SUPPORTED_BACKENDS)} "
-            f"({SUPPORTED_URLS}), not {backend!r}."
+            f"Unsupported database URL {describe(url)!r}: the ledger supports "
+            f"{', '.join(SUPPORTED_BACKENDS)} ({SUPPORTED_URLS}), not {backend!r}."
         )
 
 
