@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from router._catalog import Catalog
-from router._exceptions import InvalidInputError
+from router._exceptions import ArtifactError, InvalidInputError
 from router._types import RoutingDecision
 from router.cli._app import app, handle_errors, out, print_json
 from router.learned.router import Router
@@ -40,7 +40,10 @@ def build_router(catalog: Path | None, model: str | None, fallback: bool = False
                 "--catalog cannot be used with --model: a trained router routes among the models (and "
                 "prices) it was trained on. Drop --catalog, or drop --model to route heuristically with it"
             )
-        return Router.load(model, strict=not fallback)
+        try:
+            return Router.load(model, strict=not fallback)
+        except ArtifactError as exc:  # the model the user named cannot be used: bad input, as in monitor
+            raise InvalidInputError(f"--model {model!r} cannot be loaded: {exc}") from None
     return Router(Catalog.from_toml(catalog) if catalog is not None else None)
 
 

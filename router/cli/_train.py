@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from router._exceptions import InvalidInputError
+from router._exceptions import ArtifactError, InvalidInputError
 from router.cli._app import VerboseOption, app, err, handle_errors, mlflow_verbosity, out, print_json
 
 CatalogFile = Annotated[
@@ -208,7 +208,10 @@ def evaluate(
     else:
         from training.evaluation.score import score_artifact
 
-        report = score_artifact(model or "", data)
+        try:
+            report = score_artifact(model or "", data)
+        except ArtifactError as exc:  # the model the user named cannot be used: bad input
+            raise InvalidInputError(f"--model {model!r} cannot be loaded: {exc}") from None
     if as_json:
         print_json(report)
         return
