@@ -159,7 +159,7 @@ ROWS = [
         "mysql://u:p@h/db",
         says="supports",
     ),
-    row("costs-prune-overflow", "costs", "prune", "--days", "100000000", "--yes", says="out of range"),
+    row("costs-prune-overflow", "costs", "prune", "--days", "100000000", "--yes", says="--days must be"),
     row(
         "costs-prune-not-a-ledger",
         "costs",
@@ -212,7 +212,7 @@ ROWS = [
     row("monitor-check-not-a-ledger", "monitor", "check", "--db", "{ws}/users.db", says="not a ledger"),
     row("monitor-check-mysql", "monitor", "check", "--database-url", "mysql://u:p@h/db", says="supports"),
     row("monitor-serve-not-a-ledger", "monitor", "serve", "--db", "{ws}/users.db", says="not a ledger"),
-    row("monitor-serve-port", "monitor", "serve", "--port", "70000", says="70000"),
+    row("monitor-serve-port", "monitor", "serve", "--port", "70000", says="--port"),
 ]
 
 
@@ -241,10 +241,16 @@ def test_rows_are_unique():
 
 
 def snapshot(root: Path) -> dict[str, str]:
-    """Every file's SHA-256 and every directory (as "dir") below ``root``."""
+    """Every file's SHA-256 and every directory (as "dir") below ``root``.
+
+    SQLite's side files are SQLite's: a reader of a WAL-mode ledger (opened read-only) leaves an empty
+    ``-wal`` and a ``-shm`` index behind. A ``-wal`` holding anything (rows not yet in the main file) counts.
+    """
     found: dict[str, str] = {}
     for path in sorted(root.rglob("*")):
         name = path.relative_to(root).as_posix()
+        if name.endswith("-shm") or (name.endswith("-wal") and path.stat().st_size == 0):
+            continue
         found[name] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import wraps
 from typing import ParamSpec, TypeVar
 
@@ -80,6 +81,17 @@ def classify(exc: BaseException) -> tuple[int, str] | None:
     if isinstance(exc, ModuleNotFoundError):
         return FAILURE, f"a module this needs is not installed: {exc.name}"
     return None
+
+
+@contextmanager
+def naming(path: object) -> Iterator[None]:
+    """Inside the block, an OS error without a file name (some writers raise them bare) names ``path``."""
+    try:
+        yield
+    except OSError as exc:
+        if exc.filename is None:
+            exc.filename = str(path)
+        raise
 
 
 def report(exc: BaseException) -> int:

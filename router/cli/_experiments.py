@@ -25,6 +25,7 @@ from router.cli._app import (
     out,
     print_json,
 )
+from router.cli._errors import naming
 
 experiments = typer.Typer(help="Compare training runs logged in MLflow.", no_args_is_help=True)
 app.add_typer(experiments, name="experiments")
@@ -134,7 +135,8 @@ def compare(
             f"#{i + 1} {r['run_name']}": run_curves(r["run_id"], tracking_uri=tracking_uri)
             for i, r in enumerate(runs)
         }
-        compare_figure(curves).savefig(plot, dpi=110)
+        with naming(plot):
+            compare_figure(curves).savefig(plot, dpi=110)
     if as_json:
         print_json(runs)
         return

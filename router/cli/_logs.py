@@ -9,6 +9,7 @@ import typer
 
 from router.cli._app import app, handle_errors, out, print_json
 from router.cli._costs import DbOption, JsonOption, UrlOption, open_tracker
+from router.cli._errors import naming
 from router.ledger import OutcomeTransfer
 
 logs_app = typer.Typer(
@@ -30,7 +31,7 @@ def export(
 
     Example:  router logs export outcomes.parquet
     """
-    with open_tracker(db, database_url) as tracker:
+    with open_tracker(db, database_url) as tracker, naming(file):
         result = tracker.export_outcomes(file)
     show(result, "Wrote", as_json)
 
@@ -51,6 +52,11 @@ def import_(
 
     Example:  router logs import benchmark-outcomes.jsonl
     """
+    from router.ledger.outcomes import read_for_import
+
+    # The file's own faults (missing, unreadable, invalid rows) are refused before the ledger is opened
+    # (or created); the tracker reads it again inside its transaction.
+    read_for_import(file, skip_invalid=skip_invalid)
     with open_tracker(db, database_url, create=True) as tracker:
         result = tracker.import_outcomes(file, skip_invalid=skip_invalid)
     show(result, "Imported", as_json)

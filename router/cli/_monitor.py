@@ -13,6 +13,7 @@ from rich.table import Table
 from router._exceptions import InvalidInputError
 from router.cli._app import FAILURE, app, handle_errors, out, print_json
 from router.cli._costs import DbOption, JsonOption, UrlOption, ledger_location
+from router.cli._errors import naming
 
 monitor_app = typer.Typer(
     help="Watch a served router: window metrics, drift and calibration, alert rules, Prometheus.",
@@ -102,7 +103,8 @@ def report(
         if plot is not None:
             from router.telemetry.plot import plot_window
 
-            plot_window(store, span, model, plot)
+            with naming(plot):
+                plot_window(store, span, model, plot)
     finally:
         store.close()
     if as_json:

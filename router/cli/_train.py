@@ -80,6 +80,10 @@ def train(
     router logs export outcomes.parquet writes one from the ledger)
     """
     mlflow_verbosity(verbose)
+    if not c > 0:
+        raise InvalidInputError(f"--C must be > 0 (the inverse regularization strength), got {c!r}")
+    if not 0 < target_share <= 1:
+        raise InvalidInputError(f"--target-share must be in (0, 1], got {target_share!r}")
     check_output_dir(output, force)
     from training import train_router
     from training.data.outcomes import load_outcomes
