@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from router._exceptions import InvalidInputError
 from router.cli._app import (
     FAILURE,
     VerboseOption,
@@ -127,7 +128,14 @@ def compare(
     from training.tracking.registry import KEY_METRICS, compare_runs, run_curves
 
     check_plot_path(plot)
-    runs = compare_runs(experiment, metric=metric, tracking_uri=tracking_uri)[:top]
+    runs = compare_runs(experiment, metric=metric, tracking_uri=tracking_uri)
+    known = set(KEY_METRICS).union(*(run["metrics"] for run in runs))
+    if metric not in known:  # ranking on a metric no run has would silently show them in any order
+        raise InvalidInputError(
+            f"Unknown --metric {metric!r} for experiment {experiment!r}. Known metrics: "
+            f"{', '.join(sorted(known))}."
+        )
+    runs = runs[:top]
     if plot is not None and runs:
         from training.evaluation.plots import compare_figure
 

@@ -165,7 +165,7 @@ def _mix(text: str) -> dict[str, float]:
                 "(for example mix:haiku=0.7,opus=0.3)"
             ) from None
     total = sum(shares.values())
-    if not math.isclose(total, 1.0, abs_tol=1e-6):
+    if all(share >= 0 for share in shares.values()) and not math.isclose(total, 1.0, abs_tol=1e-6):
         # Rescaling silently would evaluate another mix than the one written (0.7 + 0.7 is a typo).
         raise InvalidInputError(
             f"Bad fixed mix {text!r}: the shares sum to {total:g}, not 1 (for example mix:haiku=0.7,opus=0.3)"
