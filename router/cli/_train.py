@@ -40,7 +40,12 @@ def _catalog(path: Path | None) -> Any:
 @handle_errors
 def train(
     data: Annotated[
-        Path, typer.Option("--data", help="Outcome log: CSV, Parquet or JSONL (see datasets/README.md).")
+        Path,
+        typer.Option(
+            "--data",
+            help="Outcome log: CSV, Parquet or JSONL with columns task_id, description, model, success, "
+            "cost_usd (router logs export writes one from the ledger).",
+        ),
     ],
     experiment: Annotated[
         str, typer.Option("--experiment", help="MLflow experiment to log the run in.")
@@ -224,8 +229,8 @@ def evaluate(
 
 #: Why a metric can be undefined (NaN), shown instead of "nan" in the human output.
 WHY_UNDEFINED = {
-    "auc": "the held-out outcomes are all one class",
-    "ece": "no held-out outcomes",
+    "auc": "its outcomes are all one class",
+    "ece": "no outcomes",
     "cost_at_best_quality": "never reaches the best single model's success",
     "apgr": "no gap between the cheapest and the best model",
     "gain_over_hull": "the models' costs do not differ",
