@@ -180,6 +180,8 @@ ROWS = [
     # logs
     row("logs-export-unwritable", "logs", "export", f"{UNWRITABLE}.parquet", says=UNWRITABLE),
     row("logs-export-extension", "logs", "export", "{ws}/x.txt", says="x.txt"),
+    row("logs-export-existing-file", "logs", "export", "{ws}/log.parquet", says="--force"),
+    row("costs-export-existing-file", "costs", "export", "{ws}/log.parquet", says="--force"),
     row(
         "logs-import-not-a-ledger",
         "logs",

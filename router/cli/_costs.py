@@ -10,7 +10,7 @@ from rich.table import Table
 
 from router._exceptions import InvalidInputError
 from router.cli._app import FAILURE, app, handle_errors, out, print_json
-from router.cli._errors import naming
+from router.cli._errors import naming, refuse_overwrite
 from router.ledger import CostSummary, CostTracker, RoutingStats, default_ledger_path
 from router.ledger.models import Period
 
@@ -43,6 +43,7 @@ PeriodOption = Annotated[
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")]
 MAX_PRUNE_DAYS = 36_500
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")]
 
 
 def ledger_location(db: Path | None, database_url: str | None, *, must_exist: bool = True) -> Path | str:
@@ -130,11 +131,13 @@ def export(
     file: Annotated[Path, typer.Argument(help="The CSV file to write.", dir_okay=False)],
     db: DbOption = None,
     database_url: UrlOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write every ledger entry to a CSV file, oldest first.
 
     Example:  router costs export costs.csv
     """
+    refuse_overwrite(file, force, "FILE")
     with open_tracker(db, database_url) as tracker, naming(file):
         count = tracker.export_csv(file)
     out.print(f"Wrote {count:,} entries to {file}", highlight=False)

@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import wraps
+from pathlib import Path
 from typing import ParamSpec, TypeVar
 
 import typer
@@ -92,6 +93,15 @@ def naming(path: object) -> Iterator[None]:
         if exc.filename is None:
             exc.filename = str(path)
         raise
+
+
+def refuse_overwrite(path: Path, force: bool, option: str = "the file") -> None:
+    """Refuse to replace an existing file unless ``--force``: a command overwrites nothing unasked."""
+    if path.exists() and not force:
+        what = "a directory" if path.is_dir() else "a file"
+        raise InvalidInputError(
+            f"{option} {str(path)!r} exists already ({what}); give a new path, or --force to overwrite it"
+        )
 
 
 def report(exc: BaseException) -> int:

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from router.cli._app import app, handle_errors, out, print_json
-from router.cli._costs import DbOption, JsonOption, UrlOption, open_tracker
-from router.cli._errors import naming
+from router.cli._costs import DbOption, ForceOption, JsonOption, UrlOption, open_tracker
+from router.cli._errors import naming, refuse_overwrite
 from router.ledger import OutcomeTransfer
 
 logs_app = typer.Typer(
@@ -25,12 +25,17 @@ FileArgument = Annotated[
 @logs_app.command("export")
 @handle_errors
 def export(
-    file: FileArgument, db: DbOption = None, database_url: UrlOption = None, as_json: JsonOption = False
+    file: FileArgument,
+    db: DbOption = None,
+    database_url: UrlOption = None,
+    as_json: JsonOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Write the ledger as an outcome log (format by extension); entries without a description are left out.
 
     Example:  router logs export outcomes.parquet
     """
+    refuse_overwrite(file, force, "FILE")
     with open_tracker(db, database_url) as tracker, naming(file):
         result = tracker.export_outcomes(file)
     show(result, "Wrote", as_json)
