@@ -80,8 +80,9 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
-            # dtype=False: no guessing, so a timestamp stays the ISO text it was and numbers stay numbers.
-            frame = _integral_ids(pd.read_json(path, lines=True, dtype=False))
+            # dtype=False, convert_dates=False: no guessing (pandas < 2.2 converts a "timestamp" column
+            # even with dtype=False), so a timestamp stays the ISO text it was and numbers stay numbers.
+            frame = _integral_ids(pd.read_json(path, lines=True, dtype=False, convert_dates=False))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"Cannot read outcome log {str(path)!r} as {fmt}: {exc}") from exc
     return frame

@@ -11,6 +11,7 @@ configured MLflow's logging keeps its settings. ``MLFLOW_LOGGING_LEVEL=INFO`` (o
 from __future__ import annotations
 
 import logging
+import logging.config
 import os
 import warnings
 from collections.abc import Callable, Iterator
@@ -23,6 +24,12 @@ R = TypeVar("R")
 
 _LOGGERS = ("mlflow", "alembic")
 _PROGRESS = "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"
+
+
+def _keep_logging(*args: object, **kwargs: object) -> None:
+    """Stands in for ``logging.config.fileConfig`` inside the block: MLflow 2.x runs its database
+    migrations with ``fileConfig(alembic.ini)``, which points the root logger at stderr and alembic at INFO
+    for the rest of the process (dozens of "Running upgrade" lines on a new store)."""
 
 
 def _verbose() -> bool:
@@ -41,6 +48,8 @@ def quiet_mlflow() -> Iterator[None]:
     enabled = getattr(stream, "enabled", None)
     levels = {name: logging.getLogger(name).level for name in _LOGGERS}
     progress = os.environ.get(_PROGRESS)
+    file_config = logging.config.fileConfig
+    logging.config.fileConfig = _keep_logging
     os.environ[_PROGRESS] = "false"
     for name in _LOGGERS:
         logging.getLogger(name).setLevel(logging.ERROR)
@@ -51,6 +60,7 @@ def quiet_mlflow() -> Iterator[None]:
             warnings.filterwarnings("ignore", module=r"mlflow(\.|$)")
             yield
     finally:
+        logging.config.fileConfig = file_config
         if enabled is not None:
             stream.enabled = enabled  # type: ignore[union-attr]
         for name, level in levels.items():
