@@ -80,9 +80,11 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
-            # dtype=False, convert_dates=False: no guessing (pandas < 2.2 converts a "timestamp" column
-            # even with dtype=False), so a timestamp stays the ISO text it was and numbers stay numbers.
-            frame = _integral_ids(pd.read_json(path, lines=True, dtype=False, convert_dates=False))
+            # dtype=False: no guessing, so a timestamp stays the ISO text it was and numbers stay numbers.
+            # pandas 2 also needs convert_dates=False (2.1 converts a "timestamp" column despite dtype=False);
+            # pandas 3 deprecates that keyword, and dtype=False alone does it.
+            dates = {"convert_dates": False} if int(pd.__version__.split(".")[0]) < 3 else {}
+            frame = _integral_ids(pd.read_json(path, lines=True, dtype=False, **dates))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"Cannot read outcome log {str(path)!r} as {fmt}: {exc}") from exc
     return frame

@@ -100,5 +100,7 @@ def main() -> None:
 
 @app.callback()
 def _root() -> None:
-    # A callback keeps `router` a group of commands even while it has only one.
-    pass
+    # A callback keeps `router` a group of commands even while it has only one. Every command that loads a
+    # models:/ URI imports MLflow, which logs INFO lines (creating its tables) on stderr: WARNING and above
+    # only, unless the environment says otherwise or a command's --verbose asks (mlflow_verbosity).
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
