@@ -12,7 +12,9 @@ Tree::
     ├── NoModelAvailableError    every candidate model is marked unavailable or cooling down
     ├── ArtifactError            a trained router artifact is corrupt, tampered with or incompatible
     ├── LedgerError              the cost and outcome ledger cannot be opened or written
-    │   └── BudgetExceededError  a spend limit has been reached and the caller asked to refuse
+    │   ├── BudgetExceededError  a spend limit has been reached and the caller asked to refuse
+    │   └── NotALedgerError      the database holds other tables and no ledger: nothing is created in it
+    │                            (also an InvalidInputError: the caller named the wrong database)
     └── ExecutionError           a task failed on every model that was tried (carries the attempts)
         ├── UnrecoverableError   no retry or other model can fix it (authentication, permission, a bug);
         │                        raised at once, the original error chained
@@ -67,6 +69,10 @@ class LedgerError(RouterError):
 
 class BudgetExceededError(LedgerError):
     """A spend limit has been reached."""
+
+
+class NotALedgerError(LedgerError, InvalidInputError):
+    """The database holds tables but no ledger: another program's data, which is never written to."""
 
 
 class ExecutionError(RouterError):

@@ -102,7 +102,10 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         else:
             # dtype=False: no guessing, so a timestamp stays the ISO text it was and numbers stay numbers.
             # precise_float: the shortest repr a writer gave reads back as the same float.
-            frame = _integral_ids(pd.read_json(path, lines=True, dtype=False, precise_float=True))
+            # pandas 2 also needs convert_dates=False (2.1 converts a "timestamp" column despite dtype=False);
+            # pandas 3 deprecates that keyword, and dtype=False alone does it.
+            dates = {"convert_dates": False} if int(pd.__version__.split(".")[0]) < 3 else {}
+            frame = _integral_ids(pd.read_json(path, lines=True, dtype=False, precise_float=True, **dates))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"Cannot read outcome log {str(path)!r} as {fmt}: {exc}") from exc
     return frame

@@ -12,15 +12,18 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from router._exceptions import ConfigError
+from router._exceptions import ConfigError, InvalidInputError
+from router._files import MAX_CONFIG_BYTES, read_bounded
 
 
 def read_toml(path: str | Path, *, what: str) -> dict[str, Any]:
     """Read a TOML file, turning every failure into a ConfigError that names the file."""
     path = Path(path)
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
+        data = read_bounded(path, limit=MAX_CONFIG_BYTES, what=f"{what} file")
+        return tomllib.loads(data.decode())
+    except InvalidInputError as exc:
+        raise ConfigError(str(exc)) from None
     except FileNotFoundError:
         raise ConfigError(f"{what} file not found: {str(path)!r}") from None
     except OSError as exc:

@@ -8,8 +8,9 @@
    success before and after.
 
 Everything is written where the command line's defaults read: the data directory (``$ROUTER_DATA_DIR``,
-default ``./.router``), emptied first, when it is empty or holds an earlier demo's results; otherwise (it
-holds someone's ledger or models) under ``demo/`` in it, and the commands printed at the end say so. At the
+default ``./.router``) when it is empty or holds only an earlier demo's files, unchanged (those files, as
+the demo listed them, are removed first: ``scripts/demo_files.py``); otherwise (it holds someone's ledger,
+runs or models) under ``demo/`` in it, and the commands printed at the end say so. At the
 end the demo prints the exact next commands: the ledger's summary and routing stats, routing with the
 champion, the notebook and ``mlflow ui``.
 """
@@ -21,7 +22,6 @@ import json
 import logging
 import os
 import random
-import shutil
 import sys
 import time
 import warnings
@@ -50,7 +50,6 @@ TASKS = [
     ("Add a --verbose flag to the CLI", ["app/cli.py"]),
 ]
 EXPERIMENT = "router"  # the experiment `router train` and the notebook use by default
-DEMO_MARK = ".made-by-make-demo"  # in a data directory the demo may empty and fill again
 
 PRODUCTION_TASKS = 1200  # routed by the heuristic; their outcomes are the training log
 SHADOW_SHARE = 0.25  # share of production tasks also run on every model, so held-out metrics exist
@@ -183,7 +182,7 @@ def first_choice(router: Router, world: Any, tasks: Any) -> tuple[float, float]:
     )
 
 
-def learning_loop() -> tuple[Path, bool]:
+def learning_loop(root: Path) -> None:
     from demo_gate import promote_on_partial_log  # scripts/ is on the path when this file runs
 
     from training import train_router
@@ -191,10 +190,7 @@ def learning_loop() -> tuple[Path, bool]:
     from training.synthetic import generate_outcomes
 
     started = time.perf_counter()
-    root, own = demo_root()
-    shutil.rmtree(root, ignore_errors=True)
-    root.mkdir(parents=True)
-    (root / DEMO_MARK).write_text("make demo wrote this directory; the next `make demo` empties it\n")
+    root.mkdir(parents=True, exist_ok=True)
     os.environ["ROUTER_DATA_DIR"] = str(root)
     os.environ.pop("MLFLOW_TRACKING_URI", None)  # the embedded default store, whatever the shell says
     quiet_mlflow()
@@ -244,16 +240,39 @@ def learning_loop() -> tuple[Path, bool]:
     print(f"   {'before':<12}{before[0]:>9.1%}{'$' + format(before[1], '.4f'):>12}   heuristic")
     print(f"   {'after':<12}{after[0]:>9.1%}{'$' + format(after[1], '.4f'):>12}   learned champion")
     print(f"\n(loop took {time.perf_counter() - started:.0f} s)")
-    return root, own
 
 
 def demo_root() -> tuple[Path, bool]:
-    """The data directory itself when the demo may use it (empty, or an earlier demo's), else demo/ in it;
-    and whether it is the data directory (so the command line's defaults read it)."""
+    """The data directory itself when the demo may use it (empty, or only an earlier demo's unchanged
+    files), else demo/ in it; and whether it is the data directory (so the command line's defaults read
+    it). Nothing is removed here: see :func:`clear_earlier_demo`."""
+    from demo_files import foreign_files  # scripts/ is on the path when this file runs
+
     root = data_dir()
-    if not root.exists() or not any(root.iterdir()) or (root / DEMO_MARK).exists():
+    if not foreign_files(root):
         return root, True
     return root / "demo", False
+
+
+def clear_earlier_demo(root: Path, own: bool) -> None:
+    """Remove an earlier demo's files from ``root`` (only those, as it listed them); stop, changing nothing,
+    when ``root`` holds files the demo did not write."""
+    from demo_files import foreign_files, remove_demo_files
+
+    if not own:
+        mine = foreign_files(root.parent)
+        print(
+            f"({root.parent} holds {len(mine)} files the demo did not write, or changed since: your data, "
+            f"left as it is. The demo writes under {root} instead.)"
+        )
+    foreign = foreign_files(root)
+    if foreign:
+        shown = ", ".join(str(p) for p in foreign[:5]) + (", ..." if len(foreign) > 5 else "")
+        sys.exit(
+            f"error: {root} holds {len(foreign)} files the demo did not write, or changed since ({shown}); "
+            "the demo removes nothing of yours. Move them, or set ROUTER_DATA_DIR to another directory."
+        )
+    remove_demo_files(root)
 
 
 def print_next_steps(root: Path, own: bool) -> None:
@@ -283,11 +302,20 @@ def print_next_steps(root: Path, own: bool) -> None:
 
 
 def main() -> None:
-    from demo_monitor import monitor_demo  # scripts/ is on the path when this file runs
+    from demo_files import write_manifest  # scripts/ is on the path when this file runs
+    from demo_monitor import monitor_demo
 
     show_heuristic()
-    root, own = learning_loop()
-    monitor_demo()
+    root, own = demo_root()
+    clear_earlier_demo(root, own)
+    try:
+        learning_loop(root)
+        monitor_demo()
+    finally:
+        # The directory was empty when the loop began, so everything in it now is the demo's, even after a
+        # failure: the next run may remove exactly these files, and only while they are unchanged.
+        if root.is_dir():
+            write_manifest(root)
     print_next_steps(root, own)  # last, so the commands to go on with are what the screen ends on
 
 

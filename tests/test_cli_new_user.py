@@ -81,10 +81,19 @@ def test_an_infinite_cost_is_refused_before_training(cli, in_tmp, logs, cost):
     path = in_tmp / "inf.csv"
     frame.to_csv(path, index=False)
     assert f",{cost}," in path.read_text()
-    # Training drops the row as it drops every invalid row (it used to crash on it)...
+    # Training refuses the file, naming the rule, as an import does (it used to crash on it, then to drop
+    # the row without a word)...
     result = cli("train", "--data", str(path), "--no-mlflow", "--output", str(in_tmp / "a"), "--json")
+    one_error(result, 2, "1 cost_usd not a finite number >= 0", "--drop-invalid")
+    # ...or, with --drop-invalid, leaves it out and says so, on stderr and in the JSON...
+    result = cli(
+        "train", "--data", str(path), "--no-mlflow", "--output", str(in_tmp / "a"), "--json", "--drop-invalid"
+    )
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["artifact_dir"] == str(in_tmp / "a")
+    payload = json.loads(result.stdout)
+    assert payload["artifact_dir"] == str(in_tmp / "a")
+    assert payload["rejected_rows"] == {"cost_usd not a finite number >= 0": 1}
+    assert "left out 1 invalid rows" in result.stderr
     # ...and an import refuses the file, naming the rule (it used to pass, then crash training later).
     result = cli("logs", "import", str(path), "--db", str(in_tmp / "l.db"))
     one_error(result, 2, "1 (cost_usd not a finite number >= 0)", "--skip-invalid")
@@ -103,7 +112,7 @@ def test_route_with_an_unusable_model_fails(cli, in_tmp, logs, damage):
             victim.write_bytes(victim.read_bytes()[:-8] + b"\x00" * 8)
     result = cli("route", "Fix typo in README", "--model", str(target))
     assert result.stdout == ""
-    one_error(result, 1)
+    one_error(result, 2, "cannot be loaded")  # the model the user named: bad input, as in monitor check
 
 
 def test_route_falls_back_only_when_asked(cli, in_tmp):

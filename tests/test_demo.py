@@ -126,13 +126,19 @@ def test_the_demo_keeps_to_demo_dir_when_the_data_dir_holds_other_data(monkeypat
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    monkeypatch.setenv("ROUTER_DATA_DIR", str(tmp_path / "data"))
-    assert module.demo_root() == (tmp_path / "data", True)  # nothing there yet
-    (tmp_path / "data").mkdir()
-    (tmp_path / "data" / "ledger.db").write_bytes(b"")  # someone's ledger
-    assert module.demo_root() == (tmp_path / "data" / "demo", False)
-    (tmp_path / "data" / module.DEMO_MARK).write_text("")  # an earlier demo's directory
-    assert module.demo_root() == (tmp_path / "data", True)
+    monkeypatch.syspath_prepend(str(ROOT / "scripts"))  # as when the script runs: demo_files beside it
+    from demo_files import write_manifest
+
+    data = tmp_path / "data"
+    monkeypatch.setenv("ROUTER_DATA_DIR", str(data))
+    assert module.demo_root() == (data, True)  # nothing there yet
+    data.mkdir()
+    (data / "ledger.db").write_bytes(b"")  # someone's ledger
+    assert module.demo_root() == (data / "demo", False)
+    write_manifest(data)  # an earlier demo's directory: its files listed, unchanged
+    assert module.demo_root() == (data, True)
+    (data / "ledger.db").write_bytes(b"rows the user imported since")
+    assert module.demo_root() == (data / "demo", False)  # changed since: the user's now
 
 
 @pytest.mark.slow

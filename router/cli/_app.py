@@ -7,15 +7,12 @@ import logging
 import math
 import os
 import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Annotated, Any, ParamSpec, TypeVar
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
-from router._exceptions import ConfigError, InvalidInputError, RouterError
+from router.cli._errors import BAD_INPUT, FAILURE, err, handle_errors
 
 app = typer.Typer(
     name="router",
@@ -32,32 +29,21 @@ app = typer.Typer(
 )
 
 out = Console()
-# soft_wrap: an error stays one line whatever the terminal's width, so scripts can grep it.
-err = Console(stderr=True, soft_wrap=True)
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-BAD_INPUT = 2
-FAILURE = 1
-
-
-def handle_errors(func: Callable[P, R]) -> Callable[P, R]:
-    """Turn the package's errors into one clear line on stderr and the documented exit code."""
-
-    @wraps(func)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return func(*args, **kwargs)
-        except (InvalidInputError, ConfigError) as exc:
-            # escape: messages quote user values such as "[models.x]" that Rich would read as markup.
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(BAD_INPUT) from None
-        except RouterError as exc:
-            err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(FAILURE) from None
-
-    return wrapper
+# The error rule (one line on stderr, exit 2 or 1) lives in router.cli._errors; re-exported for the commands.
+__all__ = [
+    "BAD_INPUT",
+    "FAILURE",
+    "VerboseOption",
+    "app",
+    "err",
+    "handle_errors",
+    "main",
+    "mlflow_verbosity",
+    "out",
+    "plain_help",
+    "print_json",
+]
 
 
 VerboseOption = Annotated[
@@ -114,5 +100,7 @@ def main() -> None:
 
 @app.callback()
 def _root() -> None:
-    # A callback keeps `router` a group of commands even while it has only one.
-    pass
+    # A callback keeps `router` a group of commands even while it has only one. Every command that loads a
+    # models:/ URI imports MLflow, which logs INFO lines (creating its tables) on stderr: WARNING and above
+    # only, unless the environment says otherwise or a command's --verbose asks (mlflow_verbosity).
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")

@@ -10,7 +10,9 @@ from rich.table import Table
 
 from router._exceptions import InvalidInputError
 from router.cli._app import FAILURE, app, handle_errors, out, print_json
+from router.cli._errors import naming, refuse_overwrite
 from router.ledger import CostSummary, CostTracker, RoutingStats, default_ledger_path
+from router.ledger.models import Period
 
 costs_app = typer.Typer(
     help="Spend recorded in the ledger: summaries, CSV export, pruning, schema migration.",
@@ -40,6 +42,8 @@ PeriodOption = Annotated[
     str, typer.Option("--period", "-p", help="hour, day, week, month (calendar, UTC) or all.")
 ]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for machines instead of a table.")]
+MAX_PRUNE_DAYS = 36_500
+ForceOption = Annotated[bool, typer.Option("--force", help="Overwrite FILE if it exists.")]
 
 
 def ledger_location(db: Path | None, database_url: str | None, *, must_exist: bool = True) -> Path | str:
@@ -91,6 +95,7 @@ def summary(
     """
     if by not in ("model", "task_type"):
         raise InvalidInputError(f"Unknown --by {by!r}. Allowed: model, task_type.")
+    Period.parse(period)  # bad input is refused before the ledger is opened
     with open_tracker(db, database_url) as tracker:
         result = tracker.get_summary(period)
     if as_json:
@@ -131,12 +136,14 @@ def export(
     file: Annotated[Path, typer.Argument(help="The CSV file to write.", dir_okay=False)],
     db: DbOption = None,
     database_url: UrlOption = None,
+    force: ForceOption = False,
 ) -> None:
     """Write every ledger entry to a CSV file, oldest first.
 
     Example:  router costs export costs.csv
     """
-    with open_tracker(db, database_url) as tracker:
+    refuse_overwrite(file, force, "FILE")
+    with open_tracker(db, database_url) as tracker, naming(file):
         count = tracker.export_csv(file)
     out.print(f"Wrote {count:,} entries to {file}", highlight=False)
 
@@ -153,6 +160,8 @@ def prune(
 
     Example:  router costs prune --days 90 --yes
     """
+    if not 0 <= days <= MAX_PRUNE_DAYS:
+        raise InvalidInputError(f"--days must be between 0 and {MAX_PRUNE_DAYS:,} (100 years), got {days:,}")
     with open_tracker(db, database_url, write=True) as tracker:
         due = tracker.count_old_entries(days)
         if due == 0:
@@ -232,6 +241,7 @@ def stats(
 
     Example:  router routing stats --period month
     """
+    Period.parse(period)
     with open_tracker(db, database_url) as tracker:
         result = tracker.routing_stats(period)
     if as_json:

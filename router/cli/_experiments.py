@@ -15,6 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
+from router._exceptions import InvalidInputError
 from router.cli._app import (
     FAILURE,
     VerboseOption,
@@ -25,6 +26,7 @@ from router.cli._app import (
     out,
     print_json,
 )
+from router.cli._errors import naming
 
 experiments = typer.Typer(help="Compare training runs logged in MLflow.", no_args_is_help=True)
 app.add_typer(experiments, name="experiments")
@@ -122,9 +124,18 @@ def compare(
 
     Example:  router experiments compare --experiment router --plot runs.png
     """
+    from router.cli._monitor import check_plot_path
     from training.tracking.registry import KEY_METRICS, compare_runs, run_curves
 
-    runs = compare_runs(experiment, metric=metric, tracking_uri=tracking_uri)[:top]
+    check_plot_path(plot)
+    runs = compare_runs(experiment, metric=metric, tracking_uri=tracking_uri)
+    known = set(KEY_METRICS).union(*(run["metrics"] for run in runs))
+    if metric not in known:  # ranking on a metric no run has would silently show them in any order
+        raise InvalidInputError(
+            f"Unknown --metric {metric!r} for experiment {experiment!r}. Known metrics: "
+            f"{', '.join(sorted(known))}."
+        )
+    runs = runs[:top]
     if plot is not None and runs:
         from training.evaluation.plots import compare_figure
 
@@ -132,7 +143,8 @@ def compare(
             f"#{i + 1} {r['run_name']}": run_curves(r["run_id"], tracking_uri=tracking_uri)
             for i, r in enumerate(runs)
         }
-        compare_figure(curves).savefig(plot, dpi=110)
+        with naming(plot):
+            compare_figure(curves).savefig(plot, dpi=110)
     if as_json:
         print_json(runs)
         return

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from router.cli._app import app, handle_errors, out, print_json
-from router.cli._costs import DbOption, JsonOption, UrlOption, open_tracker
+from router.cli._costs import DbOption, ForceOption, JsonOption, UrlOption, open_tracker
+from router.cli._errors import naming, refuse_overwrite
 from router.ledger import OutcomeTransfer
 
 logs_app = typer.Typer(
@@ -24,13 +25,18 @@ FileArgument = Annotated[
 @logs_app.command("export")
 @handle_errors
 def export(
-    file: FileArgument, db: DbOption = None, database_url: UrlOption = None, as_json: JsonOption = False
+    file: FileArgument,
+    db: DbOption = None,
+    database_url: UrlOption = None,
+    as_json: JsonOption = False,
+    force: ForceOption = False,
 ) -> None:
     """Write the ledger as an outcome log (format by extension); entries without a description are left out.
 
     Example:  router logs export outcomes.parquet
     """
-    with open_tracker(db, database_url) as tracker:
+    refuse_overwrite(file, force, "FILE")
+    with open_tracker(db, database_url) as tracker, naming(file):
         result = tracker.export_outcomes(file)
     show(result, "Wrote", as_json)
 
@@ -62,6 +68,11 @@ def import_(
 
     Example:  router logs import benchmark-outcomes.jsonl
     """
+    from router.ledger.outcomes import read_for_import
+
+    # The file's own faults (missing, unreadable, invalid rows) are refused before the ledger is opened
+    # (or created); the tracker reads it again inside its transaction.
+    read_for_import(file, skip_invalid=skip_invalid)
     with open_tracker(db, database_url, create=True, keep_output=keep_output) as tracker:
         result = tracker.import_outcomes(file, skip_invalid=skip_invalid)
     show(result, "Imported", as_json)

@@ -13,6 +13,7 @@ from rich.table import Table
 from router._exceptions import InvalidInputError
 from router.cli._app import FAILURE, app, err, handle_errors, out, print_json
 from router.cli._costs import DbOption, JsonOption, UrlOption, ledger_location
+from router.cli._errors import naming
 
 monitor_app = typer.Typer(
     help="Watch a served router: window metrics, drift and calibration, alert rules, Prometheus.",
@@ -43,11 +44,33 @@ def open_store(db: Path | None, database_url: str | None) -> Any:
 
 
 def _reference(model: str | None) -> tuple[dict[str, Any] | None, str]:
+    """The --model's training reference. A model that cannot be loaded is bad input (exit 2): a check that
+    quietly gave "no verdict" for a mistyped URI would never alert from a cron job."""
     if model is None:
         return None, ""
+    from router._exceptions import ArtifactError
+    from router.learned.artifact import load_artifact
+    from router.learned.router import resolve_uri
     from router.telemetry.analyzer import load_reference
 
-    return load_reference(model)
+    try:
+        local = resolve_uri(model)
+        load_artifact(local)  # verifies it: present, complete, untampered
+    except ArtifactError as exc:
+        raise InvalidInputError(f"--model {model!r} cannot be loaded: {exc}") from None
+    return load_reference(str(local))
+
+
+def check_plot_path(plot: Path | None) -> None:
+    """--plot must name a .png in a directory that exists: nothing is created on the way to it."""
+    if plot is None:
+        return
+    if plot.suffix.lower() != ".png":
+        raise InvalidInputError(f"--plot must name a .png file, got {str(plot)!r}")
+    if not plot.parent.is_dir():
+        raise InvalidInputError(
+            f"--plot {str(plot)!r}: the directory {str(plot.parent)!r} does not exist (it is not created)"
+        )
 
 
 def _predictor(model: str | None) -> Any:
@@ -76,15 +99,14 @@ def report(
 ) -> None:
     """Metrics over a window: per model, calibration, drift, fallbacks, exploration, breakers, spend.
 
-    Example:  router monitor report --window 24h --model .router/models/router-... --plot monitor.png
+    Example:  router monitor report --window 24h --model models:/task-router@champion --plot monitor.png
     """
     from router.telemetry.analyzer import analyze
     from router.telemetry.window import Window
 
     now = datetime.now(UTC)
     span = Window.parse(window, now)
-    if plot is not None and plot.suffix.lower() != ".png":
-        raise InvalidInputError(f"--plot must name a .png file, got {str(plot)!r}")
+    check_plot_path(plot)
     reference, reason = _reference(model)
     store = open_store(db, database_url)
     try:
@@ -95,7 +117,8 @@ def report(
         if plot is not None:
             from router.telemetry.plot import plot_window
 
-            plot_window(store, span, model, plot)
+            with naming(plot):
+                plot_window(store, span, model, plot)
     finally:
         store.close()
     if as_json:
@@ -123,11 +146,12 @@ def check(
     database_url: UrlOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Evaluate the rules once: exit 0 when none is crossed, 1 when one is, 2 on bad input.
+    """Evaluate the rules once: exit 0 when none is crossed, 1 when one is, 2 on bad input (a --model that
+    cannot be loaded among it).
 
     Each crossing is alerted once (log, webhook, alert table) across every process sharing the database.
 
-    Example:  router monitor check --model models:/router@champion --rules monitor.toml
+    Example:  router monitor check --model models:/task-router@champion --rules monitor.toml
     """
     from router.telemetry.alerts import check_rules
     from router.telemetry.rules import RuleSet, Webhook

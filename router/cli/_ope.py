@@ -103,8 +103,10 @@ def savings(
 
     Example:  router costs savings --against opus --period month
     """
+    from router.ledger.models import Period
     from training.evaluation.ope.savings import realized_savings, strongest_model
 
+    Period.parse(period)  # bad input is refused before the ledger is opened
     log = _ledger_log(db, database_url, period)
     result = realized_savings(log, against or strongest_model(log))
     if as_json:

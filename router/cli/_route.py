@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from router._catalog import Catalog
-from router._exceptions import InvalidInputError
+from router._exceptions import ArtifactError, InvalidInputError
 from router._types import RoutingDecision
 from router.cli._app import app, handle_errors, out, print_json
 from router.learned.router import Router
@@ -40,7 +40,10 @@ def build_router(catalog: Path | None, model: str | None, fallback: bool = False
                 "--catalog cannot be used with --model: a trained router routes among the models (and "
                 "prices) it was trained on. Drop --catalog, or drop --model to route heuristically with it"
             )
-        return Router.load(model, strict=not fallback)
+        try:
+            return Router.load(model, strict=not fallback)
+        except ArtifactError as exc:  # the model the user named cannot be used: bad input, as in monitor
+            raise InvalidInputError(f"--model {model!r} cannot be loaded: {exc}") from None
     return Router(Catalog.from_toml(catalog) if catalog is not None else None)
 
 
@@ -126,12 +129,16 @@ def route(
 
 
 def read_context(path: Path) -> str:
+    """The context file's text, at most MAX_CONTEXT_BYTES (``--context /dev/zero`` must not read forever)."""
+    from router._files import MAX_CONTEXT_BYTES, read_bounded
+
     try:
-        return path.read_text(errors="replace")
+        data = read_bounded(path, limit=MAX_CONTEXT_BYTES, what="--context")
     except OSError as exc:
         raise InvalidInputError(
             f"--context must be a readable file, got {str(path)!r}: {exc.strerror}"
         ) from None
+    return data.decode(errors="replace")
 
 
 def show_decision(decision: RoutingDecision) -> None:

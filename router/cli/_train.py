@@ -7,13 +7,16 @@ the training stack (scikit-learn, MLflow).
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from router.cli._app import VerboseOption, app, handle_errors, mlflow_verbosity, out, print_json
+from router._exceptions import ArtifactError, InvalidInputError
+from router.cli._app import VerboseOption, app, err, handle_errors, mlflow_verbosity, out, print_json
 
 CatalogFile = Annotated[
     Path | None,
@@ -37,7 +40,12 @@ def _catalog(path: Path | None) -> Any:
 @handle_errors
 def train(
     data: Annotated[
-        Path, typer.Option("--data", help="Outcome log: CSV, Parquet or JSONL (see datasets/README.md).")
+        Path,
+        typer.Option(
+            "--data",
+            help="Outcome log: CSV, Parquet or JSONL with columns task_id, description, model, success, "
+            "cost_usd (router logs export writes one from the ledger).",
+        ),
     ],
     experiment: Annotated[
         str, typer.Option("--experiment", help="MLflow experiment to log the run in.")
@@ -55,18 +63,48 @@ def train(
     c: Annotated[float, typer.Option("--C", help="Inverse L2 strength of the success classifiers.")] = 0.3,
     seed: Annotated[int, typer.Option(help="Seed of the task split and folds.")] = 0,
     no_mlflow: Annotated[bool, typer.Option("--no-mlflow", help="Only write the artifact.")] = False,
+    drop_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--drop-invalid",
+            help="Train on the valid rows and report the others (default: refuse a log with invalid rows).",
+        ),
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Write into a non-empty --output directory (overwriting).")
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     verbose: VerboseOption = False,
 ) -> None:
     """Train a router from an outcome log, report held-out metrics and save the artifact.
 
-    Example:  router train --data datasets/generated/synthetic.parquet --experiment demo
+    A log with invalid rows (a negative or infinite cost, a success outside [0, 1], ...) is refused, naming
+    how many and why, unless --drop-invalid (then they are left out and reported).
+
+    Example:  router train --data .router/outcomes.parquet --experiment prod  (the log make demo writes;
+    router logs export outcomes.parquet writes one from the ledger)
     """
     mlflow_verbosity(verbose)
+    if not c > 0:
+        raise InvalidInputError(f"--C must be > 0 (the inverse regularization strength), got {c!r}")
+    if not 0 < target_share <= 1:
+        raise InvalidInputError(f"--target-share must be in (0, 1], got {target_share!r}")
+    check_output_dir(output, force)
     from training import train_router
+    from training.data.outcomes import load_outcomes
+
+    log = load_outcomes(data)
+    if log.rejected:
+        left_out = f"{log.n_rejected:,} invalid rows of {str(data)!r} ({_reasons(log.rejected)})"
+        if not drop_invalid:
+            raise InvalidInputError(
+                f"--data has {left_out}; training would leave them out. Fix the log, or add --drop-invalid "
+                f"to train on its {len(log.frame):,} valid rows."
+            )
+        err.print(f"left out {escape(left_out)}", highlight=False)
 
     result = train_router(
-        data,
+        log,
         experiment=experiment,
         register=register,
         catalog=_catalog(catalog),
@@ -81,6 +119,7 @@ def train(
         "run_id": result.run_id,
         "artifact_dir": str(result.artifact_dir),
         "metrics": result.metrics,
+        "rejected_rows": log.rejected,
     }
     if as_json:
         print_json(payload)
@@ -89,6 +128,34 @@ def train(
     if result.run_id:
         out.print(f"MLflow run {result.run_id}", highlight=False)
     show_metrics(result.metrics)
+
+
+def _reasons(rejected: dict[str, int]) -> str:
+    return ", ".join(f"{count:,} {reason}" for reason, count in sorted(rejected.items()))
+
+
+def check_output_dir(output: Path | None, force: bool) -> None:
+    """Refuse, before training, an --output that is a file, cannot be written, or holds files already."""
+    if output is None:
+        return
+    shown = str(output)
+    if output.exists() and not output.is_dir():
+        raise InvalidInputError(f"--output must be a directory, got {shown!r}: it is an existing file")
+    if output.is_dir():
+        present = sorted(p.name for p in output.iterdir())
+        if present and not force:
+            listed = ", ".join(present[:5]) + (", ..." if len(present) > 5 else "")
+            raise InvalidInputError(
+                f"--output {shown!r} is not empty ({listed}): the artifact (metadata.json, router.npz) "
+                "would overwrite what is there. Give a new or empty directory, or --force to overwrite."
+            )
+    ancestor = output.absolute()
+    while not ancestor.exists():
+        ancestor = ancestor.parent
+    if not ancestor.is_dir():
+        raise InvalidInputError(f"--output {shown!r} cannot be created: {str(ancestor)!r} is a file")
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        raise InvalidInputError(f"--output {shown!r} cannot be written: {str(ancestor)!r} is not writable")
 
 
 @app.command()
@@ -114,7 +181,9 @@ def evaluate(
     ope: Annotated[
         bool, typer.Option("--ope", help="Off-policy estimate of --model on a partial (production) log.")
     ] = False,
-    estimator: Annotated[str, typer.Option("--estimator", help="With --ope: dr, ips or snips.")] = "dr",
+    estimator: Annotated[
+        str | None, typer.Option("--estimator", help="With --ope: dr (default), ips or snips.")
+    ] = None,
     tradeoff: Annotated[
         float | None, typer.Option("--tradeoff", help="With --ope: the tradeoff to route at, in [0, 1].")
     ] = None,
@@ -135,8 +204,11 @@ def evaluate(
 
     Example:  router evaluate --data swebench.parquet --cv 5
     """
-    from router._exceptions import InvalidInputError
-
+    if not ope and (estimator is not None or tradeoff is not None):
+        given = "--estimator" if estimator is not None else "--tradeoff"
+        raise InvalidInputError(
+            f"{given} applies to off-policy evaluation only: add --ope (with --model), or drop {given}"
+        )
     if cascade:
         from router.cli._cascade import evaluate_cascade
 
@@ -151,7 +223,12 @@ def evaluate(
         if model is None or cv:
             raise InvalidInputError("--ope needs --model (a router URI, heuristic, model:NAME or mix:...)")
         evaluate_ope(
-            data, model, estimator=estimator, tradeoff=tradeoff, catalog=_catalog(catalog), as_json=as_json
+            data,
+            model,
+            estimator=estimator or "dr",
+            tradeoff=tradeoff,
+            catalog=_catalog(catalog),
+            as_json=as_json,
         )
         return
 
@@ -167,17 +244,40 @@ def evaluate(
     else:
         from training.evaluation.score import score_artifact
 
-        report = score_artifact(model or "", data, full_tasks_only=full_tasks_only)
+        try:
+            report = score_artifact(model or "", data, full_tasks_only=full_tasks_only)
+        except ArtifactError as exc:  # the model the user named cannot be used: bad input
+            raise InvalidInputError(f"--model {model!r} cannot be loaded: {exc}") from None
     if as_json:
         print_json(report)
         return
     show_report(report)
 
 
+#: Why a metric can be undefined (NaN), shown instead of "nan" in the human output.
+WHY_UNDEFINED = {
+    "auc": "its outcomes are all one class",
+    "ece": "no outcomes",
+    "cost_at_best_quality": "never reaches the best single model's success",
+    "apgr": "no gap between the cheapest and the best model",
+    "gain_over_hull": "the models' costs do not differ",
+}
+
+
+def shown(value: Any, fmt: str, metric: str) -> str:
+    """``value`` formatted, or ``n/a (why)`` when it is missing or not a number (never ``nan``)."""
+    if value is None:
+        return "n/a (not computed)"
+    if isinstance(value, float) and not math.isfinite(value):
+        why = next((text for key, text in WHY_UNDEFINED.items() if key in metric), "undefined on this data")
+        return f"n/a ({why})"
+    return format(value, fmt)
+
+
 def show_metrics(metrics: dict[str, float]) -> None:
     table = Table("metric", "value", box=None, padding=(0, 2))
     for key, value in metrics.items():
-        table.add_row(key, "-" if isinstance(value, float) and math.isnan(value) else f"{value:.4f}")
+        table.add_row(key, shown(value, ".4f", key))
     out.print(table)
 
 
@@ -220,17 +320,18 @@ def show_report(report: dict[str, Any]) -> None:
         cls = report["classifier"].get(name, {})
         table.add_row(
             name,
-            f"{single['success']:.3f}",
-            f"${single['cost']:.4f}",
-            f"{cls.get('auc', float('nan')):.3f}",
-            f"{cls.get('ece', float('nan')):.3f}",
+            shown(single["success"], ".3f", "success"),
+            "$" + shown(single["cost"], ".4f", "cost"),
+            shown(cls.get("auc"), ".3f", "auc"),
+            shown(cls.get("ece"), ".3f", "ece"),
         )
     out.print(table)
     for key in ("policy", "cascade", "random_mix"):
         values = report[key]
         out.print(
-            f"{key:>10}: APGR {values['apgr']:.3f}, gain over hull {values['gain_over_hull']:+.4f}, "
-            f"cost at best single quality {values['cost_at_best_quality']:.4f}",
+            f"{key:>10}: APGR {shown(values['apgr'], '.3f', 'apgr')}, gain over hull "
+            f"{shown(values['gain_over_hull'], '+.4f', 'gain_over_hull')}, cost at best single quality "
+            f"{shown(values['cost_at_best_quality'], '.4f', 'cost_at_best_quality')}",
             highlight=False,
         )
     out.print(

@@ -7,18 +7,19 @@ JSON ledger, for one).
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
-from router._exceptions import InvalidInputError, LedgerError
+from router._exceptions import InvalidInputError, LedgerError, NotALedgerError
 from router._extras import require
 from router.ledger import schema as _schema
 
@@ -67,6 +68,8 @@ def open_engine(url: str, *, read_only: bool = False) -> Engine:
     url = _with_driver(url)
     if url.startswith("postgresql+psycopg"):
         require("psycopg", extra="postgres")
+    if not read_only:
+        _refuse_foreign_sqlite(url)
     engine = _create(url, read_only)
     try:
         if read_only:
@@ -93,6 +96,9 @@ def upgrade(url: str) -> tuple[int, int]:
     mistyped URL does not become an empty ledger. Newer versions are refused untouched, as on open.
     """
     url = _with_driver(url)
+    names = _sqlite_tables(url)
+    if names is not None and _schema.version_table.name not in names:
+        _not_a_ledger_to_migrate(url)
     engine = _create(url, read_only=False)
     where = f"ledger at {describe(url)}"
     try:
@@ -100,16 +106,44 @@ def upgrade(url: str) -> tuple[int, int]:
             _schema.lock_for_migration(conn)
             found = _schema.stored_version(conn)
             if found is None:
-                raise LedgerError(
-                    f"The database at {describe(url)} is not a ledger (no "
-                    f"{_schema.version_table.name!r} table): there is nothing to migrate, and migrate "
-                    "creates nothing. Point --db or --database-url at a ledger."
-                )
+                _not_a_ledger_to_migrate(url)
             return found, _schema.migrate(conn, where=where)
     except SQLAlchemyError as exc:
         raise LedgerError(f"Cannot migrate the {where}: {_reason(exc)}") from None
     finally:
         engine.dispose()
+
+
+def _sqlite_tables(url: str) -> list[str] | None:
+    """The tables of an existing, non-empty SQLite file, read through a read-only connection (a writer's
+    first connection switches the file to WAL, changing its header); None for other databases."""
+    if not url.startswith("sqlite"):
+        return None
+    database = make_url(url).database
+    if not database or database == ":memory:" or not Path(database).is_file():
+        return None
+    if Path(database).stat().st_size == 0:
+        return None
+    uri = Path(database).resolve().as_uri() + "?mode=ro"
+    try:
+        with contextlib.closing(sqlite3.connect(uri, uri=True)) as conn:
+            return [row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    except sqlite3.Error:
+        return None  # not readable as SQLite: the engine's own open reports it with the path
+
+
+def _refuse_foreign_sqlite(url: str) -> None:
+    """Refuse, untouched, an existing SQLite file that holds other tables and no ledger."""
+    names = _sqlite_tables(url)
+    if names is not None and _schema.version_table.name not in names and _schema.entries.name not in names:
+        _schema.refuse_foreign_tables(names, f"database at {describe(url)}")
+
+
+def _not_a_ledger_to_migrate(url: str) -> NoReturn:
+    raise NotALedgerError(
+        f"The database at {describe(url)} is not a ledger (no {_schema.version_table.name!r} table): there "
+        "is nothing to migrate, and migrate creates nothing. Point --db or --database-url at a ledger."
+    )
 
 
 def _with_driver(url: str) -> str:
@@ -121,17 +155,39 @@ def _with_driver(url: str) -> str:
 
 def _create(url: str, read_only: bool) -> Engine:
     """The engine for ``url``, configured (SQLite: busy timeout, WAL unless read-only); no schema check."""
+    check_backend(url)
     try:
         engine = create_engine(
             url, pool_pre_ping=not url.startswith("sqlite"), **_read_only_args(url, read_only)
         )
-    except (ArgumentError, NoSuchModuleError) as exc:
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
         raise InvalidInputError(
             f"Invalid database URL {describe(url)!r}: {exc}. Example: postgresql+psycopg://user:pass@host/db"
         ) from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine, wal=not read_only)
     return engine
+
+
+#: The databases the ledger is built and tested for (``postgresql://`` is read as ``postgresql+psycopg://``).
+SUPPORTED_BACKENDS = ("sqlite", "postgresql")
+SUPPORTED_URLS = "sqlite:///PATH or postgresql+psycopg://USER:PASS@HOST/DB"
+
+
+def check_backend(url: str) -> None:
+    """Refuse a URL of a database the ledger does not support, naming the ones it does (before SQLAlchemy
+    would look for a driver that is not installed, such as MySQLdb for ``mysql://``)."""
+    try:
+        backend = make_url(url).get_backend_name()
+    except ArgumentError:
+        raise InvalidInputError(
+            f"Invalid database URL {describe(url)!r}: not a URL. Supported: {SUPPORTED_URLS}."
+        ) from None
+    if backend not in SUPPORTED_BACKENDS:
+        raise InvalidInputError(
+            f"Unsupported database URL {describe(url)!r}: the ledger supports "
+            f"{', '.join(SUPPORTED_BACKENDS)} ({SUPPORTED_URLS}), not {backend!r}."
+        )
 
 
 def _reason(exc: SQLAlchemyError) -> str:

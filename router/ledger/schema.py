@@ -30,7 +30,7 @@ from sqlalchemy import (
     text,
 )
 
-from router._exceptions import LedgerError
+from router._exceptions import LedgerError, NotALedgerError
 
 metadata = MetaData()
 
@@ -190,6 +190,7 @@ def migrate(conn: Connection, steps: Sequence[Step] = MIGRATIONS, *, where: str 
     target = len(steps)
     found = stored_version(conn)
     if found is None:
+        refuse_foreign_tables(inspect(conn).get_table_names(), where)
         version_table.create(conn)
         conn.execute(version_table.insert().values(version=0))
         found = 0
@@ -205,11 +206,23 @@ def migrate(conn: Connection, steps: Sequence[Step] = MIGRATIONS, *, where: str 
     return target
 
 
+def refuse_foreign_tables(names: Sequence[str], where: str) -> None:
+    """Refuse to create a ledger in a database that holds tables already (another program's data): a
+    ledger is created only in an empty or new database."""
+    if names:
+        shown = ", ".join(sorted(names)[:5]) + (", ..." if len(names) > 5 else "")
+        raise NotALedgerError(
+            f"The {where} is not a ledger: it holds other tables ({shown}) and no "
+            f"{version_table.name!r} table. The ledger creates its tables only in an empty or new database; "
+            "point --db or --database-url at a ledger or at a new file."
+        )
+
+
 def check_current(conn: Connection, *, where: str = "ledger") -> None:
     """Refuse, without changing anything, a database that is not a ledger at :data:`SCHEMA_VERSION`."""
     found = stored_version(conn)
     if found is None:
-        raise LedgerError(
+        raise NotALedgerError(
             f"The {where} is not a ledger (no {version_table.name!r} table); a read-only command creates "
             "nothing in it. Point --db or --database-url at a ledger."
         )

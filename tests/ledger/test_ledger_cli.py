@@ -108,7 +108,7 @@ def test_database_url_comes_from_the_environment(db):
 BAD_INPUT = [
     (["costs", "summary", "--period", "year"], "Unknown period 'year'. Allowed periods: hour, day"),
     (["costs", "summary", "--by", "colour"], "Unknown --by 'colour'. Allowed: model, task_type"),
-    (["costs", "prune", "--days", "-1"], "days must be a whole number >= 0, got -1"),
+    (["costs", "prune", "--days", "-1"], "--days must be between 0 and 36,500 (100 years), got -1"),
     (["logs", "export", "out.xlsx"], "Unknown outcome-log format '.xlsx'"),
     (["logs", "import", "missing.csv"], "Outcome log not found"),
     (["costs", "summary", "--database-url", "sqlite://"], "Give --db or --database-url"),

@@ -69,7 +69,7 @@ def test_a_read_only_command_leaves_another_programs_database_untouched(foreign,
     before = files_of(foreign.parent)
     args = [a.replace("OUT", str(tmp_path / "out")) for a in command]
     result = run(*args, "--db", str(foreign))
-    one_error(result, 1, "is not a ledger")
+    one_error(result, 2, "is not a ledger")  # the wrong database: bad input
     assert files_of(foreign.parent) == before
     with sqlite3.connect(foreign) as conn:
         tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}

@@ -397,7 +397,7 @@ def test_costs_migrate_creates_nothing_where_there_is_no_ledger(ledger_location,
     if "storage_path" in ledger_location:
         ledger_location["storage_path"].write_bytes(b"")
     result = _cli("costs", "migrate", *_ledger_args(ledger_location))
-    assert result.exit_code == 1
+    assert result.exit_code == 2  # not a ledger: the wrong database, bad input
     assert "is not a ledger (no 'ledger_schema' table): there is nothing to migrate" in result.stderr
     engine = create_engine(url)
     with engine.connect() as conn:

@@ -128,7 +128,7 @@ def test_a_failed_migration_step_leaves_the_old_version(tmp_path):
 
 BAD_LOCATIONS = [
     ({"storage_path": "x.db", "database_url": "sqlite://"}, InvalidInputError, "not both"),
-    ({"database_url": "nosuchdb://x"}, InvalidInputError, r"Invalid database URL 'nosuchdb://x'"),
+    ({"database_url": "nosuchdb://x"}, InvalidInputError, r"Unsupported database URL 'nosuchdb://x'"),
     (
         {"database_url": "postgresql://u:secret@127.0.0.1:1/db"},
         LedgerError,

@@ -180,7 +180,7 @@ def test_json_shape_holds_the_documented_fields(logged):
     [
         ("heuristic", HeuristicPolicy),
         ("model:opus", SingleModelPolicy),
-        ("mix:haiku=1,opus=1", FixedMixPolicy),
+        ("mix:haiku=0.5,opus=0.5", FixedMixPolicy),
     ],
     ids=["heuristic", "single", "mix"],
 )
@@ -193,9 +193,10 @@ def test_policy_from_spec(spec, kind):
     [
         ("mix:haiku=x", "Bad fixed mix"),
         ("mix:haiku=-1", "shares >= 0"),
+        ("mix:haiku=0.7,opus=0.7", "the shares sum to 1.4, not 1"),
         ("nowhere/router", "No router artifact"),
     ],
-    ids=["not-a-number", "negative", "missing-artifact"],
+    ids=["not-a-number", "negative", "sum-not-one", "missing-artifact"],
 )
 def test_bad_policy_specs_are_refused(spec, message):
     from router._exceptions import RouterError

@@ -56,7 +56,7 @@ def test_ope_on_a_full_information_log_agrees_with_the_direct_evaluation(logs):
 
 
 def test_ope_human_output(logs):
-    result = invoke("evaluate", "--data", str(logs["partial"]), "--model", "mix:haiku=1,opus=1", "--ope",
+    result = invoke("evaluate", "--data", str(logs["partial"]), "--model", "mix:haiku=0.5,opus=0.5", "--ope",
                     "--estimator", "snips", "--tradeoff", "0.3")  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "SNIPS" in result.stdout and "effective sample size" in result.stdout

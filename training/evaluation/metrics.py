@@ -17,6 +17,7 @@ Definitions (cost is the mean dollars per task, success the mean outcome per tas
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import brier_score_loss, roc_auc_score
@@ -24,6 +25,9 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from router.execution.strategy import cascade_next
 from router.learned.policy import choose_many, escalation_many, logit_table, mu_for
 from training.fit.router_fit import TRADEOFF_GRID
+
+# numpy >= 2.0 calls it trapezoid; 1.26, the lowest version pyproject.toml allows, has only trapz.
+_trapezoid: Any = np.trapezoid if hasattr(np, "trapezoid") else getattr(np, "trapz")  # noqa: B009
 
 
 def expected_calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
@@ -159,10 +163,10 @@ def curve_metrics(points: np.ndarray, singles: np.ndarray) -> dict[str, float]:
     width = grid[-1] - grid[0]
     reach = points[points[:, 1] >= best[1] - 1e-12]
     return {
-        "apgr": float(np.trapezoid((curve - cheap[1]) / span, grid) / width)
+        "apgr": float(_trapezoid((curve - cheap[1]) / span, grid) / width)
         if span > 0 and width > 0
         else float("nan"),
-        "gain_over_hull": float(np.trapezoid(curve - hull, grid) / width) if width > 0 else float("nan"),
+        "gain_over_hull": float(_trapezoid(curve - hull, grid) / width) if width > 0 else float("nan"),
         "max_gain_over_hull": float(np.nanmax(curve - hull)),
         "cost_at_best_quality": float(reach[:, 0].min()) if len(reach) else float("nan"),
         "best_single_cost": float(best[0]),

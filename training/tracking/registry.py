@@ -20,6 +20,7 @@ from router._exceptions import InvalidInputError, RouterError
 from training.data.outcomes import Outcomes, load_outcomes
 from training.tracking.ope_gate import is_partial
 from training.tracking.pyfunc import MODEL_NAME
+from training.tracking.quiet import quietly
 from training.tracking.runs import CURVES_FILE, EVALUATION_PATH, HELD_OUT_FILE, use_tracking
 
 CHAMPION = "champion"
@@ -50,6 +51,7 @@ def _rank_key(metric: str, value: float | None) -> tuple[int, float]:
 # ---------------------------------------------------------------------------------------------- compare
 
 
+@quietly
 def compare_runs(
     experiment: str = "router", *, metric: str = "apgr", tracking_uri: str | None = None, max_runs: int = 100
 ) -> list[dict[str, Any]]:
@@ -80,6 +82,7 @@ def compare_runs(
     return sorted(rows, key=lambda row: _rank_key(metric, row["metrics"].get(metric)))
 
 
+@quietly
 def run_curves(run_id: str, *, tracking_uri: str | None = None) -> dict[str, Any]:
     """The curves a run logged (``evaluation/curves.json``), to redraw or compare it without retraining."""
     mlflow = use_tracking(tracking_uri)
@@ -190,6 +193,7 @@ def _evaluation_data(mlflow: Any, run_id: str, data: Outcomes | None) -> tuple[A
     return load_outcomes(local).frame, f"run {run_id}'s held-out tasks"
 
 
+@quietly
 def promote(
     run_id: str,
     *,

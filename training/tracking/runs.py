@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from router._paths import data_dir
 from router._paths import default_tracking_uri as embedded_tracking_uri
 from router.learned.features import FEATURE_VERSION
+from training.tracking.quiet import quiet_mlflow, quietly
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -174,6 +175,7 @@ def _write_evaluation(
     held_out.to_parquet(folder / HELD_OUT_FILE, index=False)
 
 
+@quietly
 def log_training_run(
     artifact_dir: Path,
     meta: dict[str, Any],
@@ -206,6 +208,7 @@ def log_training_run(
         info = log_router_model(mlflow, artifact_dir)
         registered = None
         if register:
-            version = mlflow.register_model(info.model_uri, registered_name)
+            with quiet_mlflow():  # again: logging the model turns MLflow's output back on when it is done
+                version = mlflow.register_model(info.model_uri, registered_name)
             registered = f"models:/{registered_name}/{version.version}"
         return run.info.run_id, registered

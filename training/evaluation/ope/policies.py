@@ -164,6 +164,12 @@ def _mix(text: str) -> dict[str, float]:
                 f"Bad fixed mix {text!r}: write mix:MODEL=SHARE,MODEL=SHARE "
                 "(for example mix:haiku=0.7,opus=0.3)"
             ) from None
+    total = sum(shares.values())
+    if all(share >= 0 for share in shares.values()) and not math.isclose(total, 1.0, abs_tol=1e-6):
+        # Rescaling silently would evaluate another mix than the one written (0.7 + 0.7 is a typo).
+        raise InvalidInputError(
+            f"Bad fixed mix {text!r}: the shares sum to {total:g}, not 1 (for example mix:haiku=0.7,opus=0.3)"
+        )
     return shares
 
 
@@ -172,7 +178,7 @@ def policy_from_spec(spec: str, *, catalog: Catalog | None = None, tradeoff: flo
 
     Examples
     --------
-    >>> policy_from_spec("mix:haiku=1,opus=3").shares
+    >>> policy_from_spec("mix:haiku=0.25,opus=0.75").shares
     {'haiku': 0.25, 'opus': 0.75}
     """
     if spec == "heuristic":
