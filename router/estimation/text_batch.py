@@ -244,23 +244,31 @@ class PerfectSlots:
 
     def __init__(self, keys: np.ndarray, *, mixed: bool = False) -> None:
         keys = np.asarray(keys, dtype=np.uint64)
-        self.premixed = mixed  # keys that are hashes already need one multiplication, not a full mix
         n = len(keys)
         self.slot_bits = max(4, (2 * n).bit_length())
         self.bucket_bits = max(1, (n // 2).bit_length())
-        for salt in range(
-            64
-        ):  # a salt under which every bucket finds a displacement (the first, in practice)
-            self.offset = np.uint64((2 * salt + 1) * int(_MIX) % (1 << 64))
-            placed = self._place(keys)
+        # Keys that are hashes already need one multiplication, not a full mix. But a word of up to 8 bytes is
+        # its own key, and a multiplication alone can leave two such keys with the same high bits under every
+        # salt (b"9_" and b"aabb_" did): then the full mix, which spreads any distinct keys.
+        for self.premixed in (True, False) if mixed else (False,):
+            placed = self._first_placement(keys)
             if placed is not None:
                 self.displacement, self.index = placed
                 break
-        else:  # pragma: no cover - 64 salts all failing on distinct keys does not happen
+        else:  # pragma: no cover - 64 salts of the full mix all failing on distinct keys does not happen
             raise ValueError("no perfect hash found")
         self.keys = np.zeros(1 << self.slot_bits, dtype=np.uint64)
         self.keys[self.index >= 0] = keys[self.index[self.index >= 0]]
         self._plus_one = self.index + 1
+
+    def _first_placement(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+        """The first salt's placement under which every bucket finds a displacement (the first, in practice)."""
+        for salt in range(64):
+            self.offset = np.uint64((2 * salt + 1) * int(_MIX) % (1 << 64))
+            placed = self._place(keys)
+            if placed is not None:
+                return placed
+        return None
 
     def _mixed(self, keys: np.ndarray) -> np.ndarray:
         if self.premixed:
