@@ -26,7 +26,6 @@ import numpy as np
 
 from router._exceptions import ArtifactError, InvalidInputError
 from router._metadata import Metadata, batch_metadata, check_metadata, decision_metadata
-from router._paths import default_tracking_uri
 from router._types import (
     ModelSelection,
     RoutingDecision,
@@ -80,14 +79,27 @@ class Router(HeuristicRouter):
         exploration_rate: float = 0.0,
         seed: int | None = None,
         collector: EventSink | None = None,
+        refresh: float | None = None,
     ) -> Router:
         """A learned router from a local artifact directory or a ``models:/NAME@ALIAS`` registry URI.
 
-        When the artifact cannot be used (missing, corrupt, tampered, incompatible) this logs a warning and
-        returns the heuristic router, or raises ``ArtifactError`` when ``strict`` is true.
+        When the artifact cannot be used (missing, corrupt, tampered, incompatible, or the tracking server
+        cannot be reached within seconds) this logs a warning and returns the heuristic router, or raises
+        ``ArtifactError`` naming the URI and what to check when ``strict`` is true.
         ``exploration_rate`` is the share of decisions made uniformly at random (their propensities are
         logged), so that retraining sees every model. ``collector`` receives every decision, named by ``uri``.
+        ``refresh`` (seconds, for a ``models:/NAME@ALIAS`` URI) returns a
+        :class:`~router.learned.refresh.RefreshingRouter` that looks the alias up that often and swaps in
+        the version it points at between decisions; ``None`` loads once. Every learned decision names the
+        model that made it in ``RoutingDecision.model_version``.
         """
+        if refresh is not None:
+            from router.learned.refresh import following
+
+            return following(
+                str(uri), refresh, strict=strict, exploration_rate=exploration_rate, seed=seed,
+                collector=collector,
+            )  # fmt: skip
         return load_router(
             uri, strict=strict, exploration_rate=exploration_rate, seed=seed, collector=collector
         )
@@ -109,6 +121,9 @@ class LearnedRouter(Router):
         Receives every decision (``router.telemetry.Collector``).
     model_uri : str, optional
         How telemetry names this model (``Router.load`` passes its URI).
+    model_version : str, optional
+        What each decision records as ``model_version``: ``NAME/VERSION`` for a registry model, else
+        ``sha256:`` and the start of the artifact's hash (``Router.load`` sets it).
     """
 
     source = "learned"
@@ -121,9 +136,11 @@ class LearnedRouter(Router):
         seed: int | None = None,
         collector: EventSink | None = None,
         model_uri: str | None = None,
+        model_version: str | None = None,
     ) -> None:
         super().__init__(model.catalog, estimator_config=model.levels, collector=collector)
         self.model_uri = model_uri
+        self.model_version = model_version
         if not 0.0 <= exploration_rate <= 1.0:
             raise InvalidInputError(f"exploration_rate must be in [0, 1], got {exploration_rate!r}")
         self.model = model
@@ -385,7 +402,7 @@ class LearnedRouter(Router):
                 "decision_id": decision_id,
                 "metadata": metadata,
                 "novelty": None,
-                "model_version": None,
+                "model_version": self.model_version,
             },
         )
 
@@ -394,19 +411,9 @@ def resolve_uri(uri: str | Path) -> Path:
     """A local directory holding ``metadata.json`` for a path, ``models:/NAME@ALIAS`` or ``runs:/ID/PATH``."""
     text = str(uri)
     if text.startswith(("models:/", "runs:/")):
-        try:
-            import mlflow  # only here: fetching from a registry, never while deciding
-        except ImportError as exc:  # pragma: no cover - mlflow is a dependency
-            raise ArtifactError(f"Loading {text!r} needs mlflow: {exc}") from exc
-        # Unless the process or the environment names a tracking server, read the embedded store training
-        # writes to by default (not MLflow's own default, ./mlflow.db of the working directory). Set for the
-        # process, as training does: MLflow's registry look-up ignores a per-call registry URI.
-        if not mlflow.tracking.is_tracking_uri_set():
-            mlflow.set_tracking_uri(default_tracking_uri())
-        try:
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=text))
-        except Exception as exc:  # mlflow raises several unrelated types for a missing model
-            raise ArtifactError(f"Cannot fetch {text!r} from MLflow: {exc}") from exc
+        from router.learned.registry import download  # MLflow, with timeouts: only while loading
+
+        local = download(text)
     else:
         local = Path(text)
     if (local / "metadata.json").is_file() or not local.is_dir():
@@ -428,16 +435,45 @@ def load_router(
 ) -> Router:
     """See ``Router.load``."""
     try:
-        arrays, meta = load_artifact(resolve_uri(uri))
-        return LearnedRouter(
-            LearnedModel(arrays, meta),
-            exploration_rate=exploration_rate,
-            seed=seed,
-            collector=collector,
-            model_uri=str(uri),
-        )
+        return load_learned(uri, exploration_rate=exploration_rate, seed=seed, collector=collector)
     except ArtifactError as exc:
         if strict:
             raise
         log.warning("%s Falling back to the heuristic router.", exc)
         return Router(collector=collector)
+
+
+def load_learned(
+    uri: str | Path,
+    *,
+    exploration_rate: float = 0.0,
+    seed: int | None = None,
+    collector: EventSink | None = None,
+    version: str | None = None,
+    model_uri: str | None = None,
+) -> LearnedRouter:
+    """The learned router at ``uri``, or ``ArtifactError``.
+
+    Its ``model_version`` is ``version`` when given; for ``models:/NAME@ALIAS`` or ``models:/NAME/N`` the
+    registry version as ``NAME/N`` (an alias is resolved first and that version fetched, so the files are
+    the version named); for anything else the artifact's hash, ``sha256:`` and 12 hex digits.
+    """
+    from router.learned.registry import RegistryRef, alias_version
+
+    ref = RegistryRef.parse(str(uri))
+    source: str | Path = uri
+    if ref is not None and version is None:
+        # An alias is resolved to its version first and that version fetched, so the two agree.
+        number = alias_version(ref)
+        source, version = ref.pinned(number), f"{ref.name}/{number}"
+    arrays, meta = load_artifact(resolve_uri(source))
+    if version is None:
+        version = f"sha256:{str(meta.get('arrays_sha256', ''))[:12]}"
+    return LearnedRouter(
+        LearnedModel(arrays, meta),
+        exploration_rate=exploration_rate,
+        seed=seed,
+        collector=collector,
+        model_uri=model_uri or str(uri),
+        model_version=version,
+    )

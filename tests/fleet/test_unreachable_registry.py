@@ -1,0 +1,76 @@
+"""An unreachable tracking server: ``router route --model models:/...`` ends within 10 s with one clear
+error (it blocked 251 s behind MLflow's retries), and ``Router.load`` warns and serves the heuristic unless
+``strict``."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+
+from router import Router
+from router._exceptions import ArtifactError
+from tests._helpers import ROOT
+from tests.fleet.conftest import free_port
+
+URI = "models:/task-router@champion"
+
+
+@pytest.fixture
+def closed_port_uri(monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"http://127.0.0.1:{free_port()}"  # bound, then released: nothing listens there
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
+    return url
+
+
+def test_route_with_an_unreachable_tracking_server_fails_within_10_s(closed_port_uri, tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "ROUTER_DATA_DIR": str(tmp_path)}
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "router.cli", "route", "Fix the flaky login test", "--model", URI],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: Cannot reach the MLflow tracking server at "), (
+        lines
+    )
+    assert closed_port_uri in lines[0] and "MLFLOW_TRACKING_URI" in lines[0]
+    print(f"router route --model {URI} against a closed port ended in {elapsed:.1f} s")
+    assert elapsed < 10, f"took {elapsed:.1f} s"
+
+
+def test_load_raises_when_strict_and_serves_the_heuristic_otherwise(closed_port_uri, caplog):
+    with pytest.raises(ArtifactError, match="Cannot reach the MLflow tracking server"):
+        Router.load(URI, strict=True)
+    with caplog.at_level(logging.WARNING, logger="router"):
+        router = Router.load(URI)
+    assert router.route("Fix typo in README").source == "heuristic"
+    assert "Falling back to the heuristic router" in caplog.text
+
+
+def test_a_refreshing_router_starts_on_the_heuristic_and_counts_failed_look_ups(closed_port_uri):
+    with Router.load(URI, refresh=3600) as router:
+        assert router.route("Fix typo in README").source == "heuristic"
+        assert router.refresh_now() is False
+        assert router.refresh_failures == 1
+    with pytest.raises(ArtifactError):
+        Router.load(URI, refresh=3600, strict=True)
+
+
+def test_user_settings_of_mlflow_http_variables_win(closed_port_uri, monkeypatch, tmp_path):
+    from router.learned.registry import check_reachable, registry_calls
+
+    monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "77")
+    monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    with registry_calls():
+        assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "77"
+        assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "1"
+    assert "MLFLOW_HTTP_REQUEST_MAX_RETRIES" not in os.environ
+    check_reachable("sqlite:///x.db")  # a local store needs no connection
