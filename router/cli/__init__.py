@@ -5,7 +5,7 @@ Exit codes: 0 ok, 1 a failure while doing the work, 2 bad input (a usage error, 
 
 from __future__ import annotations
 
-from router.cli import _costs, _experiments, _logs, _monitor, _ope, _route, _train  # noqa: F401  (each registers its commands on import)
+from router.cli import _costs, _experiments, _logs, _monitor, _ope, _retrain, _route, _train  # noqa: F401  (each registers its commands on import)
 from router.cli._app import app, main, plain_help
 
 plain_help(app)
