@@ -80,6 +80,12 @@ def test_retrain_promotes_a_better_candidate_then_keeps_the_champion_against_a_w
     )
     assert str(client.get_model_version_by_alias(NAME, CHAMPION).version) == "2"
     assert client.get_run(kept["run_id"]).data.tags["retrain.outcome"] == "kept"
+    for label, payload in (("better", found), ("worse", kept)):
+        g = payload["gate"]
+        print(
+            f"{label}: {g['metric']} candidate {g['candidate_value']:.4f} champion {g['champion_value']:.4f} "
+            f"bound {g['lower_bound']:+.4f} on {g['tasks']} held-out tasks"
+        )
 
 
 def test_bad_input_exits_2_with_one_line(tmp_path, monkeypatch):
