@@ -35,7 +35,7 @@ from router.execution.config import BreakerConfig, ExecutionConfig, RetryConfig
 from router.execution.failures import FailureReason, classify
 from router.execution.fallback import FallbackHandler
 from router.execution.strategy import FallbackStrategy
-from router.learned.router import Router
+from router.learned.router import RefreshingRouter, Router
 from router.ledger import (
     BudgetAlert,
     BudgetLimit,
@@ -81,6 +81,7 @@ __all__ = [
     "ModelTier",
     "NoModelAvailableError",
     "OutcomeTransfer",
+    "RefreshingRouter",
     "RetryConfig",
     "RouteTable",
     "Router",

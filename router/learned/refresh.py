@@ -1,7 +1,9 @@
-"""A router that follows a registry alias: ``Router.load("models:/NAME@ALIAS", refresh=SECONDS)``.
+"""Following a registry alias: the machinery behind ``Router.load("models:/NAME@ALIAS", refresh=SECONDS)``.
 
-A daemon thread asks the registry every ``refresh`` seconds which version the alias points at; when it
-changed, the thread downloads that version (by number, so the files are the version it names), builds a
+:class:`AliasFollower` holds the router serving now and the thread that replaces it; the public
+``RefreshingRouter`` (``router.learned.router``) is an ``AliasFollower`` and a ``Router``. A daemon thread
+asks the registry every ``refresh`` seconds which version the alias points at; when it changed, the thread
+downloads that version (by number, so the files are the version it names), builds a
 :class:`~router.learned.router.LearnedRouter` from it and swaps it in with one reference assignment. Every
 decision reads that reference once and finishes on the router it read, so a decision in flight completes on
 the model it started with and the hot path takes no lock. A refresh that fails keeps the current model, logs
@@ -16,14 +18,17 @@ import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from router._exceptions import InvalidInputError
-from router.learned.router import Router
+from router._exceptions import ArtifactError, InvalidInputError
+from router.learned.registry import RegistryRef, alias_version
 
 if TYPE_CHECKING:
     from router._sink import EventSink
     from router._types import RoutingDecision
     from router.estimation.estimator import FileArg
+    from router.selection.heuristic import HeuristicRouter
     from router.selection.table import RouteTable
+
+    Router = HeuristicRouter  # what this module needs of a router: route, route_many, route_table
 
 log = logging.getLogger("router")
 
@@ -31,11 +36,12 @@ log = logging.getLogger("router")
 MIN_REFRESH_S = 0.5
 
 
-class RefreshingRouter(Router):
+class AliasFollower:
     """Serves the router an alias points at, and swaps in the new one when the alias moves.
 
-    Built by ``Router.load(uri, refresh=SECONDS)``; use it as any ``Router``. ``close()`` (or leaving a
-    ``with`` block) stops the refresh thread; the router keeps serving the model it has.
+    ``RefreshingRouter`` (built by ``Router.load(uri, refresh=SECONDS)``) is this and a ``Router``; use it as
+    any ``Router``. ``close()`` (or leaving a ``with`` block) stops the refresh thread; the router keeps
+    serving the model it has.
 
     Parameters
     ----------
@@ -63,7 +69,8 @@ class RefreshingRouter(Router):
         fetch: Callable[[str | None], tuple[Router, str] | None],
         collector: EventSink | None = None,
     ) -> None:
-        # No Router.__init__: this object holds no model of its own; every call goes to ``_current``.
+        # No Router.__init__ (in RefreshingRouter): this object holds no model of its own; every call goes
+        # to ``_current``.
         if not MIN_REFRESH_S <= interval_s < float("inf"):
             raise InvalidInputError(
                 f"refresh must be seconds >= {MIN_REFRESH_S} (or None for no refresh), got {interval_s!r}"
@@ -94,11 +101,11 @@ class RefreshingRouter(Router):
         return getattr(self._current, "model_version", None)
 
     @property
-    def source(self) -> str:  # type: ignore[override]  # a class attribute on Router, live here
+    def source(self) -> str:  # a class attribute on Router, live here
         return self._current.source
 
     @property
-    def model_uri(self) -> str | None:  # type: ignore[override]
+    def model_uri(self) -> str | None:
         return self._current.model_uri
 
     def route(
@@ -179,7 +186,7 @@ class RefreshingRouter(Router):
         if self._thread is not threading.current_thread():
             self._thread.join(timeout=30)
 
-    def __enter__(self) -> RefreshingRouter:
+    def __enter__(self) -> AliasFollower:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -187,7 +194,7 @@ class RefreshingRouter(Router):
 
     def __repr__(self) -> str:
         return (
-            f"RefreshingRouter({self.uri!r}, version={self._version!r}, every {self.interval_s:g} s, "
+            f"{type(self).__name__}({self.uri!r}, version={self._version!r}, every {self.interval_s:g} s, "
             f"{self.refreshes} refreshes, {self.refresh_failures} failures)"
         )
 
@@ -196,20 +203,22 @@ def following(
     uri: str,
     refresh: float,
     *,
+    load: Callable[..., Router],
+    heuristic: Callable[..., Router],
+    make: Callable[..., AliasFollower],
     strict: bool = False,
     exploration_rate: float = 0.0,
     seed: int | None = None,
     collector: EventSink | None = None,
-) -> RefreshingRouter:
+) -> AliasFollower:
     """``Router.load(uri, refresh=...)``: load the alias's version now and follow it from a daemon thread.
 
-    The first load behaves as ``Router.load`` without refresh (``strict`` raises, else the heuristic serves
-    with a warning); when the heuristic serves, each refresh tries the alias again.
+    ``load(uri, **options)`` builds a learned router (``load_learned``), ``heuristic(collector=...)`` the
+    heuristic one, ``make(...)`` the follower (``RefreshingRouter``); they are passed in so that this module
+    needs nothing from the module that defines ``Router``. The first load behaves as ``Router.load`` without
+    refresh (``strict`` raises, else the heuristic serves with a warning); while the heuristic serves, each
+    refresh tries the alias again.
     """
-    from router._exceptions import ArtifactError
-    from router.learned.registry import RegistryRef, alias_version
-    from router.learned.router import load_learned
-
     ref = RegistryRef.parse(uri)
     if ref is None or ref.alias is None:
         raise InvalidInputError(
@@ -227,18 +236,21 @@ def following(
         version = f"{ref.name}/{number}"
         if version == current:
             return None
-        router = load_learned(
+        router = load(
             ref.pinned(number), exploration_rate=exploration_rate, seed=seed, collector=collector,
             version=version, model_uri=uri,
         )  # fmt: skip
         return router, version
 
+    first: Router | None = None
+    version: str | None = None
     try:
-        first, version = fetch(None) or (None, None)
+        fetched = fetch(None)
+        if fetched is not None:
+            first, version = fetched
     except ArtifactError as exc:
         if strict:
             raise
         log.warning("%s Serving the heuristic router until a refresh succeeds.", exc)
-        first, version = None, None
-    current: Router = first if first is not None else Router(collector=collector)
-    return RefreshingRouter(uri, current, version, float(refresh), fetch, collector=collector)
+    current = first if first is not None else heuristic(collector=collector)
+    return make(uri, current, version, float(refresh), fetch, collector=collector)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,9 @@ def registry_calls() -> Iterator[Any]:
     working directory); it is set for the process, as training does, because MLflow's registry look-up
     ignores a per-call registry URI. A tracking server that cannot be reached raises ``ArtifactError``.
     """
+    named = os.environ.get("MLFLOW_TRACKING_URI")
+    if named and "mlflow" not in sys.modules:
+        check_reachable(named)  # before importing MLflow (seconds): a server that is down fails at once
     try:
         import mlflow  # only here: fetching from a registry, never while deciding
     except ImportError as exc:  # pragma: no cover - mlflow is a dependency

@@ -46,6 +46,7 @@ from router.learned.artifact import load_artifact
 from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
 from router.learned.policy import base_logits, choose, choose_many, escalation, escalation_many, mu_for
+from router.learned.refresh import AliasFollower, following
 from router.selection.heuristic import TABLE_CHUNK, HeuristicRouter, check_tradeoff
 from router.selection.table import RouteTable, concat_tables
 
@@ -89,17 +90,17 @@ class Router(HeuristicRouter):
         ``exploration_rate`` is the share of decisions made uniformly at random (their propensities are
         logged), so that retraining sees every model. ``collector`` receives every decision, named by ``uri``.
         ``refresh`` (seconds, for a ``models:/NAME@ALIAS`` URI) returns a
-        :class:`~router.learned.refresh.RefreshingRouter` that looks the alias up that often and swaps in
-        the version it points at between decisions; ``None`` loads once. Every learned decision names the
-        model that made it in ``RoutingDecision.model_version``.
+        :class:`RefreshingRouter` that looks the alias up that often and swaps in the version it points at
+        between decisions (``close()`` stops it); ``None`` loads once. Every learned decision names the model
+        that made it in ``RoutingDecision.model_version``.
         """
         if refresh is not None:
-            from router.learned.refresh import following
-
-            return following(
-                str(uri), refresh, strict=strict, exploration_rate=exploration_rate, seed=seed,
-                collector=collector,
+            follower = following(
+                str(uri), refresh, load=load_learned, heuristic=Router, make=RefreshingRouter,
+                strict=strict, exploration_rate=exploration_rate, seed=seed, collector=collector,
             )  # fmt: skip
+            assert isinstance(follower, RefreshingRouter)
+            return follower
         return load_router(
             uri, strict=strict, exploration_rate=exploration_rate, seed=seed, collector=collector
         )
@@ -405,6 +406,22 @@ class LearnedRouter(Router):
                 "model_version": self.model_version,
             },
         )
+
+
+class RefreshingRouter(AliasFollower, Router):  # type: ignore[override]  # source, model_uri: live
+    """A router that follows a registry alias: ``Router.load("models:/NAME@ALIAS", refresh=SECONDS)``.
+
+    Every decision goes to the router the alias pointed at when the decision started; a daemon thread looks
+    the alias up every ``refresh`` seconds and swaps the new version in between decisions (see
+    :class:`router.learned.refresh.AliasFollower` for the attributes: ``model_version``, ``refreshes``,
+    ``refresh_failures``, ``last_error``, ``refresh_now()``, ``close()``).
+
+    Examples
+    --------
+    >>> with Router.load("models:/task-router@champion", refresh=30) as router:  # doctest: +SKIP
+    ...     router.route("Fix the flaky login test").model_version
+    'task-router/7'
+    """
 
 
 def resolve_uri(uri: str | Path) -> Path:

@@ -10,8 +10,7 @@ import pytest
 
 from router import Router
 from router._exceptions import ArtifactError, InvalidInputError
-from router.learned.refresh import RefreshingRouter
-from router.learned.router import LearnedRouter, load_learned
+from router.learned.router import LearnedRouter, RefreshingRouter, load_learned
 from router.telemetry import Collector
 from training import train_router
 from training.synthetic import generate_outcomes
