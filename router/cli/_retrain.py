@@ -86,7 +86,7 @@ def retrain(
 
     start = _window_start(since, days)
     limit = budget_rows(memory_budget, max_rows)
-    if data is not None and (db is not None or database_url is not None):
+    if data is not None and db is not None:  # (--data wins over a $ROUTER_DATABASE_URL set for the shell)
         raise InvalidInputError("give --data (a Parquet log) or the ledger (--db / --database-url), not both")
     with tempfile.TemporaryDirectory(prefix="router-retrain-") as tmp:
         source = data if data is not None else _export_ledger(db, database_url, Path(tmp))
