@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 
 import pytest
 
@@ -21,10 +22,16 @@ URI = "models:/task-router@champion"
 
 
 @pytest.fixture
-def closed_port_uri(monkeypatch: pytest.MonkeyPatch) -> str:
+def closed_port_uri(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    import mlflow
+
     url = f"http://127.0.0.1:{free_port()}"  # bound, then released: nothing listens there
     monkeypatch.setenv("MLFLOW_TRACKING_URI", url)
-    return url
+    # An earlier test in this process may have set a tracking URI, which MLflow prefers to the environment.
+    before = mlflow.get_tracking_uri() if mlflow.tracking.is_tracking_uri_set() else None
+    mlflow.set_tracking_uri(url)
+    yield url
+    mlflow.set_tracking_uri(before)  # type: ignore[arg-type]  # None unsets it
 
 
 def test_route_with_an_unreachable_tracking_server_fails_within_10_s(closed_port_uri, tmp_path):
@@ -68,7 +75,9 @@ def test_user_settings_of_mlflow_http_variables_win(closed_port_uri, monkeypatch
 
     monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "77")
     monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", raising=False)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'mlflow.db'}")  # the fixture restores it
     with registry_calls():
         assert os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] == "77"
         assert os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] == "1"
