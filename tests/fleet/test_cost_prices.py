@@ -77,3 +77,16 @@ def test_a_catalog_without_prices_keeps_the_per_model_regressions():
     unknown = log_catalog(frame)  # a log's own models: prices unknown (zero)
     assert unit_prices(unknown, ["a", "b", "c"]) is None
     assert unit_prices(Catalog.default(), ["haiku", "sonnet", "opus"]) is not None
+
+
+def test_a_log_larger_than_the_cost_fit_sample_keeps_the_shared_ratio(tmp_path, monkeypatch):
+    import training.fit.cost_prices as cost_prices
+
+    monkeypatch.setattr(cost_prices, "COST_FIT_TASKS", 150)  # 400 tasks: the fit sees 150, predicts the rest
+    train_router(generate_outcomes(400, seed=4), log_to_mlflow=False, output_dir=tmp_path / "r")
+    router = Router.load(tmp_path / "r", strict=True)
+    assert isinstance(router, LearnedRouter)
+    a, b = _tokens(router, "Fix the flaky login test"), _tokens(router, "Port the billing API to v2")
+    np.testing.assert_allclose(a / a[0], b / b[0], rtol=1e-9)
+    costs = router.route("Fix the flaky login test").expected_cost_usd
+    assert costs["haiku"] < costs["sonnet"] < costs["opus"], costs
