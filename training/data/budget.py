@@ -24,10 +24,9 @@ import pandas as pd
 from router._exceptions import InvalidInputError
 
 #: Training's peak memory per logged row, and what the process holds before reading; a budget in bytes
-#: becomes a row limit with them. Measured: 1M rows in memory peaked at 2.3 GB (``benchmarks.training_scale``,
-#: per-model cost regressions); a budgeted read of 1.34M rows then training with the price-consistent cost
-#: fit (``training.fit.cost_prices``, one regression over every (task, model) pair) passed 4.5 GB, so the
-#: figure allows 3.9 KB a row.
+#: becomes a row limit with them. Measured (``benchmarks.training_scale``): 1M rows in memory peak at 2.2 to
+#: 2.3 GB; with the price-consistent cost fit over every (task, model) pair (before it was capped at 100k
+#: tasks) 3.7 GB, and a budgeted 1.34M rows passed 4.5 GB. 3.9 KB a row keeps that margin.
 TRAINING_BYTES_PER_ROW = 3_900
 BASE_BYTES = 500 * 1024**2
 BATCH_ROWS = 256_000
