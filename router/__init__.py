@@ -33,7 +33,7 @@ from router._types import (
 )
 from router.estimation.config import EstimatorConfig
 from router.estimation.estimator import ComplexityEstimator
-from router.learned.router import Router
+from router.learned.router import RefreshingRouter, Router
 from router.selection.selector import ModelSelector
 from router.selection.table import RouteTable
 
@@ -132,6 +132,7 @@ __all__ = [
     "NoModelAvailableError",
     "OutcomeTransfer",
     "OutputConfig",
+    "RefreshingRouter",
     "RetryConfig",
     "RouteTable",
     "Router",

@@ -32,3 +32,6 @@ class EventSink(Protocol):
 
     def record_breaker_open(self, model: str) -> None:
         """A model's circuit breaker opened."""
+
+    # A sink may also have ``record_refresh_failure(model_uri, error, failures)`` (the collector does): a
+    # refreshing router calls it, when present, for each failed look-up of its alias.

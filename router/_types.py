@@ -128,7 +128,8 @@ class RoutingDecision(_Frozen):
     the task's metadata as ``route`` took it (string keys to string values), None when it was given none,
     so that ``FallbackHandler.execute_decision`` records it with the attempts. ``novelty`` is how far the task
     lies from the tasks a learned router was trained on (None for the heuristic); ``model_version`` names the
-    trained model that decided (None for the heuristic and for a local artifact without a registry version).
+    trained model that decided: ``NAME/VERSION`` from the registry, ``sha256:`` and 12 hex digits of the
+    artifact's hash for a local directory, None for the heuristic.
     ``description`` is the task's text as ``route`` took it (a reference to the caller's string, not a copy),
     so that ``FallbackHandler.execute_decision`` records it with every attempt without the caller repeating
     it; None for a decision built without one.

@@ -1,8 +1,8 @@
 """Write ``constraints-lowest.txt``: every dependency pinned to the lowest version ``pyproject.toml`` allows.
 
-CI's second job installs with ``pip install -c constraints-lowest.txt -e '.[all,dev]'``, so the test suite runs
-against the oldest releases the ranges promise as well as the newest (the first job). The file is generated,
-never edited by hand: ``tests/test_lowest_constraints.py`` fails when it is stale.
+CI's second job installs with ``pip install -c constraints-lowest.txt -e '.[all,dev]'``, so the test suite
+runs against the oldest releases the ranges promise as well as the newest (the first job). The file is
+generated, never edited by hand: ``tests/test_lowest_constraints.py`` fails when it is stale.
 
 Every requirement of ``[project.dependencies]`` and of every extra is read; a package named more than once
 gets its highest lower bound (an ``==`` pin wins), since all of them must hold when the extras are installed

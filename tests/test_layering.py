@@ -43,6 +43,7 @@ TOP_MODULES = {
     "training.synthetic",
     "training.bootstrap",
     "training.experiments",
+    "training.retrain",
     "training.zeroeval",
 }
 

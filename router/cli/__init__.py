@@ -6,7 +6,7 @@ an error is one ``error: ...`` line on stderr, never a traceback (router/cli/_er
 
 from __future__ import annotations
 
-from router.cli import _costs, _experiments, _logs, _monitor, _ope, _route, _train  # noqa: F401  (each registers its commands on import)
+from router.cli import _costs, _experiments, _logs, _monitor, _ope, _retrain, _route, _train  # noqa: F401  (each registers its commands on import)
 from router.cli._app import app, main, plain_help
 from router.cli._errors import guard_commands
 

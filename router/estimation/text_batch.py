@@ -262,7 +262,8 @@ class PerfectSlots:
         self._plus_one = self.index + 1
 
     def _first_placement(self, keys: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-        """The first salt's placement under which every bucket finds a displacement (the first, in practice)."""
+        """The placement under the first salt where every bucket finds a displacement (the first salt, in
+        practice)."""
         for salt in range(64):
             self.offset = np.uint64((2 * salt + 1) * int(_MIX) % (1 << 64))
             placed = self._place(keys)

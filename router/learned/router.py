@@ -27,7 +27,6 @@ import numpy as np
 from router._exceptions import ArtifactError, InvalidInputError
 from router._extras import MissingExtraError, require
 from router._metadata import Metadata, batch_metadata, check_metadata, decision_metadata
-from router._paths import default_tracking_uri
 from router._types import (
     ModelSelection,
     RoutingDecision,
@@ -50,6 +49,7 @@ from router.learned.cascade import check_attempts, escalation_step
 from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
 from router.learned.policy import base_logits, choose, choose_many, escalation, escalation_many, mu_for
+from router.learned.refresh import AliasFollower, following
 from router.selection.heuristic import TABLE_CHUNK, HeuristicRouter, check_tradeoff
 from router.selection.table import RouteTable, concat_tables
 
@@ -83,14 +83,27 @@ class Router(HeuristicRouter):
         exploration_rate: float = 0.0,
         seed: int | None = None,
         collector: EventSink | None = None,
+        refresh: float | None = None,
     ) -> Router:
         """A learned router from a local artifact directory or a ``models:/NAME@ALIAS`` registry URI.
 
-        When the artifact cannot be used (missing, corrupt, tampered, incompatible) this logs a warning and
-        returns the heuristic router, or raises ``ArtifactError`` when ``strict`` is true.
+        When the artifact cannot be used (missing, corrupt, tampered, incompatible, or the tracking server
+        cannot be reached within seconds) this logs a warning and returns the heuristic router, or raises
+        ``ArtifactError`` naming the URI and what to check when ``strict`` is true.
         ``exploration_rate`` is the share of decisions made uniformly at random (their propensities are
         logged), so that retraining sees every model. ``collector`` receives every decision, named by ``uri``.
+        ``refresh`` (seconds, for a ``models:/NAME@ALIAS`` URI) returns a
+        :class:`RefreshingRouter` that looks the alias up that often and swaps in the version it points at
+        between decisions (``close()`` stops it); ``None`` loads once. Every learned decision names the model
+        that made it in ``RoutingDecision.model_version``.
         """
+        if refresh is not None:
+            follower = following(
+                str(uri), refresh, load=load_learned, heuristic=Router, make=RefreshingRouter,
+                strict=strict, exploration_rate=exploration_rate, seed=seed, collector=collector,
+            )  # fmt: skip
+            assert isinstance(follower, RefreshingRouter)
+            return follower
         return load_router(
             uri, strict=strict, exploration_rate=exploration_rate, seed=seed, collector=collector
         )
@@ -112,6 +125,9 @@ class LearnedRouter(Router):
         Receives every decision (``router.telemetry.Collector``).
     model_uri : str, optional
         How telemetry names this model (``Router.load`` passes its URI).
+    model_version : str, optional
+        What each decision records as ``model_version``: ``NAME/VERSION`` for a registry model, else
+        ``sha256:`` and the start of the artifact's hash (``Router.load`` sets it).
     """
 
     source = "learned"
@@ -124,9 +140,11 @@ class LearnedRouter(Router):
         seed: int | None = None,
         collector: EventSink | None = None,
         model_uri: str | None = None,
+        model_version: str | None = None,
     ) -> None:
         super().__init__(model.catalog, estimator_config=model.levels, collector=collector)
         self.model_uri = model_uri
+        self.model_version = model_version
         if not 0.0 <= exploration_rate <= 1.0:
             raise InvalidInputError(f"exploration_rate must be in [0, 1], got {exploration_rate!r}")
         self.model = model
@@ -483,10 +501,26 @@ class LearnedRouter(Router):
                 "decision_id": decision_id,
                 "metadata": metadata,
                 "novelty": None,
-                "model_version": None,
+                "model_version": self.model_version,
                 "description": description,
             },
         )
+
+
+class RefreshingRouter(AliasFollower, Router):  # type: ignore[override]  # source, model_uri: live
+    """A router that follows a registry alias: ``Router.load("models:/NAME@ALIAS", refresh=SECONDS)``.
+
+    Every decision goes to the router the alias pointed at when the decision started; a daemon thread looks
+    the alias up every ``refresh`` seconds and swaps the new version in between decisions (see
+    :class:`router.learned.refresh.AliasFollower` for the attributes: ``model_version``, ``refreshes``,
+    ``refresh_failures``, ``last_error``, ``refresh_now()``, ``close()``).
+
+    Examples
+    --------
+    >>> with Router.load("models:/task-router@champion", refresh=30) as router:  # doctest: +SKIP
+    ...     router.route("Fix the flaky login test").model_version
+    'task-router/7'
+    """
 
 
 def resolve_uri(uri: str | Path) -> Path:
@@ -497,17 +531,9 @@ def resolve_uri(uri: str | Path) -> Path:
             require("mlflow", extra="mlflow")
         except MissingExtraError as exc:  # an ArtifactError: Router.load falls back, as for any other
             raise ArtifactError(f"Cannot load {text!r}: {exc}") from None
-        import mlflow  # only here: fetching from a registry, never while deciding
+        from router.learned.registry import download  # MLflow, with timeouts: only while loading
 
-        # Unless the process or the environment names a tracking server, read the embedded store training
-        # writes to by default (not MLflow's own default, ./mlflow.db of the working directory). Set for the
-        # process, as training does: MLflow's registry look-up ignores a per-call registry URI.
-        if not mlflow.tracking.is_tracking_uri_set():
-            mlflow.set_tracking_uri(default_tracking_uri())
-        try:
-            local = Path(mlflow.artifacts.download_artifacts(artifact_uri=text))
-        except Exception as exc:  # mlflow raises several unrelated types for a missing model
-            raise ArtifactError(f"Cannot fetch {text!r} from MLflow: {exc}") from exc
+        local = download(text)
     else:
         local = Path(text)
     if (local / "metadata.json").is_file() or not local.is_dir():
@@ -529,16 +555,45 @@ def load_router(
 ) -> Router:
     """See ``Router.load``."""
     try:
-        arrays, meta = load_artifact(resolve_uri(uri))
-        return LearnedRouter(
-            LearnedModel(arrays, meta),
-            exploration_rate=exploration_rate,
-            seed=seed,
-            collector=collector,
-            model_uri=str(uri),
-        )
+        return load_learned(uri, exploration_rate=exploration_rate, seed=seed, collector=collector)
     except ArtifactError as exc:
         if strict:
             raise
         log.warning("%s Falling back to the heuristic router.", exc)
         return Router(collector=collector)
+
+
+def load_learned(
+    uri: str | Path,
+    *,
+    exploration_rate: float = 0.0,
+    seed: int | None = None,
+    collector: EventSink | None = None,
+    version: str | None = None,
+    model_uri: str | None = None,
+) -> LearnedRouter:
+    """The learned router at ``uri``, or ``ArtifactError``.
+
+    Its ``model_version`` is ``version`` when given; for ``models:/NAME@ALIAS`` or ``models:/NAME/N`` the
+    registry version as ``NAME/N`` (an alias is resolved first and that version fetched, so the files are
+    the version named); for anything else the artifact's hash, ``sha256:`` and 12 hex digits.
+    """
+    from router.learned.registry import RegistryRef, alias_version
+
+    ref = RegistryRef.parse(str(uri))
+    source: str | Path = uri
+    if ref is not None and version is None:
+        # An alias is resolved to its version first and that version fetched, so the two agree.
+        number = alias_version(ref)
+        source, version = ref.pinned(number), f"{ref.name}/{number}"
+    arrays, meta = load_artifact(resolve_uri(source))
+    if version is None:
+        version = f"sha256:{str(meta.get('arrays_sha256', ''))[:12]}"
+    return LearnedRouter(
+        LearnedModel(arrays, meta),
+        exploration_rate=exploration_rate,
+        seed=seed,
+        collector=collector,
+        model_uri=model_uri or str(uri),
+        model_version=version,
+    )

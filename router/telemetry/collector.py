@@ -28,6 +28,7 @@ from router._exceptions import InvalidInputError
 from router._types import construct
 from router.telemetry.events import (
     EVENT_SCHEMA_VERSION,
+    AlertEvent,
     BreakerEvent,
     DecisionEvent,
     Event,
@@ -159,6 +160,26 @@ class Collector:
     def record_breaker_open(self, model: str) -> None:
         """Queue a breaker opening."""
         self._put((_BREAKER, self._clock(), model))
+
+    def record_refresh_failure(self, model_uri: str, error: str, failures: int) -> None:
+        """Queue a failed model refresh (``Router.load(..., refresh=)``) as a ``model_refresh`` alert.
+
+        It is stored with the alerts and counted in ``/metrics`` as ``router_alerts_total`` with
+        ``rule="model_refresh"``.
+        """
+        event = AlertEvent(
+            timestamp=datetime.fromtimestamp(self._clock(), UTC),
+            rule="model_refresh",
+            metric="refresh_failures",
+            severity="warning",
+            value=float(failures),
+            threshold=1.0,
+            comparison=">=",
+            window_s=0.0,
+            samples=failures,
+            message=f"refreshing {model_uri} failed; the current model keeps serving: {error}"[:2000],
+        )
+        self.emit(event)
 
     def emit(self, event: Event) -> None:
         """Queue an event built by the caller (any of ``router.telemetry.events``)."""

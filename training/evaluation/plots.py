@@ -77,13 +77,15 @@ def draw_reliability(
                 [b["predicted"] for b in bins], [b["observed"] for b in bins], "o-", ms=3, label=prefix + name
             )
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted P(success)", ylabel="observed success rate")
-    ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:  # a partial log may leave nothing to label (matplotlib warns)
+        ax.legend(fontsize=8)
 
 
 def _cost_axes(ax: Axes, title: str) -> None:
     ax.set(xlabel="mean cost per task (USD)", ylabel="success rate", title=title)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    if ax.get_legend_handles_labels()[0]:  # no full-information held-out tasks: nothing drawn to label
+        ax.legend(fontsize=8, loc="lower right")
 
 
 def cost_quality_figure(curves: Mapping[str, Any], title: str = "cost-quality on held-out tasks") -> Figure:

@@ -15,6 +15,7 @@ from router.learned.metadata_features import MetadataFeatures
 from router.learned.policy import MAX_CHAIN_MODELS, choose_many, failure_table, mu_for
 from training.data.outcomes import TaskMatrix
 from training.fit.classifiers import FitParams, FittedModels, fit_models
+from training.fit.cost_prices import price_consistent_costs, unit_prices
 from training.fit.cost_signal import cost_variants, curve_gain, per_model_costs
 from training.fit.guard import HullGuard, decide_guard, guard_off, hull_at, hull_models_mask
 
@@ -127,6 +128,8 @@ def fit_router(
     estimator_config: EstimatorConfig | None = None,
 ) -> FittedRouter:
     estimator_config = estimator_config or EstimatorConfig.default()
+    from scipy.sparse import hstack
+
     from router.estimation.estimator import ComplexityEstimator
     from router.telemetry.reference import traffic_reference
 
@@ -142,6 +145,10 @@ def fit_router(
     # tasks: 4.1 s with two OpenBLAS threads, 1.8 s with one, on the 2-core machine).
     with threadpool_limits(limits=1, user_api="blas"):
         fitted = fit_models(x, data, params, block, np.asarray(metadata_features.key_of, dtype=np.int64))
+        prices = unit_prices(catalog, data.models)
+        if prices is not None:  # costs ordered as prices for equal token estimates (fit.cost_prices)
+            x_all = x if block is None or block.shape[1] == 0 else hstack([x, block], format="csr")
+            fitted = price_consistent_costs(fitted, x_all, data, params, prices)
     kappa = kappa_of(
         np.where(data.observed, data.success, np.nan), np.where(data.observed, data.cost, np.nan)
     )
