@@ -46,6 +46,7 @@ from router.estimation.estimator import (
 from router.learned.artifact import load_artifact
 from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
+from router.learned.novelty import REASON as NOVELTY_REASON
 from router.learned.policy import base_logits, choose, choose_many, escalation, escalation_many, mu_for
 from router.selection.heuristic import TABLE_CHUNK, HeuristicRouter, check_tradeoff
 from router.selection.table import RouteTable, concat_tables
@@ -237,7 +238,8 @@ class LearnedRouter(Router):
         self, texts: list[str], metadata: Sequence[Metadata] | None, tradeoff: float | None
     ) -> RouteTable:
         model = self.model
-        analysis, p, cost = model.analyze_batch(texts, metadata)
+        batch = model.assess_batch(texts, metadata)
+        analysis, p, cost = batch.analysis, batch.p, batch.cost
         t = model.default_tradeoff if tradeoff is None else tradeoff
         greedy = choose_many(p, cost, mu_for(t, model.kappa), model.allowed_mask(t))
         chosen, propensity = self._explore_many(greedy)
@@ -290,18 +292,33 @@ class LearnedRouter(Router):
         metadata: dict[str, str] | None = None,
     ) -> RoutingDecision:
         model = self.model
-        heuristic, probs, costs = model.analyze(text, facts, context_chars, metadata)
+        one = model.assess(text, facts, context_chars, metadata)
+        probs, costs = one.p, one.cost
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose(probs, costs, mu, model.allowed(t))
+        allowed = model.allowed(t)
+        greedy = choose(probs, costs, mu, allowed)
+        # Whether pulling the estimates towards the model averages changed the choice (for the reason).
+        pulled = probs is not one.p_raw and choose(one.p_raw, one.cost_raw, mu, allowed) != greedy
         chosen, propensity = self._explore(greedy)
         chain = escalation(
             chosen, probs, costs, mu, model.table_rows, self._base_rate, base_logits=self._base_logits
         )
         decision_id = new_decision_ids(1)[0]
-        complexity = self.learned_estimator.learned(heuristic, probs, greedy)
+        complexity = self.learned_estimator.learned(one.complexity, probs, greedy)
         return self._decision(
-            complexity, probs, costs, greedy, chosen, propensity, chain, t, decision_id, metadata or None
+            complexity,
+            probs,
+            costs,
+            greedy,
+            chosen,
+            propensity,
+            chain,
+            t,
+            decision_id,
+            metadata or None,
+            one.novelty,
+            pulled,
         )
 
     def _decide_many(
@@ -313,20 +330,45 @@ class LearnedRouter(Router):
     ) -> list[RoutingDecision]:
         """A chunk's decisions: the model reads ``metadata``; each decision holds its ``carried`` copy."""
         model = self.model
-        analysis, p, cost = model.analyze_batch(texts, metadata)
+        batch = model.assess_batch(texts, metadata)
+        analysis, p, cost = batch.analysis, batch.p, batch.cost
         heuristic = analysis.complexity.record_values(model.featurizer.estimator)
         t = model.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
+        mask = model.allowed_mask(t)
+        greedy_array = choose_many(p, cost, mu, mask)
+        greedy = greedy_array.tolist()
+        if batch.novelty is None:
+            novelty: list[float | None] = [None] * len(texts)
+            pulled = [False] * len(texts)
+        else:
+            novelty = batch.novelty.tolist()
+            pulled = (
+                [False] * len(texts)
+                if batch.p is batch.p_raw
+                else (choose_many(batch.p_raw, batch.cost_raw, mu, mask) != greedy_array).tolist()
+            )
         explored = [self._explore(g) for g in greedy]
         chosen = np.array([c for c, _ in explored], dtype=np.int64)
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
         ids = new_decision_ids(len(texts))
         learned = self.learned_estimator.learned_from
         return [
-            self._decision(learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id, meta)
-            for h, probs, costs, g, (c, propensity), chain, decision_id, meta in zip(
-                heuristic, p.tolist(), cost.tolist(), greedy, explored, chains, ids, carried, strict=True
+            self._decision(
+                learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id, meta, nov, pull
+            )
+            for h, probs, costs, g, (c, propensity), chain, decision_id, meta, nov, pull in zip(
+                heuristic,
+                p.tolist(),
+                cost.tolist(),
+                greedy,
+                explored,
+                chains,
+                ids,
+                carried,
+                novelty,
+                pulled,
+                strict=True,
             )
         ]
 
@@ -350,13 +392,17 @@ class LearnedRouter(Router):
         tradeoff: float,
         decision_id: str,
         metadata: dict[str, str] | None,
+        novelty: float | None = None,
+        pulled: bool = False,
     ) -> RoutingDecision:
         model = self.model
         names, configs = model.names, model.configs
         name = names[chosen]
         reason = (
             f"learned policy at tradeoff {tradeoff:.2f}: {name} (P(success) {probs[chosen]:.2f}, "
-            f"expected ${costs[chosen]:.4f})" + ("; exploring" if chosen != greedy else "")
+            f"expected ${costs[chosen]:.4f})"
+            + (f"; {NOVELTY_REASON} (novelty {novelty:.2f})" if pulled else "")
+            + ("; exploring" if chosen != greedy else "")
         )
         selection = construct(
             ModelSelection,
@@ -384,7 +430,7 @@ class LearnedRouter(Router):
                 "source": self.source,
                 "decision_id": decision_id,
                 "metadata": metadata,
-                "novelty": None,
+                "novelty": novelty,
                 "model_version": None,
             },
         )

@@ -17,6 +17,7 @@ from training.data.outcomes import TaskMatrix
 from training.fit.classifiers import FitParams, FittedModels, fit_models
 from training.fit.cost_signal import cost_variants, curve_gain, per_model_costs
 from training.fit.guard import HullGuard, decide_guard, guard_off, hull_at, hull_models_mask
+from training.fit.novelty import fit_support
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -157,6 +158,7 @@ def fit_router(
     guard, tradeoff = policy[signal]
     if signal == "per_model":
         fitted = per_model_costs(fitted, data)
+    support, novelty_calibration = fit_support(data, featurizer, x, params, signal == "per_model")
     if len(metadata_features):
         metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
     n_models = len(data.models)
@@ -175,6 +177,7 @@ def fit_router(
         "guard_mask": guard.mask,
         **featurizer.to_arrays(),
         **metadata_features.to_arrays(),
+        **support.to_arrays(),
     }
     meta = {
         "kappa": kappa,
@@ -189,6 +192,8 @@ def fit_router(
             "used": signal,
             "oof_curve_gain": gains,
         },
+        # How far a task lies from these tasks, and how far counts as far (router.learned.novelty).
+        "novelty": {**support.describe(), "calibration": novelty_calibration.report()},
         "hull_guard": {
             **guard.report(),
             "default": guard.decision_at(tradeoff),
