@@ -30,6 +30,9 @@ from router.telemetry.window import Window
 
 #: The baseline of a model-free success-drop test: this many window lengths just before the window.
 BASELINE_WINDOWS = 7
+#: A decision's task counts as novel above this score: more unusual than 99% of the training tasks on one
+#: of the counts of ``router.learned.novelty`` (about 2% of traffic like the training tasks).
+NOVEL = 1.0
 
 
 @dataclass
@@ -98,6 +101,10 @@ class Report:
     escalation_rate: float | None
     failures_by_reason: dict[str, int]
     exploration_share: float | None
+    #: Share of the decisions with a novelty score whose task was more unusual than ``NOVEL`` (None: none
+    #: carried a score), and how many carried one.
+    novel_share: float | None
+    novelty_scored: int
     breaker_openings: dict[str, int]
     cost_usd: float
     burn_usd_per_hour: float
@@ -153,6 +160,7 @@ def analyze(
                 decisions.c.chars,
                 decisions.c.terms,
                 decisions.c.latency_s,
+                decisions.c.novelty,
             ).where(_range(decisions, window))
         ).all()
         arows = conn.execute(
@@ -219,6 +227,7 @@ def analyze(
     cost = sum(a.cost_usd for a in arows)
     month_to_date = sum(c for (c,) in month_cost)
     latencies = [d.latency_s * 1000 for d in drows]
+    scored = [d.novelty for d in drows if d.novelty is not None]
     return Report(
         start=window.start,
         end=window.end,
@@ -236,6 +245,8 @@ def analyze(
         escalation_rate=kinds["escalation"] / tasks if tasks else None,
         failures_by_reason=dict(sorted(reasons.items())),
         exploration_share=sum(bool(d.explored) for d in drows) / len(drows) if drows else None,
+        novel_share=sum(v > NOVEL for v in scored) / len(scored) if scored else None,
+        novelty_scored=len(scored),
         breaker_openings=dict(sorted(openings.items())),
         cost_usd=cost,
         burn_usd_per_hour=cost / (window.seconds / 3600) if window.seconds else 0.0,
