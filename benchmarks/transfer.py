@@ -10,7 +10,8 @@ The yardstick is the independent judge's (``../shared/tools/route_eval.py``): th
 a curve of (mean cost, mean success) points over budgets from the test part's cheapest to its dearest
 model's mean cost, divided by the test part's best-minus-cheapest success. Each transfer compares the learned
 router's curve with the training hull's fixed choice's: at each tradeoff, the one model the training part's
-mean success and cost pick (``argmax success - mu(t) * cost``, with the router's own ``mu``), whatever the task.
+mean success and cost pick (``argmax success - mu(t) * cost``, with the router's own ``mu``), whatever the
+task.
 Beside them, the in-distribution figure of each set (``route_eval.judge``: 5 folds over tasks, the curve
 against the hull of single models).
 
@@ -124,7 +125,7 @@ def transfer(judge: ModuleType, train: Any, test: Any, workdir: Path, **params: 
     hull_area = judge.hull_area(singles, cw, cmax, qw)
     return {
         "train_tasks": int(train.task_id.nunique()),
-        "test_tasks": int(len(s)),
+        "test_tasks": len(s),
         "learned_vs_fixed": round(float((learned_area - fixed_area) / span), 4),
         "learned_vs_test_hull": round(float((learned_area - hull_area) / span), 4),
         "fixed_vs_test_hull": round(float((fixed_area - hull_area) / span), 4),
@@ -202,6 +203,28 @@ def run(
     return out
 
 
+def section(quick: bool = False, workdir: Path | None = None) -> dict[str, Any]:
+    """The ``transfer`` section of ``make bench`` (quick: the ZeroEval pairs alone, no in-distribution)."""
+    if quick:
+        return run(swebench_splits=0, in_distribution=())
+    return run()
+
+
+def transfer_md(result: dict[str, Any]) -> list[str]:
+    return [
+        "### Transfer to unfamiliar tasks (train on one family, route another)",
+        "",
+        "`python -m benchmarks.transfer`: `train_router` on one family, `Router.load(...).route_many` on "
+        "another at tradeoffs 0, 0.05, ..., 1; the area under each curve's upper hull (mixing allowed) over "
+        "the test part's cost range, in units of its best-minus-cheapest success, against the training "
+        "hull's fixed choice (the one model the training part's means pick at each tradeoff) and the test "
+        "part's hull of single models. In distribution: the shared judge's 5 folds over tasks.",
+        "",
+        table(result),
+        "",
+    ]
+
+
 def table(result: dict[str, Any]) -> str:
     lines = [
         "| transfer | train -> test tasks | learned vs fixed choice | learned vs test hull | "
@@ -228,7 +251,9 @@ def table(result: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.transfer", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.transfer", description=__doc__.splitlines()[0]
+    )
     parser.add_argument("--pairs", default=",".join(f"{a}:{b}" for a, b in ZEROEVAL_PAIRS))
     parser.add_argument("--swebench-splits", type=int, default=SWEBENCH_SPLITS)
     parser.add_argument("--in-distribution", default=",".join(IN_DISTRIBUTION), help="sets, or '' for none")

@@ -142,7 +142,9 @@ class Support:
                 f"{mean_c.shape}; expected ({n_text}, r), ({len(COUNTS)}, 2), (3,), ({n_models},), "
                 f"({n_models},)."
             )
-        return cls(projection, reference, float(values[0]), float(values[1]), float(values[2]), mean_s, mean_c)
+        return cls(
+            projection, reference, float(values[0]), float(values[1]), float(values[2]), mean_s, mean_c
+        )
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         return {
@@ -163,7 +165,9 @@ class Support:
         span = max(self.far - self.near, 1e-9)
         return self.trust_max * min(1.0, max(0.0, (self.far - novelty) / span))
 
-    def shrink_one(self, p: list[float], cost: list[float], novelty: float) -> tuple[list[float], list[float]]:
+    def shrink_one(
+        self, p: list[float], cost: list[float], novelty: float
+    ) -> tuple[list[float], list[float]]:
         """``shrink`` for one task's lists (the decision path's plain-Python twin of ``shrink``)."""
         k = self.keep_one(novelty)
         if k == 1.0:

@@ -3,6 +3,7 @@ tradeoff's order kept, and the score on every decision (router.learned.novelty, 
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 from pathlib import Path
@@ -24,11 +25,12 @@ from training.synthetic import generate_outcomes
 GRID = [round(0.05 * k, 2) for k in range(21)]
 
 # Words from a field no synthetic coding task uses: the unfamiliar family.
-_COOKING = (
+_COOKING_TEXT = (
     "whisk the eggs with sugar until pale fold in sifted flour bake at moderate heat knead dough "
     "proof overnight simmer broth reduce sauce season with salt pepper garnish parsley marinate "
     "chicken roast vegetables caramelise onions deglaze pan braise shoulder poach pears blanch beans"
-).split()
+)
+_COOKING = tuple(_COOKING_TEXT.split())
 
 
 def cooking_tasks(n: int, seed: int = 0) -> list[str]:
@@ -59,7 +61,7 @@ def test_raising_the_tradeoff_never_lowers_the_mean_predicted_success(case: tupl
     ps, cs = shrink(p, cost, trust(novelty, *ramp), mean_s, mean_c)
     rows = np.arange(len(ps))
     means = [float(ps[rows, choose_many(ps, cs, mu_for(t, kappa))].mean()) for t in GRID]
-    assert all(b >= a - 1e-12 for a, b in zip(means, means[1:], strict=False)), means
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(means)), means
     # t = 1 takes the model with the highest P(success) after shrinking (ties: the cheaper of them).
     top = choose_many(ps, cs, mu_for(1.0, kappa))
     assert np.allclose(ps[rows, top], ps.max(axis=1))
@@ -126,9 +128,10 @@ def test_unfamiliar_tasks_score_higher_and_route_to_the_training_best_at_t1(
 
 
 def test_route_and_route_many_agree_on_novelty_model_and_reason(familiar_router: LearnedRouter) -> None:
-    texts = cooking_tasks(20, seed=3) + generate_outcomes(40, seed=5).drop_duplicates("task_id")[
-        "description"
-    ].tolist()
+    texts = (
+        cooking_tasks(20, seed=3)
+        + generate_outcomes(40, seed=5).drop_duplicates("task_id")["description"].tolist()
+    )
     for t in (0.2, 0.6):
         many = familiar_router.route_many(texts, tradeoff=t)
         for text, batch in zip(texts, many, strict=True):
@@ -159,14 +162,15 @@ def test_a_changed_choice_says_why(familiar_router: LearnedRouter) -> None:
 def test_the_trained_router_keeps_the_tradeoff_order_on_mixed_traffic(
     familiar_router: LearnedRouter,
 ) -> None:
-    texts = cooking_tasks(50, seed=1) + generate_outcomes(150, seed=2).drop_duplicates("task_id")[
-        "description"
-    ].tolist()
+    texts = (
+        cooking_tasks(50, seed=1)
+        + generate_outcomes(150, seed=2).drop_duplicates("task_id")["description"].tolist()
+    )
     means = []
     for t in GRID:
         decisions = familiar_router.route_many(texts, tradeoff=t)
         means.append(float(np.mean([d.p_success[d.model] for d in decisions])))
-    assert all(b >= a - 1e-12 for a, b in zip(means, means[1:], strict=False)), means
+    assert all(b >= a - 1e-12 for a, b in itertools.pairwise(means)), means
 
 
 def test_an_artifact_without_a_support_reports_no_novelty(artifact: Path, tmp_path: Path) -> None:

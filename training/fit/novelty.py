@@ -23,6 +23,7 @@ import itertools
 import logging
 import math
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
@@ -119,7 +120,9 @@ def model_means(data: TaskMatrix) -> tuple[np.ndarray, np.ndarray]:
     return mean_s, mean_c
 
 
-def group_labels(data: TaskMatrix, text: csr_matrix, projection: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
+def group_labels(
+    data: TaskMatrix, text: csr_matrix, projection: np.ndarray, seed: int
+) -> tuple[np.ndarray, str]:
     """A group per task: the values of the metadata key that splits the tasks into the most groups of at
     least 5 tasks (3 or more of them), else clusters of similar texts."""
     n = len(data.descriptions)
@@ -199,10 +202,10 @@ def _fold_evidence(
     params: FitParams,
     estimator: ComplexityEstimator,
     per_model_cost: bool,
+    kappa_of: Callable[[np.ndarray, np.ndarray], float],
 ) -> _Fold | None:
     from training.fit.classifiers import fit_models
     from training.fit.cost_signal import per_model_costs
-    from training.fit.router_fit import kappa_of
 
     full = np.flatnonzero(data.observed[held].all(axis=1))
     if len(full) == 0:
@@ -245,6 +248,7 @@ def calibrate_trust(
     params: FitParams,
     estimator: ComplexityEstimator,
     per_model_cost: bool,
+    kappa_of: Callable[[np.ndarray, np.ndarray], float],
 ) -> Calibration:
     """Learn ``trust_max``, ``near`` and ``far`` from folds holding out whole groups of tasks."""
     n = len(data.descriptions)
@@ -262,7 +266,7 @@ def calibrate_trust(
         train = np.flatnonzero(fold_of != k)
         if len(train) < 10:
             continue
-        fold = _fold_evidence(sample, train, held, params, estimator, per_model_cost)
+        fold = _fold_evidence(sample, train, held, params, estimator, per_model_cost, kappa_of)
         if fold is not None:
             folds.append(fold)
     evidence = sum(len(f.s) for f in folds)
@@ -309,15 +313,22 @@ def fit_support(
     x: csr_matrix,
     params: FitParams,
     per_model_cost: bool,
+    kappa_of: Callable[[np.ndarray, np.ndarray], float],
 ) -> tuple[Support, Calibration]:
-    """The support of a router fitted on ``data`` (``featurizer`` fitted, ``x`` its matrix of the tasks)."""
+    """The support of a router fitted on ``data`` (``featurizer`` fitted, ``x`` its matrix of the tasks).
+
+    ``per_model_cost``: whether the router decides on each model's mean cost (``cost_signal``); ``kappa_of``:
+    the router's exchange rate of success for dollars from a fold's outcomes (passed in, as this module sits
+    below the router fit)."""
     from threadpoolctl import threadpool_limits
 
     text = x[:, len(DENSE_NAMES) :]
     projection = projection_of(text, seed=params.seed)
     reference = reference_of(task_counts(featurizer, data.descriptions, data.facts, projection))
     with threadpool_limits(limits=1, user_api="blas"):  # as fit_router's fits: one BLAS thread is faster
-        calibration = calibrate_trust(data, text, projection, params, featurizer.estimator, per_model_cost)
+        calibration = calibrate_trust(
+            data, text, projection, params, featurizer.estimator, per_model_cost, kappa_of
+        )
     mean_s, mean_c = model_means(data)
     support = Support(
         projection, reference, calibration.trust_max, calibration.near, calibration.far, mean_s, mean_c

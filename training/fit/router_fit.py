@@ -158,7 +158,7 @@ def fit_router(
     guard, tradeoff = policy[signal]
     if signal == "per_model":
         fitted = per_model_costs(fitted, data)
-    support, novelty_calibration = fit_support(data, featurizer, x, params, signal == "per_model")
+    support, novelty_calibration = fit_support(data, featurizer, x, params, signal == "per_model", kappa_of)
     if len(metadata_features):
         metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
     n_models = len(data.models)
