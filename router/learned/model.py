@@ -79,7 +79,7 @@ class LearnedModel:
         self._metadata_w = self.weights[self._n_dense + n_text :]
         # How far a task lies from the training tasks (None: an artifact trained before novelty).
         try:
-            self.support = Support.from_arrays(arrays, m, n_text)
+            self.support = Support.from_arrays(arrays, m)
         except (KeyError, ValueError, TypeError) as exc:
             raise ArtifactError(f"Router artifact novelty arrays are inconsistent: {exc!r}") from exc
 
@@ -122,7 +122,7 @@ class LearnedModel:
         support = self.support
         if support is None:
             return Assessment(heuristic, p, cost, p, cost, None)
-        novelty = support.score_one(ids, text[0], text[1])
+        novelty = support.score_one(ids)
         shrunk_p, shrunk_cost = support.shrink_one(p, cost, novelty)
         return Assessment(heuristic, shrunk_p, shrunk_cost, p, cost, novelty)
 
@@ -207,7 +207,7 @@ class LearnedModel:
         text, unseen = self.featurizer.batch_text_unseen(analysis)
         z = self._bias + analysis.dense @ self._dense_w + text @ self._text_w
         p_raw, cost_raw = self._outputs(self._with_metadata(z, metadata))
-        novelty = self.support.score_many(unseen, text)
+        novelty = self.support.score_many(unseen)
         p, cost = self.support.shrink_many(p_raw, cost_raw, novelty)
         return BatchAssessment(analysis, p, cost, p_raw, cost_raw, novelty)
 

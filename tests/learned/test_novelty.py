@@ -107,7 +107,7 @@ def test_the_artifact_carries_the_support_and_how_far_counts_as_far(artifact: Pa
     calibration = meta["calibration"]
     assert calibration["evidence_tasks"] > 0, calibration  # learned from held-out groups, not the fallback
     assert 0.0 <= meta["trust_max"] <= 1.0 and meta["near"] <= meta["far"]
-    assert set(meta["reference"]) == {"unseen", "residual"}
+    assert set(meta["reference"]) == {"unseen"}
 
 
 def test_unfamiliar_tasks_score_higher_and_route_to_the_training_best_at_t1(

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from router.learned.features import DENSE_NAMES, Featurizer
-from router.learned.novelty import Support, counts_many, reference_of, scores, shrink, trust
+from router.learned.novelty import Support, reference_of, scores, shrink, trust
 from router.learned.policy import choose_many, mu_for
 
 if TYPE_CHECKING:
@@ -90,17 +90,14 @@ def projection_of(text: csr_matrix, rank: int = RANK, seed: int = 0) -> np.ndarr
     return np.ascontiguousarray(vt.T)
 
 
-def task_counts(
-    featurizer: Featurizer, descriptions: list[str], facts: list[Any] | None, projection: np.ndarray
-) -> np.ndarray:
-    """The counts of every task, computed as serving computes them (batch path, chunk by chunk)."""
+def task_counts(featurizer: Featurizer, descriptions: list[str], facts: list[Any] | None) -> np.ndarray:
+    """The counts (one column: the unseen share) of every task, as serving computes them (batch path)."""
     parts = []
     for at in range(0, len(descriptions), 8192):
         part = None if facts is None else facts[at : at + 8192]
         analysis = featurizer.analyze_batch(descriptions[at : at + 8192], part)
-        text, unseen = featurizer.batch_text_unseen(analysis)
-        parts.append(counts_many(unseen, text, projection))
-    return np.vstack(parts) if parts else np.zeros((0, 2))
+        parts.append(featurizer.batch_text_unseen(analysis)[1])
+    return np.concatenate(parts)[:, None] if parts else np.zeros((0, 1))
 
 
 def model_means(data: TaskMatrix) -> tuple[np.ndarray, np.ndarray]:
@@ -219,10 +216,8 @@ def _fold_evidence(
     n_models = len(data.models)
     z = x_out @ fitted.weights[: x_out.shape[1]] + fitted.bias
     p, ch = 1.0 / (1.0 + np.exp(-z[:, :n_models])), np.exp(z[:, n_models:])
-    n_dense = len(DENSE_NAMES)
-    projection = projection_of(x[:, n_dense:], seed=params.seed)
-    reference = reference_of(task_counts(featurizer, sub.descriptions, sub.facts, projection))
-    novelty = scores(task_counts(featurizer, out.descriptions, out.facts, projection), reference)
+    reference = reference_of(task_counts(featurizer, sub.descriptions, sub.facts))
+    novelty = scores(task_counts(featurizer, out.descriptions, out.facts), reference)
     mean_s, mean_c = model_means(sub)
     kappa = kappa_of(np.where(sub.observed, sub.success, np.nan), np.where(sub.observed, sub.cost, np.nan))
     return _Fold(out.success, out.cost, p, ch, novelty, mean_s, mean_c, kappa)
@@ -320,14 +315,12 @@ def fit_support(
     from threadpoolctl import threadpool_limits
 
     text = x[:, len(DENSE_NAMES) :]
-    projection = projection_of(text, seed=params.seed)
-    reference = reference_of(task_counts(featurizer, data.descriptions, data.facts, projection))
+    projection = projection_of(text, seed=params.seed)  # for the clusters, when no metadata groups tasks
+    reference = reference_of(task_counts(featurizer, data.descriptions, data.facts))
     with threadpool_limits(limits=1, user_api="blas"):  # as fit_router's fits: one BLAS thread is faster
         calibration = calibrate_trust(
             data, text, projection, params, featurizer.estimator, per_model_cost, kappa_of
         )
     mean_s, mean_c = model_means(data)
-    support = Support(
-        projection, reference, calibration.trust_max, calibration.near, calibration.far, mean_s, mean_c
-    )
+    support = Support(reference, calibration.trust_max, calibration.near, calibration.far, mean_s, mean_c)
     return support, calibration
