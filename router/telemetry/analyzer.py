@@ -30,8 +30,8 @@ from router.telemetry.window import Window
 
 #: The baseline of a model-free success-drop test: this many window lengths just before the window.
 BASELINE_WINDOWS = 7
-#: A decision's task counts as novel above this score: more unusual than 99% of the training tasks on one
-#: of the counts of ``router.learned.novelty`` (about 2% of traffic like the training tasks).
+#: A decision's task counts as novel above this score: more unusual than 99% of the training tasks
+#: (``router.learned.novelty``; about 1% of traffic like the training tasks).
 NOVEL = 1.0
 
 

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("training")
 
-RANK = 16  # directions of the text block the residual is measured against
+RANK = 16  # directions of the text block the clusters are found in
 GROUP_FOLDS = 5
 CLUSTERS = 8  # groups when no metadata key splits the tasks
 MIN_EVIDENCE_TASKS = 30  # held-out tasks with every model tried, below which the fallback trust applies
