@@ -64,7 +64,9 @@ def scores(counts: np.ndarray, reference: np.ndarray) -> np.ndarray:
 
 def trust(novelty: np.ndarray | float, trust_max: float, near: float, far: float) -> np.ndarray:
     """How much of a task's own deviation from the model averages to keep, by its novelty."""
-    ramp = np.clip((far - np.asarray(novelty, dtype=np.float64)) / max(far - near, 1e-9), 0.0, 1.0)
+    x = np.asarray(novelty, dtype=np.float64)
+    # Full trust up to ``near`` inclusive (a step when ``near == far``), then linearly down to none at ``far``.
+    ramp = np.where(x <= near, 1.0, np.clip((far - x) / max(far - near, 1e-9), 0.0, 1.0))
     return trust_max * ramp
 
 
@@ -132,6 +134,8 @@ class Support:
 
     def keep_one(self, novelty: float) -> float:
         """``trust`` for one task, in plain Python."""
+        if novelty <= self.near:
+            return self.trust_max
         span = max(self.far - self.near, 1e-9)
         return self.trust_max * min(1.0, max(0.0, (self.far - novelty) / span))
 

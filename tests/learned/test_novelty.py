@@ -79,6 +79,8 @@ def test_full_shrinkage_is_the_fixed_choice(case: tuple) -> None:
 def test_trust_is_full_near_none_far_and_falls_in_between() -> None:
     values = trust(np.array([0.0, 1.0, 1.5, 2.0, 9.0]), 0.8, 1.0, 2.0)
     assert values.tolist() == pytest.approx([0.8, 0.8, 0.4, 0.0, 0.0])
+    # A step: full trust up to and at ``near``, none past it.
+    assert trust(np.array([0.0, 1.0, 1.0001]), 1.0, 1.0, 1.0).tolist() == [1.0, 1.0, 0.0]
 
 
 def test_groups_stay_whole_in_folds() -> None:
