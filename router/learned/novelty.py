@@ -65,7 +65,7 @@ def scores(counts: np.ndarray, reference: np.ndarray) -> np.ndarray:
 def trust(novelty: np.ndarray | float, trust_max: float, near: float, far: float) -> np.ndarray:
     """How much of a task's own deviation from the model averages to keep, by its novelty."""
     x = np.asarray(novelty, dtype=np.float64)
-    # Full trust up to ``near`` inclusive (a step when ``near == far``), then linearly down to none at ``far``.
+    # Full trust up to ``near`` inclusive (a step when ``near == far``), then linearly none at ``far``.
     ramp = np.where(x <= near, 1.0, np.clip((far - x) / max(far - near, 1e-9), 0.0, 1.0))
     return trust_max * ramp
 

@@ -140,7 +140,10 @@ def group_labels(
     from sklearn.cluster import KMeans
 
     points = np.asarray(text @ projection) if projection.shape[1] else np.zeros((n, 1))
-    k = max(2, min(CLUSTERS, n // 20))
+    distinct = len(np.unique(points, axis=0))  # k-means warns when asked for more clusters than points
+    k = min(max(2, min(CLUSTERS, n // 20)), distinct)
+    if k < 2:
+        return np.zeros(n, dtype=np.int64), "one group (the texts do not split into clusters)"
     labels = KMeans(k, n_init=3, random_state=seed).fit_predict(points)
     return labels, f"{k} clusters of similar tasks"
 
