@@ -195,3 +195,12 @@ def test_a_router_trained_on_one_family_routes_another_as_the_training_best(tmp_
     router = Router.load(result.artifact_dir, strict=True)
     chosen = pd.Series([d.model for d in router.route_many(cooking_tasks(100, seed=4), tradeoff=1.0)])
     assert (chosen == best).all(), chosen.value_counts()
+
+
+def test_novelty_can_be_turned_off_at_training(tmp_path: Path) -> None:
+    result = train_router(
+        generate_outcomes(200, seed=6), log_to_mlflow=False, output_dir=tmp_path / "r", novelty=False
+    )
+    router = Router.load(result.artifact_dir, strict=True)
+    decisions = router.route_many(cooking_tasks(5), tradeoff=1.0)
+    assert all(d.novelty is None and REASON not in d.reason for d in decisions)

@@ -158,7 +158,9 @@ def fit_router(
     guard, tradeoff = policy[signal]
     if signal == "per_model":
         fitted = per_model_costs(fitted, data)
-    support, novelty_calibration = fit_support(data, featurizer, x, params, signal == "per_model", kappa_of)
+    novelty = (
+        fit_support(data, featurizer, x, params, signal == "per_model", kappa_of) if params.novelty else None
+    )
     if len(metadata_features):
         metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
     n_models = len(data.models)
@@ -177,7 +179,7 @@ def fit_router(
         "guard_mask": guard.mask,
         **featurizer.to_arrays(),
         **metadata_features.to_arrays(),
-        **support.to_arrays(),
+        **({} if novelty is None else novelty[0].to_arrays()),
     }
     meta = {
         "kappa": kappa,
@@ -193,7 +195,7 @@ def fit_router(
             "oof_curve_gain": gains,
         },
         # How far a task lies from these tasks, and how far counts as far (router.learned.novelty).
-        "novelty": {**support.describe(), "calibration": novelty_calibration.report()},
+        "novelty": None if novelty is None else {**novelty[0].describe(), "calibration": novelty[1].report()},
         "hull_guard": {
             **guard.report(),
             "default": guard.decision_at(tradeoff),
