@@ -34,6 +34,7 @@ from benchmarks import (
     quality_sets,
     telemetry,
     training_scale,
+    transfer,
 )
 from benchmarks._machine import describe
 from benchmarks._util import ROOT, progress
@@ -45,6 +46,7 @@ SECTIONS: dict[str, Callable[..., dict[str, Any]]] = {
     "quality": quality.run,
     "sets": quality_sets.run,
     "holdout": holdout_sets.run,
+    "transfer": transfer.section,
     "ledger": _ledger.run,
     "training": training_scale.run,
     "telemetry": telemetry.run,

@@ -432,6 +432,7 @@ def markdown(results: dict[str, Any]) -> str:
     from benchmarks.holdout_sets import holdout_md
     from benchmarks.install import install_md
     from benchmarks.quality_sets import sets_md
+    from benchmarks.transfer import transfer_md
 
     renderers = {
         "latency": latency_md,
@@ -440,6 +441,7 @@ def markdown(results: dict[str, Any]) -> str:
         "quality": quality_md,
         "sets": sets_md,
         "holdout": holdout_md,
+        "transfer": transfer_md,
         "ledger": ledger_md,
         "training": training_md,
         "telemetry": telemetry_md,

@@ -177,3 +177,28 @@ def test_auc_ceiling_credits_a_context_that_carries_difficulty_and_not_one_that_
     assert noise["noise only"]["median_auc_mean"] < good["good only"]["median_auc_mean"] - 0.1
     others = good["the other models' outcomes on the task (not known at decision time)"]
     assert 0.5 < others["median_auc_mean"] <= 1.0
+
+
+def test_transfer_section_renders_transfers_skips_and_in_distribution():
+    from benchmarks.transfer import transfer_md
+
+    result = {
+        "transfers": {
+            "gsm8k -> math_l5": {
+                "train_tasks": 1319,
+                "test_tasks": 721,
+                "learned_vs_fixed": -0.004,
+                "learned_vs_test_hull": -0.004,
+                "fixed_vs_test_hull": 0.0,
+                "share_train_best_at_t1": 1.0,
+            },
+            "swebench by repository": {"skipped": "no shared data"},
+        },
+        "in_distribution": {
+            "gsm8k": {"apgr": 0.75, "gain_vs_zero": -0.012},
+            "math_l5": {"skipped": "absent"},
+        },
+    }
+    md = "\n".join(transfer_md(result))
+    assert "| gsm8k -> math_l5 | 1319 -> 721 | -0.004 | -0.004 | +0.000 | 1.00 |" in md
+    assert "skipped: no shared data" in md and "| gsm8k | 0.750 | -0.012 |" in md

@@ -76,7 +76,9 @@ def train_router(
         ``hull_guard`` (the hull guard's bar, and whether it is on), ``drop_dominated`` (with the guard
         off, leave models below the hull of fixed models out of the choice unless out-of-fold evidence keeps
         them), ``cost_signal`` ("auto", "per_task" or "per_model": the cost the choice decides on, each
-        task's prediction or each model's mean; "auto" keeps the one that chooses better out of fold).
+        task's prediction or each model's mean; "auto" keeps the one that chooses better out of fold),
+        ``novelty`` (True: store the training support and pull tasks unlike the training tasks towards the
+        model averages; see ``router.learned.novelty``).
 
     Examples
     --------

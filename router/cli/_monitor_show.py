@@ -41,6 +41,7 @@ def show_report(out: Console, r: Report) -> None:
         ("fallbacks / task", _pct(r.fallback_rate)),
         ("escalations / task", _pct(r.escalation_rate)),
         ("exploration share", _pct(r.exploration_share)),
+        ("novel tasks (novelty > 1)", _pct(r.novel_share)),
         (
             "decision latency p50 / p95 ms",
             f"{_ms(r.decision_latency_p50_ms)} / {_ms(r.decision_latency_p95_ms)}",

@@ -391,9 +391,20 @@ class Featurizer:
         return self._text_block((analysis.batch, analysis.spans))
 
     def _text_block(self, words: tuple[TextBatch, WordSpans]) -> csr_matrix:
+        return self.batch_text_unseen_block(words)[0]
+
+    def batch_text_unseen(self, analysis: BatchAnalysis) -> tuple[csr_matrix, np.ndarray]:
+        """``batch_text_matrix``, and each task's share of words that no vocabulary term contains (0 for a
+        task without words): the novelty's ``unseen`` count, from the same word look-up."""
+        return self.batch_text_unseen_block((analysis.batch, analysis.spans))
+
+    def batch_text_unseen_block(self, words: tuple[TextBatch, WordSpans]) -> tuple[csr_matrix, np.ndarray]:
         batch, spans = words
         ids = self._word_table.find_plus_one(batch.view("<u8"), spans.starts, spans.lengths, spans.first8)
-        return self._csr(*self._entries(ids, spans.doc, len(batch)), len(batch))
+        n = len(batch)
+        total = np.bincount(spans.doc, minlength=n)
+        unseen = np.bincount(spans.doc, ids == 0, minlength=n) / np.maximum(total, 1)
+        return self._csr(*self._entries(ids, spans.doc, n), n), unseen
 
     def batch_matrix(self, analysis: BatchAnalysis) -> csr_matrix:
         """Every feature of an analysed batch (dense block first), as ``transform`` gives it."""

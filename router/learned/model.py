@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,6 +25,7 @@ from router.learned.batch_features import BatchAnalysis
 from router.learned.cascade import CascadePolicy
 from router.learned.features import DENSE_NAMES, NO_FILES, Featurizer
 from router.learned.metadata_features import MetadataFeatures
+from router.learned.novelty import Support
 from router.learned.policy import choose, guard_row, logit_table, mu_for
 
 log = logging.getLogger("router")
@@ -78,6 +80,11 @@ class LearnedModel:
         self._bias = self.bias - (mean / self.featurizer.scale_) @ dense_w
         self._text_w = self.weights[self._n_dense : self._n_dense + n_text]
         self._metadata_w = self.weights[self._n_dense + n_text :]
+        # How far a task lies from the training tasks (None: an artifact trained before novelty).
+        try:
+            self.support = Support.from_arrays(arrays, m)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ArtifactError(f"Router artifact novelty arrays are inconsistent: {exc!r}") from exc
 
     def allowed(self, tradeoff: float) -> list[int] | None:
         """The models the hull guard lets the choice pick at ``tradeoff`` (None: every model)."""
@@ -98,10 +105,29 @@ class LearnedModel:
         context_chars: int = 0,
         metadata: Mapping[str, str] | None = None,
     ) -> tuple[TaskComplexity, list[float], list[float]]:
-        """The heuristic complexity, and P(success) and expected cost per model, of one validated task."""
+        """The heuristic complexity, and P(success) and expected cost per model, of one validated task
+        (pulled towards the model averages as far as the task is unlike the training tasks)."""
+        one = self.assess(description, facts, context_chars, metadata)
+        return one.complexity, one.p, one.cost
+
+    def assess(
+        self,
+        description: str,
+        facts: FileFacts = NO_FILES,
+        context_chars: int = 0,
+        metadata: Mapping[str, str] | None = None,
+    ) -> Assessment:
+        """``analyze`` with the task's novelty and the model's own estimates before shrinking."""
         heuristic, dense_raw, ids = self.featurizer.analyze_ids(description, facts, context_chars)
-        p, cost = self._predict(dense_raw, self.featurizer.id_weights(ids), metadata)
-        return heuristic, p.tolist(), cost.tolist()
+        text = self.featurizer.id_weights(ids)
+        p_raw, cost_raw = self._predict(dense_raw, text, metadata)
+        p, cost = p_raw.tolist(), cost_raw.tolist()
+        support = self.support
+        if support is None:
+            return Assessment(heuristic, p, cost, p, cost, None)
+        novelty = support.score_one(ids)
+        shrunk_p, shrunk_cost = support.shrink_one(p, cost, novelty)
+        return Assessment(heuristic, shrunk_p, shrunk_cost, p, cost, novelty)
 
     def predict(
         self, dense_raw: list[float], task_words: list[bytes], metadata: Mapping[str, str] | None = None
@@ -163,14 +189,30 @@ class LearnedModel:
     def analyze_batch(
         self, texts: Sequence[str], metadata: Sequence[Mapping[str, str]] | None = None
     ) -> tuple[BatchAnalysis, np.ndarray, np.ndarray]:
-        """The batch analysis, P(success) and expected cost per model (rows are tasks) of validated texts.
+        """The batch analysis, P(success) and expected cost per model (rows are tasks) of validated texts,
+        pulled towards the model averages as far as each task is unlike the training tasks.
 
-        The one analysis ``route_many`` and ``route_table`` share. ``metadata`` (checked by the caller, one
-        mapping per task) feeds the metadata features when the model has them.
+        ``metadata`` (checked by the caller, one mapping per task) feeds the metadata features when the
+        model has them.
         """
+        batch = self.assess_batch(texts, metadata)
+        return batch.analysis, batch.p, batch.cost
+
+    def assess_batch(
+        self, texts: Sequence[str], metadata: Sequence[Mapping[str, str]] | None = None
+    ) -> BatchAssessment:
+        """``analyze_batch`` with each task's novelty and the estimates before shrinking: the one analysis
+        ``route_many`` and ``route_table`` share."""
         analysis = self.featurizer.analyze_batch(texts)
-        p, cost = self.predict_batch(analysis, metadata)
-        return analysis, p, cost
+        if self.support is None:
+            p, cost = self.predict_batch(analysis, metadata)
+            return BatchAssessment(analysis, p, cost, p, cost, None)
+        text, unseen = self.featurizer.batch_text_unseen(analysis)
+        z = self._bias + analysis.dense @ self._dense_w + text @ self._text_w
+        p_raw, cost_raw = self._outputs(self._with_metadata(z, metadata))
+        novelty = self.support.score_many(unseen)
+        p, cost = self.support.shrink_many(p_raw, cost_raw, novelty)
+        return BatchAssessment(analysis, p, cost, p_raw, cost_raw, novelty)
 
     def _outputs(self, z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         m = len(self.names)
@@ -180,6 +222,31 @@ class LearnedModel:
                 f"learned model produced {int((~finite).sum())} non-finite scores of {z.size}"
             )
         return 1.0 / (1.0 + np.exp(-z[..., :m])), np.exp(z[..., m:])
+
+
+@dataclass
+class Assessment:
+    """One task as the model sees it: estimates after shrinking (``p``, ``cost``), before (``p_raw``,
+    ``cost_raw``), and its novelty (None for artifacts without a training support)."""
+
+    complexity: TaskComplexity
+    p: list[float]
+    cost: list[float]
+    p_raw: list[float]
+    cost_raw: list[float]
+    novelty: float | None
+
+
+@dataclass
+class BatchAssessment:
+    """``Assessment`` for a batch, as arrays (rows are tasks)."""
+
+    analysis: BatchAnalysis
+    p: np.ndarray
+    cost: np.ndarray
+    p_raw: np.ndarray
+    cost_raw: np.ndarray
+    novelty: np.ndarray | None
 
 
 def _guard(

@@ -48,6 +48,7 @@ from router.learned.artifact import load_artifact
 from router.learned.cascade import check_attempts, escalation_step
 from router.learned.features import NO_FILES
 from router.learned.model import LearnedComplexityEstimator, LearnedModel
+from router.learned.novelty import REASON as NOVELTY_REASON
 from router.learned.policy import base_logits, choose, choose_many, escalation, escalation_many, mu_for
 from router.learned.refresh import AliasFollower, following
 from router.selection.heuristic import TABLE_CHUNK, HeuristicRouter, check_tradeoff
@@ -316,7 +317,8 @@ class LearnedRouter(Router):
         self, texts: list[str], metadata: Sequence[Metadata] | None, tradeoff: float | None
     ) -> RouteTable:
         model = self.model
-        analysis, p, cost = model.analyze_batch(texts, metadata)
+        batch = model.assess_batch(texts, metadata)
+        analysis, p, cost = batch.analysis, batch.p, batch.cost
         t = self.default_tradeoff if tradeoff is None else tradeoff
         if model.cascade is not None:  # the cascade's first call (see _first_call)
             greedy = np.full(len(texts), model.cascade.first_model(t), dtype=np.int64)
@@ -372,16 +374,19 @@ class LearnedRouter(Router):
         metadata: dict[str, str] | None = None,
     ) -> RoutingDecision:
         model = self.model
-        heuristic, probs, costs = model.analyze(text, facts, context_chars, metadata)
+        one = model.assess(text, facts, context_chars, metadata)
+        probs, costs = one.p, one.cost
         t = self.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
         greedy = self._first_call(probs, costs, mu, t)
+        # Whether pulling the estimates towards the model averages changed the choice (for the reason).
+        pulled = probs is not one.p_raw and self._first_call(one.p_raw, one.cost_raw, mu, t) != greedy
         chosen, propensity = self._explore(greedy)
         chain = escalation(
             chosen, probs, costs, mu, model.table_rows, self._base_rate, base_logits=self._base_logits
         )
         decision_id = new_decision_ids(1)[0]
-        complexity = self.learned_estimator.learned(heuristic, probs, greedy)
+        complexity = self.learned_estimator.learned(one.complexity, probs, greedy)
         return self._decision(
             complexity,
             probs,
@@ -393,6 +398,8 @@ class LearnedRouter(Router):
             t,
             decision_id,
             metadata or None,
+            one.novelty,
+            pulled,
             text,
         )
 
@@ -405,14 +412,28 @@ class LearnedRouter(Router):
     ) -> list[RoutingDecision]:
         """A chunk's decisions: the model reads ``metadata``; each decision holds its ``carried`` copy."""
         model = self.model
-        analysis, p, cost = model.analyze_batch(texts, metadata)
+        batch = model.assess_batch(texts, metadata)
+        analysis, p, cost = batch.analysis, batch.p, batch.cost
         heuristic = analysis.complexity.record_values(model.featurizer.estimator)
         t = self.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
         if model.cascade is not None:  # the cascade's first call (see _first_call)
-            greedy = [model.cascade.first_model(t)] * len(texts)
+            greedy_array = np.full(len(texts), model.cascade.first_model(t), dtype=np.int64)
+            mask = None
         else:
-            greedy = choose_many(p, cost, mu, model.allowed_mask(t)).tolist()
+            mask = model.allowed_mask(t)
+            greedy_array = choose_many(p, cost, mu, mask)
+        greedy = greedy_array.tolist()
+        if batch.novelty is None:
+            novelty: list[float | None] = [None] * len(texts)
+            pulled = [False] * len(texts)
+        else:
+            novelty = batch.novelty.tolist()
+            pulled = (
+                [False] * len(texts)
+                if batch.p is batch.p_raw or model.cascade is not None
+                else (choose_many(batch.p_raw, batch.cost_raw, mu, mask) != greedy_array).tolist()
+            )
         explored = [self._explore(g) for g in greedy]
         chosen = np.array([c for c, _ in explored], dtype=np.int64)
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
@@ -420,9 +441,21 @@ class LearnedRouter(Router):
         learned = self.learned_estimator.learned_from
         return [
             self._decision(
-                learned(h, probs, g), probs, costs, g, c, propensity, chain, t, decision_id, meta, text
+                learned(h, probs, g),
+                probs,
+                costs,
+                g,
+                c,
+                propensity,
+                chain,
+                t,
+                decision_id,
+                meta,
+                nov,
+                pull,
+                text,
             )
-            for h, probs, costs, g, (c, propensity), chain, decision_id, meta, text in zip(
+            for h, probs, costs, g, (c, propensity), chain, decision_id, meta, nov, pull, text in zip(
                 heuristic,
                 p.tolist(),
                 cost.tolist(),
@@ -431,6 +464,8 @@ class LearnedRouter(Router):
                 chains,
                 ids,
                 carried,
+                novelty,
+                pulled,
                 texts,
                 strict=True,
             )
@@ -465,6 +500,8 @@ class LearnedRouter(Router):
         tradeoff: float,
         decision_id: str,
         metadata: dict[str, str] | None,
+        novelty: float | None = None,
+        pulled: bool = False,
         description: str | None = None,
     ) -> RoutingDecision:
         model = self.model
@@ -472,7 +509,9 @@ class LearnedRouter(Router):
         name = names[chosen]
         reason = (
             f"learned policy at tradeoff {tradeoff:.2f}: {name} (P(success) {probs[chosen]:.2f}, "
-            f"expected ${costs[chosen]:.4f})" + ("; exploring" if chosen != greedy else "")
+            f"expected ${costs[chosen]:.4f})"
+            + (f"; {NOVELTY_REASON} (novelty {novelty:.2f})" if pulled else "")
+            + ("; exploring" if chosen != greedy else "")
         )
         selection = construct(
             ModelSelection,
@@ -500,7 +539,7 @@ class LearnedRouter(Router):
                 "source": self.source,
                 "decision_id": decision_id,
                 "metadata": metadata,
-                "novelty": None,
+                "novelty": novelty,
                 "model_version": self.model_version,
                 "description": description,
             },

@@ -34,6 +34,9 @@ from router.telemetry.window import Window
 
 #: The baseline of a model-free success-drop test: this many window lengths just before the window.
 BASELINE_WINDOWS = 7
+#: A decision's task counts as novel above this score: more unusual than 99% of the training tasks
+#: (``router.learned.novelty``; about 1% of traffic like the training tasks).
+NOVEL = 1.0
 
 
 @dataclass
@@ -102,6 +105,10 @@ class Report:
     escalation_rate: float | None
     failures_by_reason: dict[str, int]
     exploration_share: float | None
+    #: Share of the decisions with a novelty score whose task was more unusual than ``NOVEL`` (None: none
+    #: carried a score), and how many carried one.
+    novel_share: float | None
+    novelty_scored: int
     breaker_openings: dict[str, int]
     cost_usd: float
     burn_usd_per_hour: float
@@ -168,6 +175,7 @@ def analyze(
                 decisions.c.chars,
                 decisions.c.terms,
                 decisions.c.latency_s,
+                decisions.c.novelty,
             ).where(_range(decisions, window))
         ).all()
         arows = _ledger.read_attempts(conn, window)
@@ -217,6 +225,7 @@ def analyze(
     drop, drop_p = proportion_drop(base_s, base_n, successes, n_attempts)
     cost = sum(a.cost_usd for a in arows)
     latencies = [d.latency_s * 1000 for d in drows]
+    scored = [d.novelty for d in drows if d.novelty is not None]
     return Report(
         start=window.start,
         end=window.end,
@@ -234,6 +243,8 @@ def analyze(
         escalation_rate=kinds["escalation"] / tasks if tasks else None,
         failures_by_reason=dict(sorted(reasons.items())),
         exploration_share=sum(bool(d.explored) for d in drows) / len(drows) if drows else None,
+        novel_share=sum(v > NOVEL for v in scored) / len(scored) if scored else None,
+        novelty_scored=len(scored),
         breaker_openings=dict(sorted(openings.items())),
         cost_usd=cost,
         burn_usd_per_hour=cost / (window.seconds / 3600) if window.seconds else 0.0,

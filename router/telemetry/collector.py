@@ -353,4 +353,5 @@ def decision_event(
         terms=terms_of(description),
         metadata=dict(metadata),
         latency_s=max(0.0, float(latency_s)),
+        novelty=decision.novelty,
     )

@@ -55,6 +55,9 @@ class DecisionEvent(_Event):
     terms: list[str] = Field(default_factory=list)
     metadata: dict[str, str] = Field(default_factory=dict)
     latency_s: float = Field(ge=0)
+    #: How far the task lay from the learned router's training tasks (``RoutingDecision.novelty``): None for
+    #: the heuristic and for artifacts trained before novelty. Optional, so events without it still parse.
+    novelty: float | None = None
 
 
 class AttemptEvent(_Event):

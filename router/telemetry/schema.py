@@ -63,6 +63,7 @@ decisions = Table(
     Column("terms", Text, nullable=False),  # space-separated
     Column("metadata", Text, nullable=False),
     Column("latency_s", _F, nullable=False),
+    Column("novelty", _F),  # added by version 2: how far the task lay from the training tasks
     Index("ix_telemetry_decisions_ts", "ts_us"),
     Index("ix_telemetry_decisions_decision", "decision_id"),
 )
@@ -199,7 +200,16 @@ def _attempts_to_ledger_v2(conn: Connection) -> None:
     t.drop(conn)
 
 
-MIGRATIONS: tuple[Step, ...] = (_create_v1, _attempts_to_ledger_v2)
+def _add_novelty_v3(conn: Connection) -> None:
+    # A database created today already has the column (create_all reads the current table); one created
+    # by an older router gets it here. Nullable: decisions recorded before stay without a score.
+    present = {c["name"] for c in inspect(conn).get_columns(decisions.name)}
+    if "novelty" not in present:
+        kind = "DOUBLE PRECISION" if conn.dialect.name == "postgresql" else "FLOAT"
+        conn.execute(text(f"ALTER TABLE {decisions.name} ADD COLUMN novelty {kind}"))
+
+
+MIGRATIONS: tuple[Step, ...] = (_create_v1, _attempts_to_ledger_v2, _add_novelty_v3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -140,7 +140,7 @@ def test_a_version_1_database_moves_its_telemetry_attempts_into_the_ledger(db):
         ).all()
         total = conn.execute(select(func.count()).select_from(entries)).scalar_one()
     engine.dispose()
-    assert version == telemetry_schema.SCHEMA_VERSION == 2
+    assert version == telemetry_schema.SCHEMA_VERSION == 3
     # The attempt the ledger held stays as it was; the other moves in, once.
     assert total == 2
     assert [tuple(r) for r in rows] == [

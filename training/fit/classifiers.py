@@ -74,6 +74,9 @@ class FitParams:
     # What the choice's cost term is: each task's predicted cost ("per_task"), each model's mean cost on the
     # log ("per_model"), or whichever chooses better on out-of-fold evidence ("auto"; router_fit.cost_signal).
     cost_signal: str = "auto"
+    # Store the training support and pull far-from-training tasks towards the model averages
+    # (router.learned.novelty); False trains a router that reports no novelty and never pulls.
+    novelty: bool = True
 
     def __post_init__(self) -> None:
         if self.pooling not in POOLING:

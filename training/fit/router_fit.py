@@ -18,6 +18,7 @@ from training.fit.classifiers import FitParams, FittedModels, fit_models
 from training.fit.cost_prices import price_consistent_costs, unit_prices
 from training.fit.cost_signal import cost_variants, curve_gain, per_model_costs
 from training.fit.guard import HullGuard, decide_guard, guard_off, hull_at, hull_models_mask
+from training.fit.novelty import fit_support
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -164,6 +165,9 @@ def fit_router(
     guard, tradeoff = policy[signal]
     if signal == "per_model":
         fitted = per_model_costs(fitted, data)
+    novelty = (
+        fit_support(data, featurizer, x, params, signal == "per_model", kappa_of) if params.novelty else None
+    )
     if len(metadata_features):
         metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
     n_models = len(data.models)
@@ -182,6 +186,7 @@ def fit_router(
         "guard_mask": guard.mask,
         **featurizer.to_arrays(),
         **metadata_features.to_arrays(),
+        **({} if novelty is None else novelty[0].to_arrays()),
     }
     meta = {
         "kappa": kappa,
@@ -196,6 +201,8 @@ def fit_router(
             "used": signal,
             "oof_curve_gain": gains,
         },
+        # How far a task lies from these tasks, and how far counts as far (router.learned.novelty).
+        "novelty": None if novelty is None else {**novelty[0].describe(), "calibration": novelty[1].report()},
         "hull_guard": {
             **guard.report(),
             "default": guard.decision_at(tradeoff),
