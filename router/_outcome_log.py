@@ -96,7 +96,11 @@ def read_frame(path: str | Path) -> pd.DataFrame:
     try:
         if fmt == "csv":
             text = dict.fromkeys(("task_id", "description", "model", "task_type", *TEXT_COLUMNS), str)
-            frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=_CSV_NULLS)
+            # round_trip: every float reads back as the one written (pandas before 2.2 parsed the last
+            # digits with a faster, inexact parser, so an export -> import -> export changed them).
+            frame = pd.read_csv(
+                path, dtype=text, keep_default_na=False, na_values=_CSV_NULLS, float_precision="round_trip"
+            )
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:

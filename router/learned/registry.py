@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from router._exceptions import ArtifactError
+from router._extras import MissingExtraError, require
 from router._paths import default_tracking_uri
 
 #: MLflow's HTTP settings while the router talks to the registry, unless the environment sets them: one
@@ -78,9 +79,11 @@ def registry_calls() -> Iterator[Any]:
     if named and "mlflow" not in sys.modules:
         check_reachable(named)  # before importing MLflow (seconds): a server that is down fails at once
     try:
-        import mlflow  # only here: fetching from a registry, never while deciding
-    except ImportError as exc:  # pragma: no cover - mlflow is a dependency
-        raise ArtifactError(f"Loading from the MLflow registry needs mlflow: {exc}") from exc
+        require("mlflow", extra="mlflow")
+    except MissingExtraError as exc:  # an ArtifactError: Router.load falls back, as for any other
+        raise ArtifactError(f"Loading from the MLflow registry needs mlflow: {exc}") from None
+    import mlflow  # only here: fetching from a registry, never while deciding
+
     if not mlflow.tracking.is_tracking_uri_set():
         mlflow.set_tracking_uri(default_tracking_uri())
     check_reachable(mlflow.get_tracking_uri())

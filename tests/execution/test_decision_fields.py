@@ -62,7 +62,12 @@ def test_every_attempt_is_recorded_with_what_the_decision_knew(how, learned, tmp
         assert entry.score == decision.complexity.score
         assert entry.task_type == decision.complexity.task_type.value
         assert (entry.tradeoff, entry.decision_id) == (0.3, decision.decision_id)
-        assert (entry.model_version, entry.novelty) == (None, None)
+        assert (entry.model_version, entry.novelty) == (decision.model_version, decision.novelty)
+    # The heuristic has neither; a learned router from a local artifact names its hash and scores novelty.
+    learned_router = how.startswith("learned")
+    assert all(
+        (d.model_version is not None, d.novelty is not None) == (learned_router,) * 2 for d in decisions
+    )
 
 
 def test_the_model_version_and_novelty_are_recorded_when_the_decision_has_them(tmp_path):

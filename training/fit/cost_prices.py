@@ -94,6 +94,19 @@ def price_consistent_costs(
     return replace(fitted, weights=weights, bias=bias, oof_cost=oof_cost)
 
 
+def price_consistent_means(observed: np.ndarray, log_bias: np.ndarray) -> np.ndarray:
+    """Each model's mean cost in the price-consistent cost model's own ratios.
+
+    A price-consistent model's costs for one task are ``exp(log_bias[j]) * T(task)``: one shared token level
+    times a constant per model, so every task's costs keep one set of ratios. Means in the same ratios
+    (``exp(log_bias[j]) * G``, with ``G`` the level that matches the ``observed`` means on average, in logs)
+    keep them through novelty's shrinking, ``mean + k * (own - mean)``, for every ``k``.
+    """
+    observed = np.maximum(np.asarray(observed, dtype=float), 1e-12)
+    level = float(np.mean(np.log(observed) - log_bias))
+    return np.exp(log_bias + level)
+
+
 def _fit_rows(task: np.ndarray, n_tasks: int, seed: int) -> np.ndarray:
     """The (task, model) rows the shared fit uses: every row of at most ``COST_FIT_TASKS`` tasks (seeded)."""
     if n_tasks <= COST_FIT_TASKS:

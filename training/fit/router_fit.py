@@ -3,7 +3,7 @@ escalation table, and pack everything into the artifact's arrays and metadata.""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -15,7 +15,7 @@ from router.learned.metadata_features import MetadataFeatures
 from router.learned.policy import MAX_CHAIN_MODELS, choose_many, failure_table, mu_for
 from training.data.outcomes import TaskMatrix
 from training.fit.classifiers import FitParams, FittedModels, fit_models
-from training.fit.cost_prices import price_consistent_costs, unit_prices
+from training.fit.cost_prices import price_consistent_costs, price_consistent_means, unit_prices
 from training.fit.cost_signal import cost_variants, curve_gain, per_model_costs
 from training.fit.guard import HullGuard, decide_guard, guard_off, hull_at, hull_models_mask
 from training.fit.novelty import fit_support
@@ -168,6 +168,13 @@ def fit_router(
     novelty = (
         fit_support(data, featurizer, x, params, signal == "per_model", kappa_of) if params.novelty else None
     )
+    if novelty is not None and prices is not None:
+        support, calibration = novelty
+        n_models = len(data.models)
+        # Shrinking moves each cost towards its model's mean: means in the cost model's own ratios keep a
+        # shrunk task's costs ordered as the prices, as the unshrunk ones are (fit.cost_prices).
+        means = price_consistent_means(support.mean_cost, fitted.bias[n_models : 2 * n_models])
+        novelty = (replace(support, mean_cost=means), calibration)
     if len(metadata_features):
         metadata_features.set_key_means(block, fitted.weights[-len(metadata_features) :])
     n_models = len(data.models)
