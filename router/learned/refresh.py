@@ -136,7 +136,7 @@ class AliasFollower:
 
     def next_step(self, *args: Any, **kwargs: Any) -> Any:
         """``Router.next_step`` of the router serving now."""
-        return self._current.next_step(*args, **kwargs)  # type: ignore[attr-defined]
+        return self._current.next_step(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         # Only reached for names this class lacks (catalog, estimator, collector, model, ...).
