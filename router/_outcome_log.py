@@ -93,14 +93,15 @@ def read_frame(path: str | Path) -> pd.DataFrame:
         require("pyarrow", extra="ledger")
     if not Path(path).is_file():
         raise InvalidInputError(f"Outcome log not found: {str(path)!r}")
+    pandas_major = int(pd.__version__.split(".")[0])
     try:
         if fmt == "csv":
             text = dict.fromkeys(("task_id", "description", "model", "task_type", *TEXT_COLUMNS), str)
-            # round_trip: every float reads back as the one written (pandas before 2.2 parsed the last
-            # digits with a faster, inexact parser, so an export -> import -> export changed them).
-            frame = pd.read_csv(
-                path, dtype=text, keep_default_na=False, na_values=_CSV_NULLS, float_precision="round_trip"
-            )
+            # Every float must read back as the one written: pandas 2 parses the last digits with a faster,
+            # inexact parser unless asked for round_trip (an export -> import -> export changed them);
+            # pandas 3 reads them exactly and deprecates the keyword.
+            exact = {"float_precision": "round_trip"} if pandas_major < 3 else {}
+            frame = pd.read_csv(path, dtype=text, keep_default_na=False, na_values=_CSV_NULLS, **exact)
         elif fmt == "parquet":
             frame = pd.read_parquet(path)
         else:
@@ -108,7 +109,7 @@ def read_frame(path: str | Path) -> pd.DataFrame:
             # precise_float: the shortest repr a writer gave reads back as the same float.
             # pandas 2 also needs convert_dates=False (2.1 converts a "timestamp" column despite dtype=False);
             # pandas 3 deprecates that keyword, and dtype=False alone does it.
-            dates = {"convert_dates": False} if int(pd.__version__.split(".")[0]) < 3 else {}
+            dates = {"convert_dates": False} if pandas_major < 3 else {}
             frame = _integral_ids(pd.read_json(path, lines=True, dtype=False, precise_float=True, **dates))
     except (ValueError, OSError, pd.errors.ParserError) as exc:
         raise InvalidInputError(f"Cannot read outcome log {str(path)!r} as {fmt}: {exc}") from exc
