@@ -1,60 +1,20 @@
 """A real ``mlflow server`` on loopback (SQLite backend, artifacts served by the server), for the tests of a
-fleet that follows the registry, as ``tests/training/test_tracking_server.py`` starts one."""
+fleet that follows the registry, started as ``tests/training/test_tracking_server.py`` starts its own
+(``tests._helpers.mlflow_server``)."""
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests._helpers import mlflow_server as start_mlflow_server
 
 
 @pytest.fixture(scope="package")
 def mlflow_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    root = tmp_path_factory.mktemp("fleet-mlflow-server")
-    port = free_port()
-    command = [
-        sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-        "--workers", "1",
-        "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-        "--artifacts-destination", (root / "artifacts").as_uri(), "--serve-artifacts",
-    ]  # fmt: skip
-    log = (root / "server.log").open("w")
-    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=root)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180  # the SQLite schema set-up alone takes seconds on a busy machine
-        while True:
-            if process.poll() is not None:
-                shown = (root / "server.log").read_text()
-                pytest.fail(f"mlflow server exited ({process.returncode}):\n{shown}")
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(f"mlflow server did not answer /health:\n{(root / 'server.log').read_text()}")
-            time.sleep(0.5)
+    with start_mlflow_server(tmp_path_factory.mktemp("fleet-mlflow-server")) as url:
         yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 @pytest.fixture

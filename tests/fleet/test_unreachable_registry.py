@@ -15,8 +15,7 @@ import pytest
 
 from router import Router
 from router._exceptions import ArtifactError
-from tests._helpers import ROOT
-from tests.fleet.conftest import free_port
+from tests._helpers import ROOT, free_port
 
 URI = "models:/task-router@champion"
 
