@@ -6,7 +6,6 @@ This package never imports ``training`` and imports MLflow only while loading a 
 import importlib as _importlib
 import typing as _typing
 
-from router._catalog import Catalog
 from router._exceptions import (
     ArtifactError,
     BudgetExceededError,
@@ -21,26 +20,28 @@ from router._exceptions import (
     UnrecoverableError,
 )
 from router._extras import MissingExtraError
-from router._types import (
-    ComplexityLevel,
-    ModelConfig,
-    ModelSelection,
-    ModelTier,
-    RoutingDecision,
-    Step,
-    TaskComplexity,
-    TaskType,
-)
-from router.estimation.config import EstimatorConfig
-from router.estimation.estimator import ComplexityEstimator
-from router.learned.router import RefreshingRouter, Router
-from router.selection.selector import ModelSelector
-from router.selection.table import RouteTable
 
-# The fallback handler's and the ledger's names load on first use (module __getattr__ below), not with
-# `import router`: an orchestrator that only routes does not pay for their modules (asyncio, the ledger's
-# pydantic records, ...). `from router import FallbackHandler` works as before.
+# Every other public name loads on first use (the module __getattr__ below, PEP 562), not with
+# `import router`: a process pays for numpy, pydantic and the router's own modules when it first routes, and
+# for the fallback handler (asyncio) or the ledger only if it uses them. `from router import Router` works as
+# before and loads what Router needs. The exceptions above stay eager: they import nothing, and `except`
+# clauses name them.
 _LAZY = {
+    "Catalog": "router._catalog",
+    "ComplexityLevel": "router._types",
+    "ModelConfig": "router._types",
+    "ModelSelection": "router._types",
+    "ModelTier": "router._types",
+    "RoutingDecision": "router._types",
+    "Step": "router._types",
+    "TaskComplexity": "router._types",
+    "TaskType": "router._types",
+    "EstimatorConfig": "router.estimation.config",
+    "ComplexityEstimator": "router.estimation.estimator",
+    "RefreshingRouter": "router.learned.router",
+    "Router": "router.learned.router",
+    "ModelSelector": "router.selection.selector",
+    "RouteTable": "router.selection.table",
     "Attempt": "router.execution.attempts",
     "AttemptRecorder": "router.execution.attempts",
     "BreakerState": "router.execution.breaker",
@@ -65,6 +66,19 @@ _LAZY = {
 }
 
 if _typing.TYPE_CHECKING:
+    from router._catalog import Catalog
+    from router._types import (
+        ComplexityLevel,
+        ModelConfig,
+        ModelSelection,
+        ModelTier,
+        RoutingDecision,
+        Step,
+        TaskComplexity,
+        TaskType,
+    )
+    from router.estimation.config import EstimatorConfig
+    from router.estimation.estimator import ComplexityEstimator
     from router.execution.attempts import Attempt, AttemptRecorder
     from router.execution.breaker import BreakerState, CircuitBreaker
     from router.execution.cascade import CascadeResult
@@ -72,6 +86,7 @@ if _typing.TYPE_CHECKING:
     from router.execution.failures import FailureReason, classify
     from router.execution.fallback import FallbackHandler
     from router.execution.strategy import FallbackStrategy
+    from router.learned.router import RefreshingRouter, Router
     from router.ledger import (
         BudgetAlert,
         BudgetLimit,
@@ -82,6 +97,8 @@ if _typing.TYPE_CHECKING:
         OutcomeTransfer,
         RoutingStats,
     )
+    from router.selection.selector import ModelSelector
+    from router.selection.table import RouteTable
 
 
 def __getattr__(name: str) -> _typing.Any:

@@ -88,6 +88,20 @@ def test_import_router_leaves_training_and_mlflow_out():
     assert result.stdout.strip() == ""
 
 
+def test_import_router_alone_loads_no_library_and_every_name_resolves():
+    # `import router` is what an orchestrator pays at start-up: its public names load on first use, so
+    # numpy, pydantic and the router's stages stay out until a name is used; every name still resolves.
+    code = (
+        "import sys, router;"
+        "loaded = [m for m in ('numpy', 'scipy', 'pydantic', 'ahocorasick', 'router._catalog',"
+        " 'router.learned', 'router.selection', 'router.estimation') if m in sys.modules];"
+        "missing = [n for n in router.__all__ if getattr(router, n, None) is None];"
+        "print(','.join(loaded) + '|' + ','.join(missing))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "|"
+
+
 def _modules() -> dict[str, Path]:
     found = {}
     for package in ("router", "training"):
