@@ -132,7 +132,9 @@ class RoutingDecision(_Frozen):
     artifact's hash for a local directory, None for the heuristic.
     ``description`` is the task's text as ``route`` took it (a reference to the caller's string, not a copy),
     so that ``FallbackHandler.execute_decision`` records it with every attempt without the caller repeating
-    it; None for a decision built without one.
+    it; None for a decision built without one. ``cascade_start`` is the model a learned cascade (a router
+    trained on answers) calls first at this decision's tradeoff, which may be cheaper than ``model`` (the
+    single choice): ``execute_decision(..., answer=...)`` calls it first. None without a learned cascade.
     """
 
     model: str
@@ -150,6 +152,7 @@ class RoutingDecision(_Frozen):
     novelty: float | None = None
     model_version: str | None = None
     description: str | None = None
+    cascade_start: str | None = None
 
 
 class Step(_Frozen):

@@ -294,9 +294,9 @@ class FallbackHandler:
         caller repeats none of them. ``description`` and ``metadata``, when given, win over the decision's
         own ``decision.description`` and ``decision.metadata`` (what ``route`` took).
 
-        With ``answer`` (``extract(response) -> str | None``) the task runs as a cascade: the decision's
-        model first; after every attempt that comes back without error, the answer is extracted and
-        recorded, and
+        With ``answer`` (``extract(response) -> str | None``) the task runs as a cascade: first
+        ``decision.cascade_start`` (a learned cascade's first call) or else the decision's model; after
+        every attempt that comes back without error, the answer is extracted and recorded, and
         ``router.next_step(description, answers, tradeoff=decision.tradeoff, files=files, context=context,
         metadata=...)`` says whether to call another model or to stop and with which answer; the result is a
         :class:`~router.execution.cascade.CascadeResult` (the chosen response, its attempt, ``p_correct``,
@@ -508,8 +508,16 @@ class FallbackHandler:
         description = decision.description if description is None else description
         cascade = build_cascade(decision, answer, router, description, files, context, metadata, self.config)
         alternatives = [*decision.escalation[1:], *(m.name for m in decision.selection.alternatives)]
+        # A learned cascade opens with its plan's first call, which may be cheaper than the single choice
+        # (it checks that answer afterwards); the routed model stays the first alternative.
+        first: str = decision.model
+        propensity: float | None = decision.propensity
+        if cascade is not None and decision.cascade_start is not None:
+            # The plan's calls are not the single choice's draw: its propensity does not describe them.
+            first, propensity = decision.cascade_start, None
+            alternatives.insert(0, decision.model)
         return self._start(
-            decision.model,
+            first,
             task_id,
             alternatives,
             accept,
@@ -517,7 +525,7 @@ class FallbackHandler:
             None,
             decision.complexity.task_type.value,
             description,
-            decision.propensity,
+            propensity,
             decision.escalation or None,
             metadata,
             cascade,

@@ -76,9 +76,9 @@ class CascadePolicy:
             raise ArtifactError(f"Router artifact has a partial cascade: {missing} missing.")
         return cls(arrays, models)
 
-    def first_model(self, tradeoff: float) -> int:
-        """Index (in the artifact's models) of the plan's first call at ``tradeoff``."""
-        return self.orders[guard_row(tradeoff, self.tradeoffs)][0]
+    def start(self, tradeoff: float) -> str:
+        """The model the plan at ``tradeoff`` calls first (``next_step`` with no attempts asks for it)."""
+        return self.models[self.orders[guard_row(tradeoff, self.tradeoffs)][0]]
 
     def p_correct(
         self, models: Sequence[str], answers: Sequence[str], lengths: Sequence[float]

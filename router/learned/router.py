@@ -157,10 +157,9 @@ class LearnedRouter(Router):
 
     @property
     def default_tradeoff(self) -> float:
-        # With a learned cascade, route and next_step share its calibrated default, so that a decision's
-        # tradeoff is the one its cascade continues at.
-        cascade = self.model.cascade
-        return self.model.default_tradeoff if cascade is None else cascade.default_tradeoff
+        """The tradeoff ``route`` uses when given none (the single choice's, calibrated at training);
+        ``next_step`` given none uses the learned cascade's own, where the artifact has one."""
+        return self.model.default_tradeoff
 
     def route(
         self,
@@ -216,7 +215,7 @@ class LearnedRouter(Router):
         check_description(description)
         items = check_attempts(attempts)
         try:
-            return cascade.next_step(items, self.default_tradeoff if t is None else t)
+            return cascade.next_step(items, cascade.default_tradeoff if t is None else t)
         except Exception as exc:  # as in route: a broken model never takes the orchestrator down
             log.warning("learned cascade failed (%r); following the escalation for this step", exc)
             return self._escalation_step(description, items, tradeoff, files, context, metadata)
@@ -320,10 +319,7 @@ class LearnedRouter(Router):
         batch = model.assess_batch(texts, metadata)
         analysis, p, cost = batch.analysis, batch.p, batch.cost
         t = self.default_tradeoff if tradeoff is None else tradeoff
-        if model.cascade is not None:  # the cascade's first call (see _first_call)
-            greedy = np.full(len(texts), model.cascade.first_model(t), dtype=np.int64)
-        else:
-            greedy = choose_many(p, cost, mu_for(t, model.kappa), model.allowed_mask(t))
+        greedy = choose_many(p, cost, mu_for(t, model.kappa), model.allowed_mask(t))
         chosen, propensity = self._explore_many(greedy)
         # The learned score as LearnedComplexityEstimator.learned computes it (a sum from the left).
         total = np.zeros(len(texts))
@@ -378,9 +374,10 @@ class LearnedRouter(Router):
         probs, costs = one.p, one.cost
         t = self.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        greedy = self._first_call(probs, costs, mu, t)
+        allowed = model.allowed(t)
+        greedy = choose(probs, costs, mu, allowed)
         # Whether pulling the estimates towards the model averages changed the choice (for the reason).
-        pulled = probs is not one.p_raw and self._first_call(one.p_raw, one.cost_raw, mu, t) != greedy
+        pulled = probs is not one.p_raw and choose(one.p_raw, one.cost_raw, mu, allowed) != greedy
         chosen, propensity = self._explore(greedy)
         chain = escalation(
             chosen, probs, costs, mu, model.table_rows, self._base_rate, base_logits=self._base_logits
@@ -417,12 +414,8 @@ class LearnedRouter(Router):
         heuristic = analysis.complexity.record_values(model.featurizer.estimator)
         t = self.default_tradeoff if tradeoff is None else tradeoff
         mu = mu_for(t, model.kappa)
-        if model.cascade is not None:  # the cascade's first call (see _first_call)
-            greedy_array = np.full(len(texts), model.cascade.first_model(t), dtype=np.int64)
-            mask = None
-        else:
-            mask = model.allowed_mask(t)
-            greedy_array = choose_many(p, cost, mu, mask)
+        mask = model.allowed_mask(t)
+        greedy_array = choose_many(p, cost, mu, mask)
         greedy = greedy_array.tolist()
         if batch.novelty is None:
             novelty: list[float | None] = [None] * len(texts)
@@ -431,7 +424,7 @@ class LearnedRouter(Router):
             novelty = batch.novelty.tolist()
             pulled = (
                 [False] * len(texts)
-                if batch.p is batch.p_raw or model.cascade is not None
+                if batch.p is batch.p_raw
                 else (choose_many(batch.p_raw, batch.cost_raw, mu, mask) != greedy_array).tolist()
             )
         explored = [self._explore(g) for g in greedy]
@@ -470,15 +463,6 @@ class LearnedRouter(Router):
                 strict=True,
             )
         ]
-
-    def _first_call(self, probs: list[float], costs: list[float], mu: float, tradeoff: float) -> int:
-        """The model a decision calls first: the learned cascade's first call at ``tradeoff`` where the
-        artifact has one (so that the fallback handler, which runs the decision's model and then asks
-        ``next_step``, follows the cascade from its start), else the single choice's."""
-        cascade = self.model.cascade
-        if cascade is not None:
-            return cascade.first_model(tradeoff)
-        return choose(probs, costs, mu, self.model.allowed(tradeoff))
 
     def _explore(self, greedy: int) -> tuple[int, float]:
         """The model to use (greedy, or with ``exploration_rate`` a uniform pick) and its propensity."""
@@ -542,6 +526,7 @@ class LearnedRouter(Router):
                 "novelty": novelty,
                 "model_version": self.model_version,
                 "description": description,
+                "cascade_start": None if model.cascade is None else model.cascade.start(tradeoff),
             },
         )
 

@@ -323,6 +323,7 @@ class HeuristicRouter:
                 "novelty": None,
                 "model_version": None,
                 "description": description,
+                "cascade_start": None,
             },
         )
 

@@ -314,6 +314,29 @@ def test_next_step_gets_the_decisions_tradeoff_and_the_task(handler):
     ]
 
 
+def test_the_cascade_opens_with_the_decisions_cascade_start_not_its_single_choice(handler, tmp_path):
+    """A learned cascade's first call may be cheaper than the single choice: the handler calls it first,
+    keeps the routed model as the first alternative and records no single-choice propensity for it."""
+    decision = ROUTER.route(TYPO, tradeoff=0.2).model_copy(update={"cascade_start": "sonnet"})
+    assert decision.model != "sonnet"
+    seen: list[list[Any]] = []
+
+    class StopAtOnce:
+        def next_step(self, description: str, attempts: Sequence[Any], **kwargs: Any) -> Step:
+            seen.append(list(attempts))
+            return Step(model=None, answer_from=0)
+
+    models = Models({"sonnet": ["7"], decision.model: ["8"]})
+    done = handler.execute_decision(decision, "t", models, answer=identity, router=StopAtOnce())
+    assert models.calls == ["sonnet"]
+    assert (done.model, done.answer) == ("sonnet", "7")
+    assert seen == [[("sonnet", "7", "7")]]
+    # Without answer= the decision runs as a single choice: its own model first.
+    plain = Models({"sonnet": ["7"], decision.model: ["8"]})
+    assert handler.execute_decision(decision, "t2", plain) == "8"
+    assert plain.calls == [decision.model]
+
+
 # -- arguments ----------------------------------------------------------------------------------------
 BAD_ARGUMENTS = [
     ({"router": None}, r"answer= needs router=, the router that made the decision .* got None"),

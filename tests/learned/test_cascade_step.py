@@ -184,14 +184,31 @@ def test_a_log_without_answers_trains_the_same_artifact_and_decisions(tmp_path: 
     del empty
 
 
-@pytest.mark.parametrize("tradeoff", [None, 0.0, 0.3, 1.0])
-def test_a_decision_calls_first_what_the_cascade_begins_with(router: Router, tradeoff):
-    """The fallback handler runs the decision's model, then asks next_step: both must start alike."""
-    text = "Compute the value of problem 3"
-    first = router.next_step(text, [], tradeoff=tradeoff).model
-    decision = router.route(text, tradeoff=tradeoff)
-    assert decision.model == first
-    assert [d.model for d in router.route_many([text, text + "!"], tradeoff=tradeoff)] == [first, first]
-    assert router.route_table([text], tradeoff=tradeoff).model.tolist() == [first]
+@pytest.fixture(scope="module")
+def router_without_answers(tmp_path_factory: pytest.TempPathFactory) -> Router:
+    out = tmp_path_factory.mktemp("no-answers") / "router"
+    log = answer_log(300, seed=5).drop(columns=["answer", "output"], errors="ignore")
+    train_router(log, log_to_mlflow=False, output_dir=out)
+    return Router.load(out, strict=True)
+
+
+@pytest.mark.parametrize("tradeoff", [None, 0.0, 0.3, 0.7, 1.0])
+def test_route_is_the_single_choice_whether_or_not_the_log_had_answers(
+    router: Router, router_without_answers: Router, tradeoff
+):
+    """A cascade is next_step's; route, route_many and route_table keep answering "which one model", as a
+    router trained on the same rows without answers does (the cascade's cheap first call is not that)."""
+    texts = [f"Compute the value of problem {i}" for i in range(40)]
+    single = [d.model for d in router_without_answers.route_many(texts, tradeoff=tradeoff)]
+    assert [d.model for d in router.route_many(texts, tradeoff=tradeoff)] == single
+    assert [router.route(t, tradeoff=tradeoff).model for t in texts] == single
+    assert router.route_table(texts, tradeoff=tradeoff).model.tolist() == single
+    assert router.default_tradeoff == router_without_answers.default_tradeoff
+    # What the fallback handler calls first when it runs the cascade: next_step's first call at that tradeoff.
+    t = router.default_tradeoff if tradeoff is None else tradeoff
+    opening = router.next_step(texts[0], [], tradeoff=t).model
+    assert {d.cascade_start for d in router.route_many(texts, tradeoff=tradeoff)} == {opening}
+    assert router.route(texts[0], tradeoff=tradeoff).cascade_start == opening
+    assert router_without_answers.route(texts[0], tradeoff=tradeoff).cascade_start is None
     if tradeoff is None:
-        assert decision.tradeoff == router.model.cascade.default_tradeoff
+        assert router.route(texts[0]).tradeoff == router.model.default_tradeoff
