@@ -19,7 +19,7 @@ from router.learned.novelty import REASON, shrink, trust
 from router.learned.policy import choose_many, mu_for
 from router.learned.router import LearnedRouter
 from training import train_router
-from training.fit.novelty import curve_area, group_folds, oof_ceiling
+from training.fit.novelty import curve_area, group_folds, oof_ceiling, oof_ramp
 from training.synthetic import generate_outcomes
 
 GRID = [round(0.05 * k, 2) for k in range(21)]
@@ -115,6 +115,17 @@ def test_the_ceiling_stays_at_full_trust_where_the_estimates_hold_and_falls_wher
     wrong = np.clip(1.0 - success, 0.01, 0.99)  # confidently wrong: the model averages route better
     level, areas = oof_ceiling((success, cost, wrong, cost), novelty, (1.0, 3.0), mean_s, mean_c, 20.0)
     assert level < 1.0 and areas[str(level)] > areas["1.0"]
+
+
+def test_a_ramp_that_pulls_familiar_tasks_it_routes_well_is_passed_over() -> None:
+    success, cost, mean_s, mean_c = _two_models(4000, 5)
+    sure = np.clip(success, 0.01, 0.99)
+    novelty = np.random.default_rng(6).uniform(0.0, 2.0, 4000)  # as unusual as training tasks get
+    # Held-out groups ranked a ramp that pulls from novelty 0 first; on these tasks the estimates hold.
+    ramps = [(0.0, 0.0), (0.5, 1.0), (2.5, 3.0)]
+    assert oof_ramp((success, cost, sure, cost), novelty, ramps, mean_s, mean_c, 20.0) == (2.5, 3.0)
+    wrong = np.clip(1.0 - success, 0.01, 0.99)  # estimates that mislead: pulling costs nothing
+    assert oof_ramp((success, cost, wrong, cost), novelty, ramps, mean_s, mean_c, 20.0) == (0.0, 0.0)
 
 
 @pytest.fixture(scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -123,11 +125,15 @@ def test_evaluate_cv_says_per_tradeoff_whether_the_guard_routes_learned_or_fixed
 
 def test_the_guard_can_be_turned_off():
     frame = generate_outcomes(300, seed=8)
-    off = fit_router(
-        task_matrix(frame), log_catalog(frame), FitParams(hull_guard=False, drop_dominated=False)
-    )
+    params = FitParams(hull_guard=False, drop_dominated=False, top_fallback=False)
+    off = fit_router(task_matrix(frame), log_catalog(frame), params)
     assert off.arrays["guard_mask"].all()
     assert off.meta["hull_guard"]["learned_share"] == 1.0
+    # The top fallback weighs t = 1 alone: every other tradeoff keeps every model.
+    top = fit_router(task_matrix(frame), log_catalog(frame), replace(params, top_fallback=True))
+    assert top.arrays["guard_mask"][:-1].all()
+    decision = top.meta["hull_guard"]["decisions"][-1]
+    assert decision.startswith(("learned", "fixed ")) and top.arrays["guard_mask"][-1].sum() in (1, 3)
 
 
 def _specialist_log(n: int, seed: int) -> pd.DataFrame:

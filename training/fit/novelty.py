@@ -70,6 +70,7 @@ class Calibration:
     area_full_trust: float | None = None
     area_fixed: float | None = None
     ceiling_areas: dict[str, float] | None = None  # out-of-fold curve area per trust ceiling
+    ramps: list[tuple[float, float]] | None = None  # full-trust ramps (near, far), best held-out area first
 
     def report(self) -> dict[str, Any]:
         return {
@@ -245,43 +246,33 @@ def _area(fold: _Fold, keep: np.ndarray) -> float:
     return curve_area(np.array(points), float(single_c[cheap]), float(single_c.max()), float(single_s[cheap]))
 
 
-def oof_ceiling(
+def oof_areas(
     evidence: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
-    novelty: np.ndarray,
-    ramp: tuple[float, float],
+    keeps: list[np.ndarray],
     mean_s: np.ndarray,
     mean_c: np.ndarray,
     kappa: float,
     *,
     draws: int = CEILING_DRAWS,
     seed: int = 0,
-) -> tuple[float, dict[str, float]]:
-    """The trust ceiling, from the training tasks' out-of-fold predictions, and the curve area of each level
-    of ``TRUST_LEVELS``.
+) -> np.ndarray:
+    """Curve area of routing the evidence tasks with each trust vector of ``keeps``: (len(keeps), draws + 1),
+    column 0 on the tasks as they are, the others on bootstrap draws of them (the same draws for every
+    vector, so differences are paired).
 
     ``evidence``: outcomes, costs, out-of-fold P(success) and cost term of the tasks (as the hull guard
-    weighs them); ``novelty``: those tasks' novelty; ``ramp``: the held-out groups' ``near`` and ``far``.
-    The ceiling is the most trust whose curve area is within one standard error (over ``draws`` bootstrap
-    draws of the tasks) of the paired difference from the level with the largest area: pulling familiar
-    tasks towards the model averages has to earn its place. A ceiling below 1 answers overconfidence of the
-    per-task estimates on tasks like the training ones, which the out-of-fold predictions of every training
-    task measure with far more tasks than a handful of held-out groups (on SWE-bench's text alone, the
-    judge's five training folds had chosen ceilings from 0.25 to 1 on their groups, and the pull had cost
-    the curve two thirds of its in-distribution gain over the hull).
-    """
+    weighs them)."""
     s, c, p, ch = evidence
     n = len(s)
-    if n < 2:
-        return 1.0, {}
     rows = np.arange(n)
     weights = np.random.default_rng(seed).multinomial(n, np.full(n, 1.0 / n), size=draws) / n
-    weights = np.vstack([np.full(n, 1.0 / n), weights])  # row 0: the tasks as they are
-    areas = np.empty((len(TRUST_LEVELS), draws + 1))
-    for i, level in enumerate(TRUST_LEVELS):
-        ps, cs = shrink(p, ch, trust(novelty, level, *ramp), mean_s, mean_c)
+    weights = np.vstack([np.full(n, 1.0 / n), weights])
+    single_s, single_c = weights @ s, weights @ c  # (draws + 1, models)
+    areas = np.empty((len(keeps), draws + 1))
+    for i, keep in enumerate(keeps):
+        ps, cs = shrink(p, ch, keep, mean_s, mean_c)
         chosen = np.array([choose_many(ps, cs, mu_for(float(t), kappa)) for t in CURVE_TRADEOFFS])
         s_curve, c_curve = weights @ s[rows, chosen].T, weights @ c[rows, chosen].T  # (draws + 1, tradeoffs)
-        single_s, single_c = weights @ s, weights @ c  # (draws + 1, models)
         for b in range(draws + 1):
             cheap = int(np.argmin(single_c[b]))
             areas[i, b] = curve_area(
@@ -290,10 +281,65 @@ def oof_ceiling(
                 float(single_c[b].max()),
                 float(single_s[b, cheap]),
             )
-    best = int(np.argmax(areas[:, 0]))
-    lag = areas[best, 1:] - areas[:, 1:]  # (levels, draws): how far each level falls behind the best
-    close = [i for i in range(len(TRUST_LEVELS)) if areas[best, 0] - areas[i, 0] <= lag[i].std() + 1e-12]
-    level = max(TRUST_LEVELS[i] for i in close)
+    return areas
+
+
+def within_one_se(areas: np.ndarray, of: int) -> np.ndarray:
+    """Which rows of ``oof_areas``'s result lie within one bootstrap standard error of row ``of`` (or above
+    it): the paired difference's mean on the tasks as they are against its spread over the draws."""
+    lag = areas[of] - areas
+    return lag[:, 0] <= lag[:, 1:].std(axis=1) + 1e-12
+
+
+def oof_ramp(
+    evidence: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    novelty: np.ndarray,
+    ramps: list[tuple[float, float]],
+    mean_s: np.ndarray,
+    mean_c: np.ndarray,
+    kappa: float,
+) -> tuple[float, float] | None:
+    """The first ramp of ``ramps`` (best held-out-group area first) that costs the training tasks' own
+    out-of-fold routing no more than one bootstrap standard error against full trust; None if none does.
+
+    The held-out groups say how to route tasks unlike the training ones, but a ramp also pulls the training
+    tasks it calls unusual: on SWE-bench's text alone one of the judge's training folds chose ``near = far =
+    0``, pulling every task above the median (64 of its 100 test tasks fully). Tasks like the training ones
+    are what the out-of-fold predictions measure, so they are the check.
+    """
+    if not ramps or len(evidence[0]) < 2:
+        return None
+    keeps = [np.ones(len(novelty))] + [trust(novelty, 1.0, near, far) for near, far in ramps]
+    ok = within_one_se(oof_areas(evidence, keeps, mean_s, mean_c, kappa), 0)
+    return next((ramp for ramp, fine in zip(ramps, ok[1:].tolist(), strict=True) if fine), None)
+
+
+def oof_ceiling(
+    evidence: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    novelty: np.ndarray,
+    ramp: tuple[float, float],
+    mean_s: np.ndarray,
+    mean_c: np.ndarray,
+    kappa: float,
+) -> tuple[float, dict[str, float]]:
+    """The trust ceiling, from the training tasks' out-of-fold predictions, and the curve area of each level
+    of ``TRUST_LEVELS``.
+
+    ``evidence`` as ``oof_areas`` takes it; ``novelty``: those tasks' novelty; ``ramp``: ``near`` and
+    ``far``. The ceiling is the most trust whose curve area is within one bootstrap standard error of the
+    level with the largest area: pulling familiar tasks towards the model averages has to earn its place. A
+    ceiling below 1 answers overconfidence of the per-task estimates on tasks like the training ones, which
+    the out-of-fold predictions of every training task measure with far more tasks than a handful of
+    held-out groups (on SWE-bench's text alone, the judge's five training folds had chosen ceilings from
+    0.25 to 1 on their groups, and the pull had cost the curve two thirds of its in-distribution gain over
+    the hull).
+    """
+    if len(evidence[0]) < 2:
+        return 1.0, {}
+    keeps = [trust(novelty, level, *ramp) for level in TRUST_LEVELS]
+    areas = oof_areas(evidence, keeps, mean_s, mean_c, kappa)
+    close = within_one_se(areas, int(np.argmax(areas[:, 0])))
+    level = max(v for v, fine in zip(TRUST_LEVELS, close.tolist(), strict=True) if fine)
     return level, {str(v): float(areas[i, 0]) for i, v in enumerate(TRUST_LEVELS)}
 
 
@@ -349,6 +395,10 @@ def calibrate_trust(
         key=lambda k: (candidates[k][0], candidates[k][2], candidates[k][1]),
     )  # among ramps that route the evidence alike, the most trust (the least change from the estimates)
     area, (level, near, far) = float(areas[pick]), candidates[pick]
+    full = sorted(
+        (k for k, cand in enumerate(candidates) if cand[0] >= 1.0),
+        key=lambda k: (-areas[k], -candidates[k][2], -candidates[k][1]),
+    )
     log.info("novelty: trust %.2f up to novelty %.2f, none past %.2f (%s)", level, near, far, described)
     return Calibration(
         level,
@@ -359,6 +409,7 @@ def calibrate_trust(
         area,
         float(sum(w * _area(f, np.ones(len(f.s))) for w, f in zip(weights, folds, strict=True))),
         float(sum(w * _area(f, np.zeros(len(f.s))) for w, f in zip(weights, folds, strict=True))),
+        ramps=[(candidates[k][1], candidates[k][2]) for k in full],
     )
 
 
@@ -397,15 +448,12 @@ def fit_support(
             oof_p[rows],
             oof_c[rows],
         )
-        level, areas = oof_ceiling(
-            evidence,
-            scores(counts[rows], reference),
-            (calibration.near, calibration.far),
-            mean_s,
-            mean_c,
-            kappa,
-        )
-        calibration = replace(calibration, trust_max=level, ceiling_areas=areas)
+        novelty = scores(counts[rows], reference)
+        ramps = calibration.ramps or [(calibration.near, calibration.far)]
+        # Where every ramp costs familiar tasks, trust them up to what the held-out groups reached.
+        ramp = oof_ramp(evidence, novelty, ramps, mean_s, mean_c, kappa) or max(ramps, key=lambda r: r[::-1])
+        level, areas = oof_ceiling(evidence, novelty, ramp, mean_s, mean_c, kappa)
+        calibration = replace(calibration, trust_max=level, near=ramp[0], far=ramp[1], ceiling_areas=areas)
         log.info("novelty: trust ceiling %.2f from out-of-fold predictions", level)
     support = Support(reference, calibration.trust_max, calibration.near, calibration.far, mean_s, mean_c)
     return support, calibration
