@@ -104,6 +104,20 @@ def test_metadata_option_feeds_a_trained_router(cli, tmp_path_factory):
     assert (payload["source"], payload["metadata"]) == ("learned", {"team": "web"})
 
 
+def test_no_novelty_trains_a_router_that_scores_none(cli, in_tmp):
+    from training.synthetic import generate_outcomes
+
+    generate_outcomes(200, seed=3).to_csv(in_tmp / "log.csv", index=False)
+    for flag, scored in (("--no-novelty", False), (None, True)):
+        out = in_tmp / f"router-{scored}"
+        args = ["train", "--data", "log.csv", "--no-mlflow", "--output", str(out), "--json"]
+        result = cli(*args, *([flag] if flag else []))
+        assert result.exit_code == 0, result.output
+        assert (json.loads((out / "metadata.json").read_text())["novelty"] is None) is not scored
+        routed = cli("route", "Fix the login bug", "--model", str(out), "--json")
+        assert (json.loads(routed.stdout)["novelty"] is None) is not scored
+
+
 def test_user_catalog_option(cli, in_tmp):
     path = in_tmp / "mine.toml"
     path.write_text(

@@ -73,6 +73,15 @@ def train(
     force: Annotated[
         bool, typer.Option("--force", help="Write into a non-empty --output directory (overwriting).")
     ] = False,
+    no_novelty: Annotated[
+        bool,
+        typer.Option(
+            "--no-novelty",
+            help="Train without the training support: the router scores no novelty and never pulls an "
+            "unfamiliar task's estimates towards the model averages (for logs whose held-out groups pull "
+            "familiar tasks; see docs/concepts/novelty.md).",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     verbose: VerboseOption = False,
 ) -> None:
@@ -113,6 +122,7 @@ def train(
         log_to_mlflow=not no_mlflow,
         C=c,
         seed=seed,
+        novelty=not no_novelty,
     )
     payload = {
         "model_uri": result.model_uri,

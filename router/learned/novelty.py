@@ -11,9 +11,10 @@ Shrinking: each model's P(success) and expected cost move towards what training 
 (its mean success and mean cost on the training log) by ``1 - trust(novelty)``, where trust is
 ``trust_max`` up to ``novelty = near``, falls linearly to 0 at ``novelty = far`` and stays 0 beyond. Fully
 shrunk, every task has the same estimates, so the choice is the single fixed model that the training log's
-means pick at that tradeoff: the training hull's fixed choice. ``trust_max``, ``near`` and ``far`` are learned
-at training from folds that hold out whole groups of tasks (a metadata value, a task type, or a cluster of
-similar tasks), never set by hand (``training.fit.novelty``).
+means pick at that tradeoff: the training hull's fixed choice. ``near`` and ``far`` are learned at
+training from folds that hold out whole groups of tasks (a metadata value, a task type, or a cluster of
+similar tasks), and ``trust_max`` from the out-of-fold predictions of every training task; never set by hand
+(``training.fit.novelty``).
 
 For one task the score costs well under a microsecond: one count over the word ids the featurizer looks up
 anyway. The shrinkage is per task and does not depend on

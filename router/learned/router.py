@@ -338,6 +338,7 @@ class LearnedRouter(Router):
             propensity=propensity,
             tradeoff=t,
             source=self.source,
+            novelty=np.full(len(texts), np.nan) if batch.novelty is None else batch.novelty,
         )
 
     def _explore_many(self, greedy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

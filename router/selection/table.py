@@ -40,6 +40,11 @@ class RouteTable:
         The tradeoff the batch was routed at.
     source : str
         ``"learned"`` or ``"heuristic"``.
+    novelty : ndarray of float64
+        How far each task lies from the learned router's training tasks, as ``RoutingDecision.novelty``
+        (0 typical, 1 as unusual as the most unusual 1% of training tasks); NaN where the router scores
+        none (the heuristic router, an artifact trained before novelty or with ``novelty=False``). Left
+        out, it is all NaN.
     """
 
     models: tuple[str, ...]
@@ -52,13 +57,19 @@ class RouteTable:
     propensity: np.ndarray
     tradeoff: float | None
     source: str
+    novelty: np.ndarray = None  # type: ignore[assignment]  # None: NaN for every task (__post_init__)
+
+    def __post_init__(self) -> None:
+        if self.novelty is None:  # frozen: set through object, as dataclasses do
+            object.__setattr__(self, "novelty", np.full(len(self.model_index), np.nan))
 
     def __len__(self) -> int:
         return len(self.model_index)
 
     def to_pandas(self) -> Any:
-        """A ``pandas.DataFrame``: model, level, score, propensity, then ``p_success.<model>`` and
-        ``expected_cost_usd.<model>`` per model. Needs pandas (imported here, never by ``import router``)."""
+        """A ``pandas.DataFrame``: model, level, score, propensity, novelty, then ``p_success.<model>``
+        and ``expected_cost_usd.<model>`` per model. Needs pandas (imported here, never by
+        ``import router``)."""
         import pandas as pd
 
         columns: dict[str, Any] = {
@@ -66,6 +77,7 @@ class RouteTable:
             "level": self.level,
             "score": self.score,
             "propensity": self.propensity,
+            "novelty": self.novelty,
         }
         for j, name in enumerate(self.models):
             columns[f"p_success.{name}"] = self.p_success[:, j]
@@ -90,4 +102,5 @@ def concat_tables(parts: Sequence[RouteTable]) -> RouteTable:
         propensity=np.concatenate([p.propensity for p in parts]),
         tradeoff=first.tradeoff,
         source=first.source,
+        novelty=np.concatenate([p.novelty for p in parts]),
     )

@@ -19,7 +19,7 @@ from router.learned.novelty import REASON, shrink, trust
 from router.learned.policy import choose_many, mu_for
 from router.learned.router import LearnedRouter
 from training import train_router
-from training.fit.novelty import curve_area, group_folds
+from training.fit.novelty import curve_area, group_folds, oof_ceiling, oof_ramp
 from training.synthetic import generate_outcomes
 
 GRID = [round(0.05 * k, 2) for k in range(21)]
@@ -97,6 +97,37 @@ def test_curve_area_of_a_single_point_is_it_over_the_range_and_the_floor_below()
     assert curve_area(np.array([(0.0, 0.0), (1.0, 1.0)]), 0.0, 1.0, 0.0) == pytest.approx(0.5)
 
 
+def _two_models(n: int, seed: int) -> tuple:
+    """A cheap model and a dear, better one, with a real difference per task (outcomes, costs, averages)."""
+    rng = np.random.default_rng(seed)
+    rates = np.column_stack([rng.uniform(0.1, 0.6, n), rng.uniform(0.4, 0.95, n)])
+    success = (rng.uniform(size=(n, 2)) < rates).astype(float)
+    cost = np.tile([0.001, 0.01], (n, 1))
+    return success, cost, success.mean(axis=0), cost.mean(axis=0)
+
+
+def test_the_ceiling_stays_at_full_trust_where_the_estimates_hold_and_falls_where_they_mislead() -> None:
+    novelty = np.zeros(4000)  # familiar tasks: only the ceiling can pull them
+    success, cost, mean_s, mean_c = _two_models(4000, 1)
+    sure = np.clip(success, 0.01, 0.99)  # estimates that know each outcome
+    level, areas = oof_ceiling((success, cost, sure, cost), novelty, (1.0, 3.0), mean_s, mean_c, 20.0)
+    assert level == 1.0 and set(areas) == {str(v) for v in (1.0, 0.75, 0.5, 0.25, 0.0)}
+    wrong = np.clip(1.0 - success, 0.01, 0.99)  # confidently wrong: the model averages route better
+    level, areas = oof_ceiling((success, cost, wrong, cost), novelty, (1.0, 3.0), mean_s, mean_c, 20.0)
+    assert level < 1.0 and areas[str(level)] > areas["1.0"]
+
+
+def test_a_ramp_that_pulls_familiar_tasks_it_routes_well_is_passed_over() -> None:
+    success, cost, mean_s, mean_c = _two_models(4000, 5)
+    sure = np.clip(success, 0.01, 0.99)
+    novelty = np.random.default_rng(6).uniform(0.0, 2.0, 4000)  # as unusual as training tasks get
+    # Held-out groups ranked a ramp that pulls from novelty 0 first; on these tasks the estimates hold.
+    ramps = [(0.0, 0.0), (0.5, 1.0), (2.5, 3.0)]
+    assert oof_ramp((success, cost, sure, cost), novelty, ramps, mean_s, mean_c, 20.0) == (2.5, 3.0)
+    wrong = np.clip(1.0 - success, 0.01, 0.99)  # estimates that mislead: pulling costs nothing
+    assert oof_ramp((success, cost, wrong, cost), novelty, ramps, mean_s, mean_c, 20.0) == (0.0, 0.0)
+
+
 @pytest.fixture(scope="module")
 def familiar_router(artifact: Path) -> LearnedRouter:
     router = Router.load(artifact, strict=True)
@@ -143,6 +174,8 @@ def test_route_and_route_many_agree_on_novelty_model_and_reason(familiar_router:
             assert (REASON in one.reason) == (REASON in batch.reason)
         table = familiar_router.route_table(texts, tradeoff=t)
         assert table.model.tolist() == [d.model for d in many]
+        assert table.novelty.tolist() == pytest.approx([d.novelty for d in many], abs=1e-12)
+        assert table.to_pandas()["novelty"].tolist() == table.novelty.tolist()
 
 
 def test_a_changed_choice_says_why(familiar_router: LearnedRouter) -> None:
@@ -184,6 +217,7 @@ def test_an_artifact_without_a_support_reports_no_novelty(artifact: Path, tmp_pa
     router = Router.load(tmp_path / "old", strict=True)
     decision = router.route("Fix the login bug", tradeoff=0.5)
     assert decision.novelty is None and REASON not in decision.reason
+    assert np.isnan(router.route_table(["Fix the login bug"]).novelty).all()
 
 
 def test_a_router_trained_on_one_family_routes_another_as_the_training_best(tmp_path: Path) -> None:

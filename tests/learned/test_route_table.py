@@ -89,7 +89,8 @@ def test_table_columns_and_pandas(learned: LearnedRouter):
     table = learned.route_table(TEXTS[:3], tradeoff=0.4)
     assert table.p_success.shape == table.expected_cost_usd.shape == (3, len(table.models))
     frame = table.to_pandas()
-    assert list(frame.columns[:4]) == ["model", "level", "score", "propensity"]
+    assert list(frame.columns[:5]) == ["model", "level", "score", "propensity", "novelty"]
+    assert frame["novelty"].tolist() == table.novelty.tolist()
     assert frame["model"].tolist() == table.model.tolist()
     assert frame[f"p_success.{table.models[0]}"].tolist() == table.p_success[:, 0].tolist()
     assert table.tradeoff == 0.4
@@ -99,6 +100,12 @@ def test_empty_batch(learned: LearnedRouter):
     for router in (learned, Router()):
         table = router.route_table([])
         assert len(table) == 0 and table.p_success.shape == (0, len(table.models))
+        assert table.novelty.shape == (0,)
+
+
+def test_the_heuristic_table_scores_no_novelty():
+    table = Router().route_table(TEXTS[:3])
+    assert table.novelty.shape == (3,) and np.isnan(table.novelty).all()
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,7 +12,7 @@ from router.learned.model import LearnedModel
 from router.learned.policy import choose, choose_many, guard_row, mu_for
 from training.data.outcomes import task_matrix
 from training.fit.classifiers import FitParams
-from training.fit.guard import decide_guard, hull_vertices
+from training.fit.guard import decide_guard, fixed_fallback, hull_vertices
 from training.fit.router_fit import TRADEOFF_GRID, fit_router, log_catalog
 from training.synthetic import generate_outcomes
 
@@ -123,11 +125,15 @@ def test_evaluate_cv_says_per_tradeoff_whether_the_guard_routes_learned_or_fixed
 
 def test_the_guard_can_be_turned_off():
     frame = generate_outcomes(300, seed=8)
-    off = fit_router(
-        task_matrix(frame), log_catalog(frame), FitParams(hull_guard=False, drop_dominated=False)
-    )
+    params = FitParams(hull_guard=False, drop_dominated=False, top_fallback=False)
+    off = fit_router(task_matrix(frame), log_catalog(frame), params)
     assert off.arrays["guard_mask"].all()
     assert off.meta["hull_guard"]["learned_share"] == 1.0
+    # The top fallback weighs t = 1 alone: every other tradeoff keeps every model.
+    top = fit_router(task_matrix(frame), log_catalog(frame), replace(params, top_fallback=True))
+    assert top.arrays["guard_mask"][:-1].all()
+    decision = top.meta["hull_guard"]["decisions"][-1]
+    assert decision.startswith(("learned", "fixed ")) and top.arrays["guard_mask"][-1].sum() in (1, 3)
 
 
 def _specialist_log(n: int, seed: int) -> pd.DataFrame:
@@ -175,3 +181,48 @@ def test_dropping_dominated_models_can_be_turned_off():
     fitted = fit_router(task_matrix(frame), log_catalog(frame), FitParams(drop_dominated=False))
     assert fitted.arrays["guard_mask"].all()
     assert fitted.meta["hull_guard"]["dropped_models"] == []
+
+
+def _near_equal_top(n: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A cheap model and three dear ones within two points of each other; the estimates of the dear ones
+    differ per task by noise alone (what a per-task pick at t = 1 then follows)."""
+    rng = np.random.default_rng(seed)
+    rates = np.array([0.80, 0.95, 0.96, 0.97])
+    success = (rng.uniform(size=(n, 4)) < rates).astype(float)
+    cost = np.tile([0.1, 2.0, 2.5, 3.0], (n, 1))
+    p = np.clip(rates + rng.normal(0.0, 0.05, size=(n, 4)), 0.01, 0.99)
+    return success, cost, p
+
+
+def test_the_fallback_routes_t1_to_the_top_model_when_per_task_picks_follow_noise():
+    success, cost, p = _near_equal_top(2000, 3)
+    models = ["cheap", "a", "b", "top"]
+    everything = np.ones((len(TRADEOFF_GRID), 4), dtype=bool)
+    mask, decisions, gains = fixed_fallback(
+        everything, ["learned"] * len(TRADEOFF_GRID), success, cost, np.ones_like(success, bool), p, cost,
+        0.5, TRADEOFF_GRID, models,
+    )  # fmt: skip
+    assert decisions[-1] == "fixed top" and mask[-1].tolist() == [False, False, False, True]
+    assert gains[-1] == 0.0
+    assert mask[0].all()  # t = 0: cost alone decides (the cheapest), nothing to weigh
+    # Weighing t = 1 alone (as training does) leaves every other row as it was.
+    last = len(TRADEOFF_GRID) - 1
+    only_top, decided, _ = fixed_fallback(
+        everything, ["learned"] * len(TRADEOFF_GRID), success, cost, np.ones_like(success, bool), p, cost,
+        0.5, TRADEOFF_GRID, models, rows=[last],
+    )  # fmt: skip
+    assert only_top[:last].all() and decided[:last] == ["learned"] * last
+    assert only_top[last].tolist() == [False, False, False, True]
+
+
+def test_the_fallback_keeps_a_learned_choice_that_beats_the_fixed_one_out_of_fold():
+    success, cost, p = _outcomes(600, 1, signal=1.0)
+    everything = np.ones((len(TRADEOFF_GRID), 3), dtype=bool)
+    mask, decisions, gains = fixed_fallback(
+        everything, ["learned"] * len(TRADEOFF_GRID), success, cost, np.ones_like(success, bool), p, cost,
+        0.5, TRADEOFF_GRID, MODELS,
+    )  # fmt: skip
+    kept = [k for k, d in enumerate(decisions) if d == "learned" and TRADEOFF_GRID[k] > 0]
+    assert len(kept) >= 3 and all(gains[k] > 0 for k in kept) and mask[kept].all()
+    fixed = [k for k, d in enumerate(decisions) if d.startswith("fixed")]
+    assert all(mask[k].sum() == 1 for k in fixed)

@@ -71,6 +71,10 @@ class FitParams:
     # With the guard off, leave models below the hull of fixed models out of the learned choice, unless
     # out-of-fold evidence shows choosing among every model does better (training.fit.guard.hull_models_mask).
     drop_dominated: bool = True
+    # With the guard off, at tradeoff 1 route every task to the model that succeeded most often unless the
+    # per-task pick beats it by ``guard_z`` standard errors of the paired out-of-fold success
+    # (training.fit.guard.fixed_fallback). False: the per-task pick at t = 1 whatever the evidence.
+    top_fallback: bool = True
     # What the choice's cost term is: each task's predicted cost ("per_task"), each model's mean cost on the
     # log ("per_model"), or whichever chooses better on out-of-fold evidence ("auto"; router_fit.cost_signal).
     cost_signal: str = "auto"

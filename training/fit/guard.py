@@ -18,14 +18,21 @@ and keeps the best one whose paired per-task gain over ``j*(t)`` is at least ``z
 zero; otherwise it keeps ``{j*(t)}`` alone. The outcome is a boolean mask per tradeoff of the grid
 (``guard_mask``), applied at serving time by ``router.learned.policy.choose(..., allowed=...)``.
 
-With the guard off (the default), the learned choice decides at every tradeoff, and by default
-(``FitParams.drop_dominated``) among the hull's models plus the dominated ones that out-of-fold evidence
-shows earning their place (``hull_models_mask``), in the same mask.
+With the guard off (the default), the learned choice decides, by default (``FitParams.drop_dominated``)
+among the hull's models plus the dominated ones that out-of-fold evidence shows earning their place
+(``hull_models_mask``), in the same mask; and (``FitParams.fixed_fallback``, on by default) only at the
+tradeoffs where it beats ``j*(t)`` by ``z`` standard errors of the paired out-of-fold utility: elsewhere the
+row allows ``j*(t)`` alone (``fixed_fallback``). That is the guard's test with a single rule, the one the
+router would use anyway, so nothing is chosen among rules on the same evidence. At ``t = 1`` it is the test
+of "the per-task pick of the most likely to succeed" against "always the model that succeeded most often":
+among models within a point of each other the per-task pick mostly follows noise in the estimates, and
+always the top model is the better choice there.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -163,6 +170,56 @@ def hull_models_mask(
         elif (mask[k] & ~on_hull).any():
             decisions[k] = "learned (hull models and specialists)"
     return mask, decisions
+
+
+def fixed_fallback(
+    mask: np.ndarray,
+    decisions: list[str],
+    success: np.ndarray,
+    cost: np.ndarray,
+    observed: np.ndarray,
+    oof_p: np.ndarray,
+    oof_c: np.ndarray,
+    kappa: float,
+    tradeoffs: np.ndarray,
+    models: list[str],
+    z: float = 1.0,
+    rows: Sequence[int] | None = None,
+) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Per tradeoff, keep the learned choice among ``mask``'s models only where its paired out-of-fold utility
+    beats the training hull's fixed choice ``j*(t)`` by ``z`` standard errors; elsewhere allow ``j*(t)``
+    alone. Only the rows ``rows`` of the grid are weighed (default: every row). Returns the new mask,
+    decisions and the out-of-fold gain of each weighed row kept (0 elsewhere).
+
+    The evidence is ``evidence``'s (tasks with every model tried, or every task with unobserved pairs at
+    their prediction), sampled past ``MASK_EVIDENCE_TASKS`` tasks as ``hull_models_mask`` samples it.
+    """
+    s, c, p, ch = evidence(success, cost, observed, oof_p, oof_c)
+    mean_s, mean_c = s.mean(axis=0), c.mean(axis=0)
+    n = len(s)
+    if n > MASK_EVIDENCE_TASKS:
+        keep = np.sort(np.random.default_rng(0).choice(n, MASK_EVIDENCE_TASKS, replace=False))
+        s, c, p, ch, n = s[keep], c[keep], p[keep], ch[keep], MASK_EVIDENCE_TASKS
+    tasks = np.arange(n)
+    weighed = set(range(len(tradeoffs)) if rows is None else rows)
+    mask, decisions = mask.copy(), list(decisions)
+    gains = np.zeros(len(tradeoffs))
+    for k, t in enumerate(tradeoffs):
+        mu = mu_for(float(t), kappa)
+        if k not in weighed or math.isinf(mu) or mask[k].sum() < 2:
+            continue  # not asked; cost alone decides (the cheapest model); or no choice to keep
+        star = fixed_choice(mean_s, mean_c, mu)
+        chosen = choose_many(p, ch, mu, mask[k])
+        diff = s[tasks, chosen] - mu * c[tasks, chosen] - (s[:, star] - mu * c[:, star])
+        gain = float(diff.mean())
+        se = float(diff.std(ddof=1) / math.sqrt(n)) if n > 1 else math.inf
+        if gain > 0 and gain > z * se:
+            gains[k] = gain
+            continue
+        mask[k] = False
+        mask[k, star] = True
+        decisions[k] = f"fixed {models[star]}"
+    return mask, decisions, gains
 
 
 def guard_off(

@@ -17,7 +17,7 @@ from training.data.outcomes import TaskMatrix
 from training.fit.classifiers import FitParams, FittedModels, fit_models
 from training.fit.cost_prices import price_consistent_costs, price_consistent_means, unit_prices
 from training.fit.cost_signal import cost_variants, curve_gain, per_model_costs
-from training.fit.guard import HullGuard, decide_guard, guard_off, hull_at, hull_models_mask
+from training.fit.guard import HullGuard, decide_guard, fixed_fallback, guard_off, hull_at, hull_models_mask
 from training.fit.novelty import fit_support
 
 if TYPE_CHECKING:
@@ -165,8 +165,11 @@ def fit_router(
     guard, tradeoff = policy[signal]
     if signal == "per_model":
         fitted = per_model_costs(fitted, data)
+    oof = (oof_p, cost_variants(data, oof_c, signal)[signal], kappa)
     novelty = (
-        fit_support(data, featurizer, x, params, signal == "per_model", kappa_of) if params.novelty else None
+        fit_support(data, featurizer, x, params, signal == "per_model", kappa_of, oof)
+        if params.novelty
+        else None
     )
     if novelty is not None and prices is not None:
         support, calibration = novelty
@@ -247,6 +250,23 @@ def _policy(
         if params.drop_dominated:
             guard.mask, guard.decisions = hull_models_mask(
                 data.success, data.cost, data.observed, oof_p, oof_c, kappa, TRADEOFF_GRID
+            )
+        if params.top_fallback:
+            # At t = 1 (success alone), the per-task pick of the most likely to succeed only where out-of-fold
+            # evidence shows it beats always taking the model that succeeded most often (fit.guard).
+            guard.mask, guard.decisions, guard.gains = fixed_fallback(
+                guard.mask,
+                guard.decisions,
+                data.success,
+                data.cost,
+                data.observed,
+                oof_p,
+                oof_c,
+                kappa,
+                TRADEOFF_GRID,
+                data.models,
+                params.guard_z,
+                rows=np.flatnonzero(TRADEOFF_GRID >= 1.0).tolist(),
             )
     tradeoff = calibrate_tradeoff(
         data,
