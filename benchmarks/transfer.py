@@ -15,11 +15,9 @@ task.
 Beside them, the in-distribution figure of each set (``route_eval.judge``: 5 folds over tasks, the curve
 against the hull of single models).
 
-Both judge the single choice, so the training part is given without its answers (``ANSWER_COLUMNS``, as
-the judge's folds come without them): a router trained on a log with answers routes as its learned cascade
-begins (the decision's model is the cascade's first call, usually a cheap model whose answer is then
-checked), and a first call is not a single choice; the cascade has its own benchmark
-(``python -m benchmarks.cascade``).
+Both judge the single choice, with the training part given whole, answers included, as the judge's folds
+come: a router trained on answers still routes as a single choice (its cascade is ``next_step``'s and has
+its own benchmark, ``python -m benchmarks.cascade``).
 
     python -m benchmarks.transfer [--pairs gsm8k:math_l5,...] [--no-in-distribution] [--out FILE.json]
 """
@@ -45,9 +43,6 @@ ZEROEVAL_PAIRS = (("gsm8k", "math_l5"), ("math_l5", "gsm8k"))
 SWEBENCH_SPLITS = 3
 IN_DISTRIBUTION = ("gsm8k", "math_l5", "swebench")
 RESULTS = ROOT / "benchmarks" / "results" / "transfer.json"
-#: The outcome-log columns left out of the training part: without answers no cascade is trained, and the
-#: decision's model is the single choice.
-ANSWER_COLUMNS = ("answer", "output")
 
 
 def route_eval() -> ModuleType:
@@ -72,7 +67,6 @@ def _train(train: Any, workdir: Path, **params: Any) -> Any:
     from training import train_router
 
     out = Path(tempfile.mkdtemp(dir=workdir))
-    train = train.drop(columns=[c for c in ANSWER_COLUMNS if c in train.columns])
     result = train_router(train, output_dir=out, log_to_mlflow=False, **params)
     return Router.load(result.artifact_dir, strict=True)
 
