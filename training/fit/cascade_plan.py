@@ -92,6 +92,22 @@ def order_outcomes(
     return score[valid], success[valid], cost[valid], weight[valid], rows[valid], valid
 
 
+def plan_returns(
+    data: TaskMatrix, scores: SetScores, order: tuple[int, ...], thresholds: list[float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One plan replayed on the out-of-fold scores: per replayable task, the P(right) of the answer it
+    returns, that answer's success and the task's weight (empty arrays where too few tasks replay it)."""
+    found = order_outcomes(data, scores, tuple(order))
+    if found is None:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    score, success, _, weight = found[:4]
+    stops = score >= np.asarray(thresholds, dtype=np.float64)[None, :]
+    stops[:, -1] = True
+    first = stops.argmax(axis=1)
+    rows = np.arange(len(score))
+    return score[rows, first], success[rows, first], weight
+
+
 def _order_table(
     score: np.ndarray, success: np.ndarray, cost: np.ndarray, weight: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
