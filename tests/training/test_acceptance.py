@@ -51,8 +51,9 @@ def test_agreement_raises_and_an_empty_answer_lowers_p(fitted):
 def test_plans_cost_more_as_the_tradeoff_rises_and_start_with_the_cheapest_call(fitted):
     data, answers, acceptance, oof = fitted
     plans = choose_plans(data, oof, kappa_of(data.success, data.cost), TRADEOFF_GRID)
-    assert np.all(np.diff(plans.cost) >= -1e-12)  # on the data the plans were chosen on: exact
-    assert np.all(np.diff(plans.success) >= -1e-12)
+    # Not step by step: where the cross-fitting hands a tradeoff to the other family, or a long set's own
+    # figures differ from the average over nearby thresholds it was compared on, a step may dip.
+    assert plans.cost[-1] > plans.cost[0] and plans.success[-1] > plans.success[0]
     cheapest = int(np.argmin(np.nanmean(data.cost, axis=0)))
     assert plans.orders[0].tolist() == [cheapest] + [-1] * (plans.orders.shape[1] - 1)
     top = [int(v) for v in plans.orders[-1] if v >= 0]
@@ -93,3 +94,37 @@ def test_a_production_log_of_chains_trains_a_cascade_from_the_attempts_made(tmp_
     assert 0 <= result.metrics["answer_cascade_top_success"] <= 1
     step = router.next_step("Compute the value of problem 1", [("haiku", "", "...")], tradeoff=1.0)
     assert step.model in ("sonnet", "opus")
+
+
+def test_recalibration_on_the_returned_answers_changes_p_not_decisions(fitted):
+    """The second calibration map is increasing and carries the thresholds with it: every plan stops on the
+    same tasks with the same answer; only the P(right) reported moves, closer to what the returned answers
+    score out of fold."""
+    from training.evaluation.cascade_eval import replay_plans
+    from training.fit.cascade_fit import CALIBRATION_TRADEOFFS, recalibrate
+
+    data, _, acceptance, oof = fitted
+    plans = choose_plans(data, oof, kappa_of(data.success, data.cost), TRADEOFF_GRID)
+    new_acceptance, new_plans = recalibrate(data, oof, acceptance, plans)
+    assert new_plans.orders.tolist() == plans.orders.tolist()
+    test = answer_log(400, seed=5)
+    tdata = task_matrix(test, data.models)
+    tanswers = answers_of(test, tdata)
+    before = replay_plans(tdata, tanswers, acceptance, plans, CALIBRATION_TRADEOFFS)
+    after = replay_plans(tdata, tanswers, new_acceptance, new_plans, CALIBRATION_TRADEOFFS)
+    for b, a in zip(before, after, strict=True):
+        assert np.array_equal(b.success, a.success) and np.array_equal(b.calls, a.calls)
+        order = np.argsort(b.p_correct, kind="stable")
+        assert np.all(np.diff(a.p_correct[order]) >= -1e-12)  # the same ranking of returned answers
+    y = np.concatenate([r.success for r in after])
+    assert expected_calibration_error(y, np.concatenate([r.p_correct for r in after])) < 0.05
+
+
+def test_long_sets_are_compared_on_figures_averaged_over_neighbouring_thresholds():
+    from training.fit.cascade_plan import _neighbour_mean
+
+    values = np.array([[0.0, 3.0, 0.0, 6.0], [np.nan, np.nan, np.nan, np.nan], [1.0, np.nan, 5.0, 7.0]])
+    smoothed = _neighbour_mean(values)
+    assert np.allclose(smoothed[0], [1.5, 1.0, 3.0, 3.0])  # a lone peak is pulled towards its neighbours
+    assert np.isnan(smoothed[1]).all()  # a set no task replayed stays unjudged
+    assert np.allclose(smoothed[2, [0, 2, 3]], [1.0, 6.0, 6.0]) and np.isnan(smoothed[2, 1])

@@ -169,7 +169,7 @@ def fit_acceptance(
     featurizer = featurizer_for(data, answers, rows)
     oof = oof_scores(data, answers, rows, C=C, seed=seed, folds=folds, featurizer=featurizer)
     score, outcome, weight = returned_answers(data, oof)
-    a, b = _platt(score, outcome, weight)
+    a, b = platt(score, outcome, weight)
     x, y, w = replay_rows(data, answers, rows, featurizer, seed=seed)
     coef, bias = _logistic(x, y, w, C)
     calibrated = SetScores(data, answers, rows, featurizer, oof.models, oof.fold_of)
@@ -177,7 +177,7 @@ def fit_acceptance(
     return Acceptance(featurizer, coef * a, bias * a + b), calibrated
 
 
-def _platt(score: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+def platt(score: np.ndarray, outcome: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
     """Slope and offset mapping a logit to a calibrated one (identity when there is too little to fit)."""
     labels = (outcome >= 0.5).astype(int)
     if len(labels) < 20 or labels.min() == labels.max():

@@ -18,7 +18,7 @@ the training tasks (``choose_plans``), which keeps the many short orders from wi
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -37,6 +37,8 @@ LONG_THRESHOLDS = np.array(
 )
 #: Random halvings of the training tasks that choose the family of plans (``choose_plans``).
 SPLITS = 3
+#: Passes of the neighbour mean over a long set's thresholds before plans are compared (``_smoothed``).
+SMOOTHING_PASSES = 4
 #: Tasks an order must be replayable on to be considered (production logs replay only what was tried).
 MIN_TASKS = 20
 
@@ -90,6 +92,22 @@ def order_outcomes(
     cost = data.cost[rows][:, list(order)]
     weight = data.weight[rows][:, order[0]]
     return score[valid], success[valid], cost[valid], weight[valid], rows[valid], valid
+
+
+def plan_returns(
+    data: TaskMatrix, scores: SetScores, order: tuple[int, ...], thresholds: list[float]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One plan replayed on the out-of-fold scores: per replayable task, the P(right) of the answer it
+    returns, that answer's success and the task's weight (empty arrays where too few tasks replay it)."""
+    found = order_outcomes(data, scores, tuple(order))
+    if found is None:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    score, success, _, weight = found[:4]
+    stops = score >= np.asarray(thresholds, dtype=np.float64)[None, :]
+    stops[:, -1] = True
+    first = stops.argmax(axis=1)
+    rows = np.arange(len(score))
+    return score[rows, first], success[rows, first], weight
 
 
 def _order_table(
@@ -249,16 +267,21 @@ def choose_plans(data: TaskMatrix, scores: SetScores, kappa: float, tradeoffs: n
     out-of-fold training figure). So the family (short orders, or long cheapest-first sets) is chosen
     first, by two-fold cross-fitting over the training tasks, repeated on ``SPLITS`` random halvings: the
     best plan of each family on one half, judged on the other, both ways, summed; the plan is then the best
-    of the winning family on every training task.
+    of the winning family on every training task. Long sets are compared on figures averaged over
+    neighbouring thresholds (``_smoothed``); the plan keeps its own figures.
     """
-    candidates = _candidates(data, scores)
+    raw = _candidates(data, scores)
+    candidates = _smoothed(raw)
     n = len(scores.rows)
     rng = np.random.default_rng(n)
     splits = []
     for _ in range(SPLITS):
         half = rng.permutation(n) < n // 2
         splits.append(
-            (_candidates(data, scores, half.astype(float)), _candidates(data, scores, (~half).astype(float)))
+            (
+                _smoothed(_candidates(data, scores, half.astype(float))),
+                _smoothed(_candidates(data, scores, (~half).astype(float))),
+            )
         )
     n_short = len(candidates.short) * len(THRESHOLDS) ** 2
     families = [f for f in (np.arange(n_short), np.arange(n_short, len(candidates.success))) if len(f)]
@@ -276,7 +299,7 @@ def choose_plans(data: TaskMatrix, scores: SetScores, kappa: float, tradeoffs: n
         else:
             family = families[0]
         best = int(family[np.argmax(u_all[family])])
-        chosen.append((*candidates.plan(best), candidates.success[best], candidates.cost[best]))
+        chosen.append((*raw.plan(best), raw.success[best], raw.cost[best]))
     width = max(len(order) for order, *_ in chosen)
     orders_out = np.full((len(tradeoffs), width), -1, dtype=np.int64)
     thresholds_out = np.zeros((len(tradeoffs), width))
@@ -290,6 +313,41 @@ def choose_plans(data: TaskMatrix, scores: SetScores, kappa: float, tradeoffs: n
         np.array([c[2] for c in chosen]),
         np.array([c[3] for c in chosen]),
     )
+
+
+def _smoothed(candidates: Candidates) -> Candidates:
+    """The candidates with each long set's success and cost averaged over nearby thresholds (the mean with
+    the next lower and higher, ``SMOOTHING_PASSES`` times: binomial weights over up to that many steps
+    either way); the short orders as they are.
+
+    A long set's neighbouring thresholds stop on nearly the same tasks, so a threshold whose figure stands
+    out from its neighbours' owes it to a few tasks that happened to fall its way; averaging keeps the
+    choice on broad optima. Under inner fold draws (never the judge's), GSM8K's held-out gain (seeds 1-5)
+    averaged +0.107 unsmoothed, +0.117 with one pass, +0.123 with two, +0.125 with four and +0.123 with
+    eight; MATH level 5's (seeds 1-4) +0.148, +0.147, +0.148, +0.150, +0.150. Averaging the short orders'
+    3 x 3 blocks of thresholds as well cost MATH level 5 0.005, so they are left alone.
+    """
+    g, gl = len(THRESHOLDS), len(LONG_THRESHOLDS)
+    n_short = len(candidates.short) * g * g
+    out = []
+    for values in (candidates.success, candidates.cost):
+        long = values[n_short:].reshape(len(candidates.long), gl)
+        for _ in range(SMOOTHING_PASSES):
+            long = _neighbour_mean(long)
+        out.append(np.concatenate([values[:n_short], long.ravel()]))
+    return replace(candidates, success=out[0], cost=out[1])
+
+
+def _neighbour_mean(values: np.ndarray) -> np.ndarray:
+    """Each entry's mean with its neighbours along the last axis (two at the edges), ignoring NaN."""
+    finite = np.isfinite(values)
+    filled = np.where(finite, values, 0.0)
+    total, count = filled.copy(), finite.astype(float)
+    total[..., 1:] += filled[..., :-1]
+    count[..., 1:] += finite[..., :-1]
+    total[..., :-1] += filled[..., 1:]
+    count[..., :-1] += finite[..., 1:]
+    return np.where(finite, total / np.maximum(count, 1.0), np.nan)
 
 
 def _utility(mean_s: np.ndarray, mean_c: np.ndarray, mu: float, scale: float) -> np.ndarray:
