@@ -399,6 +399,7 @@ class LearnedRouter(Router):
             one.novelty,
             pulled,
             text,
+            self._cascade_start(t),
         )
 
     def _decide_many(
@@ -433,6 +434,7 @@ class LearnedRouter(Router):
         chains = escalation_many(chosen, p, cost, mu, model.table_logits, model.base_rate)
         ids = new_decision_ids(len(texts))
         learned = self.learned_estimator.learned_from
+        start = self._cascade_start(t)
         return [
             self._decision(
                 learned(h, probs, g),
@@ -448,6 +450,7 @@ class LearnedRouter(Router):
                 nov,
                 pull,
                 text,
+                start,
             )
             for h, probs, costs, g, (c, propensity), chain, decision_id, meta, nov, pull, text in zip(
                 heuristic,
@@ -464,6 +467,11 @@ class LearnedRouter(Router):
                 strict=True,
             )
         ]
+
+    def _cascade_start(self, tradeoff: float) -> str | None:
+        """The learned cascade's first call at ``tradeoff`` (None without one), once per call or chunk."""
+        cascade = self.model.cascade
+        return None if cascade is None else cascade.start(tradeoff)
 
     def _explore(self, greedy: int) -> tuple[int, float]:
         """The model to use (greedy, or with ``exploration_rate`` a uniform pick) and its propensity."""
@@ -488,6 +496,7 @@ class LearnedRouter(Router):
         novelty: float | None = None,
         pulled: bool = False,
         description: str | None = None,
+        cascade_start: str | None = None,
     ) -> RoutingDecision:
         model = self.model
         names, configs = model.names, model.configs
@@ -527,7 +536,7 @@ class LearnedRouter(Router):
                 "novelty": novelty,
                 "model_version": self.model_version,
                 "description": description,
-                "cascade_start": None if model.cascade is None else model.cascade.start(tradeoff),
+                "cascade_start": cascade_start,
             },
         )
 
