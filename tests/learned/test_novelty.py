@@ -19,7 +19,7 @@ from router.learned.novelty import REASON, shrink, trust
 from router.learned.policy import choose_many, mu_for
 from router.learned.router import LearnedRouter
 from training import train_router
-from training.fit.novelty import curve_area, group_folds, oof_ceiling, oof_ramp
+from training.fit.novelty import curve_area, group_folds, oof_areas, oof_ceiling, oof_ramp, within_one_se
 from training.synthetic import generate_outcomes
 
 GRID = [round(0.05 * k, 2) for k in range(21)]
@@ -126,6 +126,23 @@ def test_a_ramp_that_pulls_familiar_tasks_it_routes_well_is_passed_over() -> Non
     assert oof_ramp((success, cost, sure, cost), novelty, ramps, mean_s, mean_c, 20.0) == (2.5, 3.0)
     wrong = np.clip(1.0 - success, 0.01, 0.99)  # estimates that mislead: pulling costs nothing
     assert oof_ramp((success, cost, wrong, cost), novelty, ramps, mean_s, mean_c, 20.0) == (0.0, 0.0)
+
+
+def test_a_ramp_that_costs_familiar_tasks_anything_is_passed_over_even_within_the_noise() -> None:
+    rng = np.random.default_rng(0)
+    rates = np.column_stack([rng.uniform(0.1, 0.6, 4000), rng.uniform(0.4, 0.95, 4000)])
+    success = (rng.uniform(size=(4000, 2)) < rates).astype(float)
+    cost = np.tile([0.001, 0.01], (4000, 1))
+    mean_s, mean_c = success.mean(axis=0), cost.mean(axis=0)
+    novelty = np.random.default_rng(6).uniform(0.0, 2.0, 4000)
+    # Estimates that know each task's rate: pulling the 2% most unusual tasks loses a little, less than one
+    # bootstrap standard error here; in distribution that loss is what the curve pays, so the ramp goes.
+    ramps = [(1.96, 1.98), (2.5, 3.0)]
+    areas = oof_areas(
+        (success, cost, rates, cost), [np.ones(4000), trust(novelty, 1.0, *ramps[0])], mean_s, mean_c, 20.0
+    )
+    assert areas[0, 0] > areas[1, 0] and within_one_se(areas, 0)[1]
+    assert oof_ramp((success, cost, rates, cost), novelty, ramps, mean_s, mean_c, 20.0) == (2.5, 3.0)
 
 
 @pytest.fixture(scope="module")
