@@ -6,6 +6,7 @@ router's imports and garbage never count against another's figures.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
@@ -115,3 +116,12 @@ def per_set(names: list[str], measure: Callable[[str], dict[str, Any]]) -> dict[
             else:
                 raise
     return results
+
+
+def chosen_sets(parser: argparse.ArgumentParser, names: str, known: Sequence[str]) -> tuple[str, ...]:
+    """The comma-separated set names of ``names`` (blanks dropped); ``parser.error`` names any unknown."""
+    sets = tuple(s.strip() for s in names.split(",") if s.strip())
+    unknown = [s for s in sets if s not in known]
+    if unknown:
+        parser.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(known)}")
+    return sets

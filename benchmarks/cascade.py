@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._util import ROOT, median, progress, write_json
+from benchmarks._util import ROOT, chosen_sets, median, progress, write_json
 
 SETS = ("gsm8k", "math_l5")
 TOOLS = ROOT.parent / "shared" / "tools" / "route_eval.py"
@@ -247,10 +247,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, from: {', '.join(SETS)}")
     parser.add_argument("--out-dir", type=Path, default=ROOT / "benchmarks" / "results")
     args = parser.parse_args(argv)
-    sets = tuple(s.strip() for s in args.sets.split(",") if s.strip())
-    unknown = [s for s in sets if s not in SETS]
-    if unknown:
-        parser.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(SETS)}")
+    sets = chosen_sets(parser, args.sets, SETS)
     started = time.perf_counter()
     result = run(args.quick, sets=sets)
     result["total_s"] = time.perf_counter() - started

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from benchmarks._util import per_set, progress
+from benchmarks._util import chosen_sets, per_set, progress
 
 #: The other choices of models from the same shared files: set name -> (shared set, models; None: every
 #: model of the SWE-bench scaffold with a real per-task cost). The subsets were drawn at random once.
@@ -221,15 +221,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the results as one JSON object")
     parser.add_argument("--out", type=Path, help="also write the JSON here")
     args = parser.parse_args(argv)
-    unknown = [n for n in args.sets.split(",") if n.strip() and n.strip() not in SETS]
-    if unknown:
-        parser.error(f"unknown set(s) {', '.join(unknown)}; known: {', '.join(SETS)}")
+    names = chosen_sets(parser, args.sets, SETS)
     if args.splits < 1:
         parser.error(f"--splits must be at least 1, got {args.splits}")
     if not 0 < args.test_share < 1:
         parser.error(f"--test-share must be in (0, 1), got {args.test_share}")
-    names = [s.strip() for s in args.sets.split(",") if s.strip()]
-    results = measure_all(names, args.splits, args.test_share, args.params)
+    results = measure_all(list(names), args.splits, args.test_share, args.params)
     print(json.dumps(results, indent=1) if args.json else markdown(results))
     if args.out:
         args.out.write_text(json.dumps(results, indent=1))
